@@ -1,0 +1,1 @@
+"""Learned codec models: the networks and their training-time forward passes."""

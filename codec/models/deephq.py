@@ -1,0 +1,180 @@
+"""DeepHQ: deep hierarchical quantization for progressive image coding (Lee, Jeong, Kim).
+
+One model, one bitstream, L = 8 quality layers. Strata's "DeepHQ-lite" base is a mean-scale
+hyperprior without autoregressive context (Minnen et al. 2018), so the Gaussian N(mu, sigma^2) of
+every latent element depends on z_hat only and is shared by all layers (notes, section 1):
+
+    x -> g_a -> y -> h_a -> z -> [Q] -> z_hat -> h_s -> (mu, sigma, support)
+                                      z_hat -> importance net -> m -> masks_l = OR_{j<=l} [m^gamma_j > 1/2]
+    y* = y - mu -> nested quantizer with steps Delta_l (codec/nested.py) -> y~*_l
+    u_l = (y~*_l + mu) / Delta_l * Gamma_l ;  u_l += 1/2 tanh(LRP([support, u_l])) ;  x_hat_l = g_s(u_l)
+
+Training never runs the nested quantizer (notes, section 5): layer l quantizes y/Delta_l
+independently, with additive noise for the rate and a mean-centred straight-through round for
+the reconstruction. Phase 1 trains the base (Delta = Gamma = 1) at the top of the lambda ladder,
+phase 2 adds the learned steps and gains with the 8-lambda ladder, phase 3 the masks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from codec.entropy_models import FactorizedPrior, gaussian_likelihood
+from codec.layers import GDN, conv, deconv, ste_round
+
+LAMBDAS = (0.0025, 0.0035, 0.0067, 0.013, 0.025, 0.05, 0.1, 0.2)
+SIGMA_MIN_SCALED = 0.11  # lower bound of sigma / Delta_l in the training likelihood
+IMPORTANCE_BIAS = 5.0  # m starts at sigmoid(5) ~ 0.993: almost everything selected
+
+
+@dataclass(frozen=True)
+class DeepHQConfig:
+    """Network sizes. N: transform width, M: latent channels, layers: quality layers."""
+
+    N: int = 128
+    M: int = 192
+    layers: int = 8
+
+    @property
+    def downsampling(self) -> int:
+        """Pixels per z element along each axis; images are padded to a multiple of this."""
+        return 64
+
+
+class DeepHQ(nn.Module):
+    """DeepHQ-lite: GDN mean-scale hyperprior + learned layer steps, gains and masks."""
+
+    def __init__(self, config: DeepHQConfig = DeepHQConfig()):
+        super().__init__()
+        self.config = config
+        N, M, L = config.N, config.M, config.layers
+        self.g_a = nn.Sequential(
+            conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M)
+        )
+        self.g_s = nn.Sequential(
+            deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
+            deconv(N, N), GDN(N, inverse=True), deconv(N, 3),
+        )
+        self.h_a = nn.Sequential(
+            conv(M, N, 3, 1), nn.LeakyReLU(), conv(N, N), nn.LeakyReLU(), conv(N, N)
+        )
+        self.h_s = nn.Sequential(
+            deconv(N, M), nn.LeakyReLU(), deconv(M, M * 3 // 2), nn.LeakyReLU()
+        )
+        self.h_s_params = conv(M * 3 // 2, 2 * M, 3, 1)
+        self.lrp = nn.Sequential(
+            conv(M * 3 // 2 + M, M, 3, 1), nn.GELU(), conv(M, M, 3, 1)
+        )
+        self.importance = nn.Sequential(
+            deconv(N, N, 3), nn.ReLU(), deconv(N, M * 3 // 2, 3), nn.ReLU(), conv(M * 3 // 2, M, 3, 1)
+        )
+        self.z_prior = FactorizedPrior(N)
+        # Per-layer per-channel log step (Delta), log decoder gain (Gamma) and mask exponent (gamma).
+        self.log_delta = nn.Parameter(torch.zeros(L, M))
+        self.log_gain = nn.Parameter(torch.zeros(L, M))
+        self.mask_exponent = nn.Parameter(torch.ones(L, M))
+
+    # ---- pieces shared by training and the codec -------------------------------------------
+    def entropy_parameters(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """z_hat (B, N, h/4, w/4) -> mu, sigma (B, M, h, w) and support features (B, 3M/2, h, w)."""
+        support = self.h_s(z_hat)
+        mu, sigma_raw = self.h_s_params(support).chunk(2, dim=1)
+        return mu, F.softplus(sigma_raw), support
+
+    def importance_map(self, z_hat: torch.Tensor) -> torch.Tensor:
+        """Importance m in (0, 1), (B, M, h, w)."""
+        return torch.sigmoid((self.importance(z_hat) + IMPORTANCE_BIAS).clamp(-20, 20))
+
+    def steps(self) -> torch.Tensor:
+        """Delta_l, (L, M), positive."""
+        return self.log_delta.exp()
+
+    def gains(self) -> torch.Tensor:
+        """Gamma_l, (L, M), positive."""
+        return self.log_gain.exp()
+
+    def selection_probability(self, m: torch.Tensor, layer: int) -> torch.Tensor:
+        """p_l = m^gamma_l with gamma_l >= 0, (B, M, h, w)."""
+        exponent = self.mask_exponent[layer].clamp_min(0).view(1, -1, 1, 1)
+        return m.pow(exponent.to(m.dtype))
+
+    def synthesize(self, u: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+        """Gain-domain latent u (B, M, h, w) -> LRP refinement -> g_s -> image (B, 3, 16h, 16w)."""
+        u = u + 0.5 * torch.tanh(self.lrp(torch.cat([support.to(u.dtype), u], dim=1)))
+        return self.g_s(u)
+
+    # ---- training-time forward passes (notes, section 5) -------------------------------------
+    def forward(self, x: torch.Tensor, layers: list[int] | None = None, use_masks: bool = False) -> dict:
+        """Independent per-layer quantization of y / Delta_l for the chosen layers.
+
+        x: (B, 3, H, W) in [0, 1]. layers=None is phase 1: one layer with Delta = Gamma = 1.
+        Returns x_hat (S, B, 3, H, W) and bpp_y (S,), bpp_z (scalar), one row per layer.
+        In eval mode the rates are those of the rounded values instead of the noisy ones.
+        """
+        B, _, H, W = x.shape
+        y = self.g_a(x).float()
+        z = self.h_a(y).float()
+        z_hat = ste_round(z)
+        bpp_z = -torch.log2(self.z_prior.likelihood(self._rate_proxy(z, z_hat))).sum() / (B * H * W)
+        mu, sigma, support = self.entropy_parameters(z_hat)
+        mu, sigma = mu.float(), sigma.float()
+        if layers is None:
+            delta = gain = torch.ones(1, 1, y.shape[1], 1, 1, device=x.device)
+        else:
+            delta = self.steps()[layers].view(len(layers), 1, -1, 1, 1)
+            gain = self.gains()[layers].view(len(layers), 1, -1, 1, 1)
+        ys, ms, ss = y / delta, mu / delta, sigma / delta  # (S, B, M, h, w)
+        y_hat = ste_round(ys - ms) + ms
+        lik = gaussian_likelihood(self._rate_proxy(ys, y_hat), ms, ss, SIGMA_MIN_SCALED)
+        bits = -torch.log2(lik)
+        if use_masks:
+            mask = self.layer_masks(z_hat, layers)
+            y_hat = mask * y_hat + (1 - mask) * ms
+            bits = mask * bits
+        S = y_hat.shape[0]
+        u = (y_hat * gain).flatten(0, 1)
+        x_hat = self.synthesize(u, support.repeat(S, 1, 1, 1))
+        return {
+            "x_hat": x_hat.float().view(S, B, *x.shape[1:]),
+            "bpp_y": bits.flatten(1).sum(1) / (B * H * W),
+            "bpp_z": bpp_z,
+        }
+
+    def _rate_proxy(self, value: torch.Tensor, rounded: torch.Tensor) -> torch.Tensor:
+        """Additive uniform noise in training (Balle et al.); the rounded value in eval."""
+        return value + torch.rand_like(value) - 0.5 if self.training else rounded
+
+    def layer_masks(self, z_hat: torch.Tensor, layers: list[int]) -> torch.Tensor:
+        """Cumulative masks of the chosen layers, (S, B, M, h, w): sampled in training, thresholded in eval."""
+        m = self.importance_map(z_hat).float()
+        cumulative, masks = torch.zeros_like(m), []
+        for layer in range(max(layers) + 1):
+            p = self.selection_probability(m, layer)
+            if self.training:  # Bernoulli(p) with a straight-through gradient
+                sample = p + (torch.floor(torch.rand_like(p) + p) - p).detach()
+            else:
+                sample = (p > 0.5).float()
+            cumulative = cumulative + (1 - cumulative) * sample
+            masks.append(cumulative)
+        return torch.stack([masks[l] for l in layers])
+
+
+def training_loss(model: DeepHQ, x: torch.Tensor, layers: list[int] | None, use_masks: bool = False) -> tuple[torch.Tensor, dict]:
+    """Mean over the chosen layers of lambda_l * 255^2 * MSE_l + bpp_y,l + bpp_z (notes, 5).
+
+    layers=None is phase 1 at the top of the ladder. Returns (loss, metrics of plain floats).
+    """
+    out = model(x, layers, use_masks)
+    lambdas = torch.tensor([LAMBDAS[l] for l in (layers or [len(LAMBDAS) - 1])], device=x.device)
+    mse = (out["x_hat"] - x.float().unsqueeze(0)).pow(2).flatten(1).mean(1)
+    loss = (lambdas * 255**2 * mse + out["bpp_y"] + out["bpp_z"]).mean()
+    psnr = -10 * torch.log10(mse.clamp_min(1e-10))
+    metrics = {
+        "loss": loss.item(),
+        "bpp": (out["bpp_y"] + out["bpp_z"]).mean().item(),
+        "psnr": psnr.mean().item(),
+    }
+    return loss, metrics

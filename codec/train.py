@@ -1,0 +1,261 @@
+"""Train a Strata model from a config file; resumable from any kill.
+
+    python -m codec.train configs/deephq_phase1.toml            # train (or resume) on 2 CPU cores
+    torchrun --nproc_per_node=4 -m codec.train configs/...      # data-parallel (gloo CPU / nccl GPU)
+    python -m codec.train configs/deephq_phase1.toml --export resources/deephq.pt
+
+A run lives in runs/<name>/: ckpt.pt (model, optimiser, step, RNG; written atomically every
+`checkpoint_minutes`), log.jsonl (one JSON line per log interval, for plotting) and weights.pt
+(the fp16 export). A run with no checkpoint starts from `init_from` (a previous run's checkpoint
+or a shipped weights file), else from scratch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from codec.data import load_cached, random_crops
+from codec.weights import atomic_torch_save, build_model, export_weights, model_classes, read_weights
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Paths are relative to the repository root."""
+
+    name: str
+    codec: str = "deephq"
+    model: dict = field(default_factory=dict)  # network sizes, e.g. {N = 128, M = 192}
+    phase: int = 1  # DeepHQ: 1 base, 2 learned steps and gains, 3 masks
+    layers_per_step: int = 8  # phases 2-3: random subset of layers decoded per step
+    steps: int = 80_000
+    batch: int = 8
+    crop: int = 128
+    lr: list = field(default_factory=lambda: [[0.0, 5e-4], [0.85, 1e-4], [0.95, 2e-5]])
+    lr_scale: dict = field(default_factory=dict)  # parameter-name prefix -> lr multiplier
+    clip: float = 1.0
+    bf16: bool = True
+    init_from: str = ""
+    data: str = "../shared/data/train"
+    eval_data: str = "../shared/data/kodak"  # monitoring only, never trained on
+    eval_images: int = 6
+    eval_every: int = 2000
+    log_every: int = 100
+    checkpoint_minutes: float = 5.0
+    seed: int = 100
+    threads: int = 0  # 0: torch's default
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        raw = tomllib.loads(Path(path).read_text())
+        unknown = set(raw) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        return cls(**raw)
+
+    @property
+    def run_dir(self) -> Path:
+        return REPO / "runs" / self.name
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Piecewise-constant schedule: the last [fraction, lr] pair whose fraction has passed."""
+    progress = step / cfg.steps
+    return [lr for start, lr in cfg.lr if progress >= start][-1]
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam:
+    """Adam with one group per lr multiplier (cfg.lr_scale maps name prefixes to multipliers)."""
+    groups: dict[float, list] = {}
+    for name, param in model.named_parameters():
+        scale = next((s for prefix, s in cfg.lr_scale.items() if name.startswith(prefix)), 1.0)
+        groups.setdefault(float(scale), []).append(param)
+    return torch.optim.Adam([{"params": p, "lr_scale": s} for s, p in groups.items()], lr=cfg.lr[0][1])
+
+
+def training_layers(cfg: TrainConfig, num_layers: int, rng: np.random.Generator) -> list[int] | None:
+    """Layers decoded this step: None in phase 1, else a random subset (unbiased over layers)."""
+    if cfg.phase == 1:
+        return None
+    return sorted(rng.choice(num_layers, size=min(cfg.layers_per_step, num_layers), replace=False).tolist())
+
+
+def loss_function(cfg: TrainConfig):
+    if cfg.codec == "deephq":
+        from codec.models.deephq import training_loss
+        return lambda model, x, layers: training_loss(model, x, layers, use_masks=cfg.phase >= 3)
+    raise ValueError(f"no training loss for codec {cfg.codec!r}")
+
+
+def load_initial_state(model: torch.nn.Module, source: str) -> None:
+    """Initialise from a run checkpoint or a shipped weights file; new modules keep their init."""
+    path = REPO / source
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    state = payload["model"] if "model" in payload else read_weights(path)["state"]
+    missing, unexpected = model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
+    if unexpected:
+        raise ValueError(f"{source}: unexpected parameters {unexpected}")
+    print(f"initialised from {source}; new parameters: {missing or 'none'}", flush=True)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, images: list[torch.Tensor], cfg: TrainConfig, num_layers: int) -> dict:
+    """Estimated bpp (from likelihoods of the rounded latents) and PSNR per layer, mean over images."""
+    model.eval()
+    layers = None if cfg.phase == 1 else list(range(num_layers))
+    bpp, psnr = [], []
+    for x in images:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            out = model(x, layers, cfg.phase >= 3)
+        mse = (out["x_hat"].clamp(0, 1) - x).pow(2).flatten(1).mean(1)
+        psnr.append((-10 * torch.log10(mse)).tolist())
+        bpp.append((out["bpp_y"] + out["bpp_z"]).tolist())
+    model.train()
+    return {"eval_bpp": np.mean(bpp, 0).round(4).tolist(), "eval_psnr": np.mean(psnr, 0).round(3).tolist()}
+
+
+def eval_tensors(cfg: TrainConfig, device: torch.device, multiple: int) -> list[torch.Tensor]:
+    from codec.data import list_images, load_rgb
+
+    tensors = []
+    for path in list_images(REPO / cfg.eval_data)[: cfg.eval_images]:
+        pixels = load_rgb(path)
+        h, w = (s // multiple * multiple for s in pixels.shape[:2])
+        tensors.append(torch.from_numpy(pixels[:h, :w].copy()).permute(2, 0, 1)[None].float().div(255).to(device))
+    return tensors
+
+
+def save_checkpoint(cfg: TrainConfig, model, optimizer, step: int, rng: np.random.Generator) -> None:
+    atomic_torch_save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": json.dumps(rng.bit_generator.state),
+            "config": json.dumps(cfg.__dict__),
+        },
+        cfg.run_dir / "ckpt.pt",
+    )
+
+
+def setup_distributed() -> tuple[int, int, torch.device]:
+    """(rank, world size, device); initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return (dist.get_rank() if world > 1 else 0), world, device
+
+
+def train(cfg: TrainConfig) -> None:
+    rank, world, device = setup_distributed()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed + rank)
+    rng = np.random.default_rng(cfg.seed + rank)
+    model_cls, config_cls = model_classes()[cfg.codec]
+    model = model_cls(config_cls(**cfg.model)).to(device)
+    optimizer = make_optimizer(model, cfg)
+    step, ckpt = 0, cfg.run_dir / "ckpt.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = state["step"]
+        torch.set_rng_state(state["torch_rng"])
+        rng.bit_generator.state = json.loads(state["numpy_rng"])
+        print(f"resumed {ckpt} at step {step}", flush=True)
+    elif cfg.init_from:
+        load_initial_state(model, cfg.init_from)
+    model = model.to(memory_format=torch.channels_last)
+    trained = DistributedDataParallel(model) if world > 1 else model
+    loss_fn = loss_function(cfg)
+    images = load_cached(REPO / cfg.data, REPO / ".cache" / "pixels", cfg.crop)
+    evals = eval_tensors(cfg, device, model.config.downsampling) if rank == 0 else []
+    num_layers = getattr(model.config, "layers", 1)
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    log = (cfg.run_dir / "log.jsonl").open("a") if rank == 0 else None
+    sums, interval_start, last_ckpt = {}, time.time(), time.time()
+    model.train()
+    while step < cfg.steps:
+        lr = learning_rate(cfg, step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group["lr_scale"]
+        x = random_crops(images, cfg.batch, cfg.crop, rng).to(device).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            loss, metrics = loss_fn(trained, x, training_layers(cfg, num_layers, rng))
+        optimizer.zero_grad(set_to_none=True)
+        if not math.isfinite(metrics["loss"]):
+            print(f"step {step}: non-finite loss, batch skipped", flush=True)
+            continue
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        optimizer.step()
+        step += 1
+        for k, v in metrics.items():
+            sums[k] = sums.get(k, 0.0) + v
+        if rank != 0:
+            continue
+        if step % cfg.log_every == 0:
+            elapsed = time.time() - interval_start
+            record = {"step": step, "lr": lr, **{k: round(v / cfg.log_every, 4) for k, v in sums.items()},
+                      "steps_per_s": round(cfg.log_every / elapsed, 3), "time": round(time.time())}
+            if step % cfg.eval_every == 0:
+                record.update(evaluate(model, evals, cfg, num_layers))
+            print(json.dumps(record), flush=True)
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            sums, interval_start = {}, time.time()
+        if time.time() - last_ckpt > 60 * cfg.checkpoint_minutes or step == cfg.steps:
+            save_checkpoint(cfg, model, optimizer, step, rng)
+            last_ckpt = time.time()
+    if rank == 0:
+        export_weights(model, cfg.codec, cfg.run_dir / "weights.pt")
+        print(f"done: {cfg.run_dir / 'weights.pt'}", flush=True)
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def export(cfg: TrainConfig, target: str) -> None:
+    """Export the run's latest checkpoint as an fp16 weights file."""
+    state = torch.load(cfg.run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
+    model = build_model(cfg.codec, cfg.model, state["model"])
+    export_weights(model, cfg.codec, target)
+    print(f"exported step {state['step']} of {cfg.name} to {target}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", help="TOML file with the run's settings (see configs/)")
+    parser.add_argument("--export", metavar="PATH", help="export the latest checkpoint and exit")
+    parser.add_argument("--steps", type=int, help="override the number of steps (smoke tests)")
+    args = parser.parse_args()
+    cfg = TrainConfig.load(args.config)
+    if args.steps:
+        cfg.steps = args.steps
+    if args.export:
+        export(cfg, args.export)
+    else:
+        train(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Shipped weights: compact fp16 files loaded weights-only, identified by a content digest.
+
+A weights file is a plain dict saved by torch.save and read with torch.load(weights_only=True):
+    {"format": "strata-weights", "version": 1, "codec": "deephq" | "hc",
+     "config": {...network sizes...}, "state": {name: tensor}, "tables": {name: int32 tensor}}
+`tables` holds the integer coding tables of every factorized prior, computed once at export, so
+every decoder codes z with the very same frequencies, whatever its platform.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from codec.entropy_models import FactorizedPrior
+
+WEIGHTS_FORMAT = "strata-weights"
+WEIGHTS_VERSION = 1
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+class WeightsError(ValueError):
+    """A weights file that is missing, malformed or of an unknown codec."""
+
+
+def model_classes() -> dict:
+    """Codec name -> (model class, config class)."""
+    from codec.models.deephq import DeepHQ, DeepHQConfig
+
+    return {"deephq": (DeepHQ, DeepHQConfig)}
+
+
+def atomic_torch_save(obj, path: str | Path) -> None:
+    """torch.save to a temporary file in the same folder, then rename over path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def coding_tables(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Integer z tables of every FactorizedPrior in model, keyed '<module>.offsets' / '.freqs'."""
+    tables = {}
+    for name, module in model.named_modules():
+        if isinstance(module, FactorizedPrior):
+            offsets, freqs = module.quantized_table()
+            tables[f"{name}.offsets"] = torch.from_numpy(offsets)
+            tables[f"{name}.freqs"] = torch.from_numpy(freqs)
+    return tables
+
+
+def export_weights(model: nn.Module, codec: str, path: str | Path) -> None:
+    """Write model as an fp16 weights file with its coding tables (computed from the fp16 values)."""
+    from dataclasses import asdict
+
+    state = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()}
+    rounded = build_model(codec, asdict(model.config), state)
+    payload = {
+        "format": WEIGHTS_FORMAT,
+        "version": WEIGHTS_VERSION,
+        "codec": codec,
+        "config": asdict(model.config),
+        "state": state,
+        "tables": coding_tables(rounded),
+    }
+    atomic_torch_save(payload, path)
+
+
+def build_model(codec: str, config: dict, state: dict) -> nn.Module:
+    """A float32 model in eval mode from a config dict and a state dict."""
+    classes = model_classes()
+    if codec not in classes:
+        raise WeightsError(f"unknown codec {codec!r}; known: {sorted(classes)}")
+    model_cls, config_cls = classes[codec]
+    model = model_cls(config_cls(**config))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return model.eval()
+
+
+def read_weights(path: str | Path) -> dict:
+    """Load and validate a weights file (weights-only unpickling)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise WeightsError(f"weights file not found: {path}") from None
+    except Exception as exc:  # torch raises many types for damaged files
+        raise WeightsError(f"cannot read weights file {path}: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != WEIGHTS_FORMAT:
+        raise WeightsError(f"{path} is not a Strata weights file")
+    if payload.get("version") != WEIGHTS_VERSION:
+        raise WeightsError(f"{path}: unsupported weights version {payload.get('version')}")
+    return payload
+
+
+def weights_digest(payload: dict) -> bytes:
+    """8-byte SHA-256 digest of the state and tables (names, dtypes, shapes and bytes)."""
+    h = hashlib.sha256(payload["codec"].encode())
+    for group in ("state", "tables"):
+        for name in sorted(payload[group]):
+            t = payload[group][name].contiguous()
+            h.update(f"{group}:{name}:{t.dtype}:{tuple(t.shape)}".encode())
+            h.update(t.numpy().tobytes())
+    return h.digest()[:8]
