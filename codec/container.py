@@ -1,0 +1,406 @@
+"""The `.strata` layered container: one image as a header plus N quality layers.
+
+The container is codec-agnostic: it carries opaque per-layer payloads and a small codec-specific
+parameter blob, each guarded by a CRC32. Any prefix of a file is valid and decodes to every complete
+layer in it; damaged or hostile input raises a ContainerError (never struct.error or IndexError)
+and never makes the reader allocate according to a size field. The byte layout, limits and error
+semantics are specified in docs/FORMAT.md.
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+MAGIC = b"\x89STRATA\n"
+VERSION = 1
+CODEC_IDS = {"deephq": 1, "hc": 2}
+SOURCE_MODES = ("RGB", "L", "RGBA", "LA", "other")  # index = mode code in the file
+
+MAX_HEADER_LEN = 4096  # bytes of header body
+MAX_LAYERS = 16
+MAX_SIDE = 65535  # pixels
+MAX_PIXELS = 2**28
+PSNR_UNKNOWN = 0xFFFF
+PSNR_MAX_CENTI = 0xFFFE  # 655.34 dB; higher values (e.g. inf for a lossless layer) saturate
+
+_PREAMBLE = struct.Struct("<8sBH")  # magic, version, header_len
+_FIXED = struct.Struct("<BB8sIIBB")  # codec_id, model_id, weights, width, height, mode, num_layers
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_CRC_SIZE = 4
+_PER_LAYER = 6  # u32 length + u16 psnr
+_MIN_HEADER_LEN = _FIXED.size + _PER_LAYER + _U16.size  # one layer, no params
+
+
+class ContainerError(ValueError):
+    """A `.strata` file that cannot be read; the message is a sentence for end users."""
+
+
+class NotStrataFile(ContainerError):
+    """The data does not start with the Strata magic bytes."""
+
+
+class UnsupportedVersion(ContainerError):
+    """The file uses a container version this reader does not know."""
+
+
+class UnsupportedCodec(ContainerError):
+    """The header names a codec id that this reader does not know."""
+
+
+class HeaderCorrupted(ContainerError):
+    """The header fails its CRC or holds an absurd field (the message names the field)."""
+
+
+class TruncatedHeader(ContainerError):
+    """The data ends before the header does, so nothing can be decoded."""
+
+
+class TrailingData(ContainerError):
+    """Bytes follow the last layer's CRC; every layer is intact."""
+
+
+class LayerCorrupted(ContainerError):
+    """A layer payload does not match its CRC32; earlier layers are intact."""
+
+    def __init__(self, layer: int, expected_crc: int, actual_crc: int):
+        self.layer = layer
+        self.expected_crc = expected_crc
+        self.actual_crc = actual_crc
+        super().__init__(
+            f"quality layer {layer} (counting from 0) is corrupted: its CRC32 is 0x{actual_crc:08x} "
+            f"but the file records 0x{expected_crc:08x}; only the layers before it can be decoded"
+        )
+
+
+@dataclass(frozen=True)
+class Header:
+    """Everything before the first layer payload. Sizes and offsets are in bytes."""
+
+    codec: str
+    model_id: int
+    weights_digest: bytes
+    width: int
+    height: int
+    source_mode: str
+    layer_lengths: tuple[int, ...]
+    layer_psnr: tuple[float | None, ...]  # PSNR-RGB in dB, None = unknown; stored to 0.01 dB
+    params: bytes = b""
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layer_lengths)
+
+    @property
+    def body_len(self) -> int:
+        """Length of the header body (the `header_len` field)."""
+        return _FIXED.size + _PER_LAYER * self.num_layers + _U16.size + len(self.params)
+
+    @property
+    def size(self) -> int:
+        """Total header bytes: magic, version, header_len, body and header CRC."""
+        return _PREAMBLE.size + self.body_len + _CRC_SIZE
+
+    def layer_offset(self, i: int) -> int:
+        """File offset of layer i's payload (i may equal num_layers: the end of the file)."""
+        if not 0 <= i <= self.num_layers:
+            raise IndexError(f"layer {i} out of range 0..{self.num_layers}")
+        return self.size + sum(self.layer_lengths[:i]) + _CRC_SIZE * i
+
+    @property
+    def file_size(self) -> int:
+        """Size of the complete file."""
+        return self.layer_offset(self.num_layers)
+
+
+@dataclass
+class ParsedFile:
+    """The result of parse_container: the header and the complete, CRC-verified layers."""
+
+    header: Header
+    layers: list[bytes]
+    complete: bool
+    damage: ContainerError | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def _psnr_to_centi(psnr: float | None) -> int:
+    """dB -> stored u16 in centi-dB (saturating at 655.34 dB; None -> unknown)."""
+    if psnr is None:
+        return PSNR_UNKNOWN
+    if not psnr >= 0:  # also rejects NaN
+        raise ValueError(f"layer PSNR must be >= 0 dB or None, got {psnr}")
+    if psnr >= PSNR_MAX_CENTI / 100:
+        return PSNR_MAX_CENTI
+    return round(psnr * 100)
+
+
+def _field_problem(h: Header) -> str | None:
+    """The first header field outside its valid range, described in words, or None."""
+    if h.codec not in CODEC_IDS:
+        return f"codec {h.codec!r} is not one of {sorted(CODEC_IDS)}"
+    if not 0 <= h.model_id <= 255:
+        return f"model_id {h.model_id} is outside 0..255"
+    if len(h.weights_digest) != 8:
+        return f"weights_digest is {len(h.weights_digest)} bytes, expected 8"
+    if not 1 <= h.width <= MAX_SIDE:
+        return f"width {h.width} is outside 1..{MAX_SIDE}"
+    if not 1 <= h.height <= MAX_SIDE:
+        return f"height {h.height} is outside 1..{MAX_SIDE}"
+    if h.width * h.height > MAX_PIXELS:
+        return f"width x height = {h.width * h.height} pixels exceeds {MAX_PIXELS}"
+    if h.source_mode not in SOURCE_MODES:
+        return f"source_mode {h.source_mode!r} is not one of {SOURCE_MODES}"
+    if not 1 <= h.num_layers <= MAX_LAYERS:
+        return f"num_layers {h.num_layers} is outside 1..{MAX_LAYERS}"
+    return None
+
+
+def _pack_body(h: Header) -> bytes:
+    """The header body (the bytes counted by header_len)."""
+    n = h.num_layers
+    fixed = _FIXED.pack(CODEC_IDS[h.codec], h.model_id, h.weights_digest, h.width, h.height,
+                        SOURCE_MODES.index(h.source_mode), n)
+    lengths = struct.pack(f"<{n}I", *h.layer_lengths)
+    psnr = struct.pack(f"<{n}H", *map(_psnr_to_centi, h.layer_psnr))
+    return fixed + lengths + psnr + _U16.pack(len(h.params)) + h.params
+
+
+def _check_writable(header: Header, layers: list[bytes]) -> None:
+    """Raise ValueError unless header and layers describe a valid file."""
+    problem = _field_problem(header)
+    if problem:
+        raise ValueError(problem)
+    if len(layers) != header.num_layers or len(header.layer_psnr) != header.num_layers:
+        raise ValueError(f"header announces {header.num_layers} layers, got {len(layers)} payloads "
+                         f"and {len(header.layer_psnr)} PSNR values")
+    actual = tuple(len(layer) for layer in layers)
+    if actual != tuple(header.layer_lengths):
+        raise ValueError(f"header layer_lengths {tuple(header.layer_lengths)} != payload sizes {actual}")
+    if any(length >= 2**32 for length in actual):
+        raise ValueError("a layer payload must be smaller than 4 GiB")
+    if header.body_len > MAX_HEADER_LEN:
+        raise ValueError(f"params is {len(header.params)} bytes; the header body would be "
+                         f"{header.body_len} bytes, more than {MAX_HEADER_LEN}")
+
+
+def write_container(header: Header, layers: list[bytes]) -> bytes:
+    """Serialize a complete `.strata` file; raise ValueError if header and layers disagree."""
+    _check_writable(header, layers)
+    body = _pack_body(header)
+    covered = struct.pack("<BH", VERSION, len(body)) + body
+    parts = [MAGIC, covered, _U32.pack(zlib.crc32(covered))]
+    for payload in layers:
+        parts += [bytes(payload), _U32.pack(zlib.crc32(payload))]
+    return b"".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _magic_hint(start: bytes) -> str:
+    """A likely cause for a wrong magic, or ''."""
+    if start[:1] == b"\x09" and MAGIC[1:].startswith(start[1:]):
+        return "; the top bit of each byte was stripped (7-bit transfer?)"
+    if start == MAGIC[:7] + b"\r":
+        return "; its line endings were converted (transferred in text mode?)"
+    return ""
+
+
+def _check_magic(data) -> None:
+    """Raise NotStrataFile as soon as the received bytes diverge from the magic."""
+    start = bytes(data[:len(MAGIC)])
+    if not MAGIC.startswith(start):
+        raise NotStrataFile(f"not a Strata file (starts with {start!r}, expected {MAGIC!r})"
+                            f"{_magic_hint(start)}")
+
+
+def _read_header_len(data) -> int:
+    """Validate version and header_len (data holds at least the preamble); return header_len."""
+    _, version, header_len = _PREAMBLE.unpack_from(data)
+    if version != VERSION:
+        raise UnsupportedVersion(f"Strata container version {version} is not supported "
+                                 f"(this reader reads version {VERSION}); try a newer Strata")
+    if not _MIN_HEADER_LEN <= header_len <= MAX_HEADER_LEN:
+        raise HeaderCorrupted(f"header corrupted: header_len {header_len} is outside "
+                              f"{_MIN_HEADER_LEN}..{MAX_HEADER_LEN}")
+    return header_len
+
+
+def _check_header_crc(data, header_len: int) -> None:
+    """Compare the CRC32 of version..body with the stored header_crc."""
+    end = _PREAMBLE.size + header_len
+    expected = _U32.unpack_from(data, end)[0]
+    actual = zlib.crc32(memoryview(data)[len(MAGIC):end])
+    if actual != expected:
+        raise HeaderCorrupted(f"header corrupted: its CRC32 is 0x{actual:08x} but the file "
+                              f"records 0x{expected:08x}")
+
+
+def _decode_body(body: memoryview) -> Header:
+    """Header fields from a CRC-verified body; raise HeaderCorrupted naming a bad field."""
+    codec_id, model_id, digest, width, height, mode, n = _FIXED.unpack_from(body)
+    codec = {v: k for k, v in CODEC_IDS.items()}.get(codec_id)
+    if codec is None:
+        raise UnsupportedCodec(f"unknown codec id {codec_id} (this reader knows "
+                               f"{', '.join(f'{k}={v}' for k, v in CODEC_IDS.items())}); "
+                               f"the file may come from a newer Strata")
+    if not 1 <= n <= MAX_LAYERS:
+        raise HeaderCorrupted(f"header corrupted: num_layers {n} is outside 1..{MAX_LAYERS}")
+    if mode >= len(SOURCE_MODES):
+        raise HeaderCorrupted(f"header corrupted: mode {mode} is outside 0..{len(SOURCE_MODES) - 1}")
+    params_at = _FIXED.size + _PER_LAYER * n + _U16.size
+    if params_at > len(body):
+        raise HeaderCorrupted(f"header corrupted: header_len {len(body)} is too short for "
+                              f"num_layers {n}")
+    lengths = struct.unpack_from(f"<{n}I", body, _FIXED.size)
+    centi = struct.unpack_from(f"<{n}H", body, _FIXED.size + 4 * n)
+    params_len = _U16.unpack_from(body, params_at - _U16.size)[0]
+    if params_at + params_len != len(body):
+        raise HeaderCorrupted(f"header corrupted: params_len {params_len} does not match "
+                              f"header_len {len(body)} (expected {len(body) - params_at})")
+    header = Header(codec, model_id, bytes(digest), width, height, SOURCE_MODES[mode], lengths,
+                    tuple(None if c == PSNR_UNKNOWN else c / 100 for c in centi),
+                    bytes(body[params_at:]))
+    problem = _field_problem(header)
+    if problem:
+        raise HeaderCorrupted(f"header corrupted: {problem}")
+    return header
+
+
+def read_header(data) -> Header | None:
+    """Parse the header from the start of data (any bytes-like object).
+
+    Returns None while data is a valid but too short prefix; raises ContainerError on bad data,
+    a wrong magic as soon as its first differing byte is present.
+    """
+    _check_magic(data)
+    if len(data) < _PREAMBLE.size:
+        return None
+    header_len = _read_header_len(data)
+    if len(data) < _PREAMBLE.size + header_len + _CRC_SIZE:
+        return None
+    _check_header_crc(data, header_len)
+    return _decode_body(memoryview(data)[_PREAMBLE.size:_PREAMBLE.size + header_len])
+
+
+def _layer_at(data, offset: int, length: int, index: int) -> bytes | None:
+    """Layer payload stored at offset, None if data ends first; raise LayerCorrupted on CRC error."""
+    end = offset + length
+    if len(data) < end + _CRC_SIZE:
+        return None
+    payload = bytes(data[offset:end])
+    expected = _U32.unpack_from(data, end)[0]
+    actual = zlib.crc32(payload)
+    if actual != expected:
+        raise LayerCorrupted(index, expected, actual)
+    return payload
+
+
+def _trailing_data(extra: int) -> TrailingData:
+    return TrailingData(f"{extra} unexpected bytes follow the last layer; all layers are intact")
+
+
+def parse_container(data) -> ParsedFile:
+    """Header and every complete, CRC-verified layer of a file or file prefix.
+
+    Stops at the first damaged layer (ParsedFile.damage says which). Bytes after a complete file
+    are reported as damage=TrailingData with all layers returned and complete=True.
+    Raises ContainerError only when the header itself is unusable or incomplete (TruncatedHeader).
+    """
+    header = read_header(data)
+    if header is None:
+        raise TruncatedHeader(f"the file is only {len(data)} bytes long and ends inside the "
+                              f"Strata header; nothing can be decoded")
+    result = ParsedFile(header, [], complete=False)
+    offset = header.size
+    for i, length in enumerate(header.layer_lengths):
+        try:
+            payload = _layer_at(data, offset, length, i)
+        except LayerCorrupted as error:
+            result.damage = error
+            return result
+        if payload is None:
+            return result
+        result.layers.append(payload)
+        offset += length + _CRC_SIZE
+    result.complete = True
+    if len(data) > offset:
+        result.damage = _trailing_data(len(data) - offset)
+    return result
+
+
+class StreamingReader:
+    """Incremental parser for a `.strata` file arriving in pieces of any size.
+
+    Memory holds only the bytes not yet consumed (never what a length field announces), and each
+    feed costs time proportional to the bytes fed plus the layers completed.
+    """
+
+    def __init__(self):
+        self.header: Header | None = None
+        self.damage: ContainerError | None = None
+        self.bytes_received = 0
+        self._buffer = bytearray()
+        self._next_layer = 0
+        self._header_error: ContainerError | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once every layer has been received."""
+        return self.header is not None and self._next_layer == self.header.num_layers
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        """Add bytes; return the newly completed (layer index, payload) pairs, in order.
+
+        Raises ContainerError if the header is bad (again on every later call). After layer
+        damage or trailing bytes, `damage` is set and nothing more is returned.
+        """
+        if self._header_error is not None:
+            raise self._header_error
+        self.bytes_received += len(data)
+        if self.damage is not None:
+            return []
+        self._buffer += data
+        if self.header is None and not self._take_header():
+            return []
+        return self._take_layers()
+
+    def _take_header(self) -> bool:
+        """Parse the header once it is complete; True when it is available."""
+        try:
+            self.header = read_header(self._buffer)
+        except ContainerError as error:
+            self._header_error = error
+            raise
+        if self.header is not None:
+            del self._buffer[:self.header.size]
+        return self.header is not None
+
+    def _take_layers(self) -> list[tuple[int, bytes]]:
+        """Consume every layer complete in the buffer."""
+        completed = []
+        while not self.done:
+            length = self.header.layer_lengths[self._next_layer]
+            try:
+                payload = _layer_at(self._buffer, 0, length, self._next_layer)
+            except LayerCorrupted as error:
+                self._fail(error)
+                return completed
+            if payload is None:
+                return completed
+            del self._buffer[:length + _CRC_SIZE]
+            completed.append((self._next_layer, payload))
+            self._next_layer += 1
+        if self._buffer:
+            self._fail(_trailing_data(len(self._buffer)))
+        return completed
+
+    def _fail(self, error: ContainerError) -> None:
+        self.damage = error
+        self._buffer = bytearray()

@@ -1,0 +1,308 @@
+"""Properties of the `.strata` container (docs/FORMAT.md): round trip, prefixes, damage, hostility."""
+import dataclasses
+import random
+import struct
+import tracemalloc
+import zlib
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from codec.container import (
+    MAGIC, ContainerError, Header, HeaderCorrupted, LayerCorrupted, NotStrataFile, StreamingReader,
+    TrailingData, TruncatedHeader, UnsupportedCodec, UnsupportedVersion, parse_container,
+    read_header, write_container,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def make_file(lengths, seed=0, codec="deephq", params=b"\x01\x02\x03"):
+    """(header, layers, file bytes) with random payloads of the given lengths."""
+    rng = random.Random(seed)
+    layers = [rng.randbytes(n) for n in lengths]
+    header = Header(codec=codec, model_id=2, weights_digest=rng.randbytes(8), width=640,
+                    height=480, source_mode="RGB", layer_lengths=tuple(lengths),
+                    layer_psnr=tuple(round(25 + 2.5 * i, 2) for i in range(len(lengths))),
+                    params=params)
+    return header, layers, write_container(header, layers)
+
+
+SMALL_3 = make_file([5, 0, 7])
+SMALL_8 = make_file([3, 0, 9, 1, 0, 12, 4, 6], seed=1)
+
+
+def raw_header(**fields):
+    """Header bytes packed straight from the spec, any field overridable, with a correct CRC."""
+    f = dict(version=1, codec_id=1, model_id=0, weights=bytes(8), width=64, height=48, mode=0,
+             lengths=[10, 20, 30], psnr=[3000, 3500, 0xFFFF], params=b"abc")
+    f.update(fields)
+    n = len(f["lengths"])
+    f.setdefault("num_layers", n)
+    f.setdefault("params_len", len(f["params"]))
+    body = (struct.pack("<BB8sIIBB", f["codec_id"], f["model_id"], f["weights"], f["width"],
+                        f["height"], f["mode"], f["num_layers"])
+            + struct.pack(f"<{n}I", *f["lengths"]) + struct.pack(f"<{n}H", *f["psnr"])
+            + struct.pack("<H", f["params_len"]) + f["params"])
+    covered = struct.pack("<BH", f["version"], f.get("header_len", len(body))) + body
+    return MAGIC + covered + struct.pack("<I", zlib.crc32(covered))
+
+
+def flip(data, offset, bit=0):
+    out = bytearray(data)
+    out[offset] ^= 1 << bit
+    return bytes(out)
+
+
+def complete_layers_in(header, cut):
+    """How many layers lie entirely (payload and CRC) within the first `cut` bytes."""
+    return sum(header.layer_offset(i + 1) <= cut for i in range(header.num_layers))
+
+
+def stream(data, chunk_sizes):
+    """Feed data to a StreamingReader in the given chunk sizes; return (reader, layers)."""
+    reader, received, pos = StreamingReader(), [], 0
+    for size in chunk_sizes:
+        received += reader.feed(data[pos:pos + size])
+        pos += size
+    return reader, received
+
+
+# --- round trip and layout -------------------------------------------------------------------
+
+@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8, make_file([4000, 0, 1, 0, 2, 50, 0, 9000])])
+def test_round_trip(sample):
+    header, layers, data = sample
+    parsed = parse_container(data)
+    assert parsed.header == header
+    assert parsed.layers == layers
+    assert parsed.complete and parsed.damage is None
+    assert len(data) == header.file_size
+    for i, payload in enumerate(layers):
+        start = header.layer_offset(i)
+        assert data[start:start + len(payload)] == payload
+        assert data[start + len(payload):start + len(payload) + 4] == struct.pack("<I", zlib.crc32(payload))
+
+
+def test_spec_packer_matches_module():
+    """The byte layout written by the module is exactly the one packed from the spec."""
+    header, _, data = make_file([10, 0, 30], params=b"xy")
+    assert data[:header.size] == raw_header(
+        model_id=2, weights=header.weights_digest, width=640, height=480, lengths=[10, 0, 30],
+        psnr=[2500, 2750, 3000], params=b"xy")
+    assert header.size == 8 + 1 + 2 + 20 + 6 * 3 + 2 + 2 + 4
+
+
+def test_psnr_is_stored_in_centi_db():
+    header, layers, _ = SMALL_3
+    written = dataclasses.replace(header, layer_psnr=(31.23456, None, float("inf")))
+    parsed = read_header(write_container(written, layers))
+    assert parsed.layer_psnr == (31.23, None, 655.34)
+
+
+def test_write_rejects_mismatched_layers():
+    header, layers, _ = SMALL_3
+    with pytest.raises(ValueError, match="layers"):
+        write_container(header, layers[:2])
+    with pytest.raises(ValueError, match="layer_lengths"):
+        write_container(header, [layers[0] + b"!", *layers[1:]])
+    with pytest.raises(ValueError, match="width"):
+        write_container(dataclasses.replace(header, width=0), layers)
+
+
+# --- prefixes --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8])
+def test_every_prefix_decodes_its_complete_layers(sample):
+    header, layers, data = sample
+    for cut in range(len(data) + 1):
+        prefix = data[:cut]
+        if cut < header.size:
+            assert read_header(prefix) is None
+            with pytest.raises(TruncatedHeader):
+                parse_container(prefix)
+            continue
+        parsed = parse_container(prefix)
+        assert parsed.damage is None
+        assert parsed.layers == layers[:complete_layers_in(header, cut)]
+        assert parsed.complete == (cut == len(data))
+
+
+# --- damage ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8])
+def test_flipped_bit_in_a_layer_names_that_layer(sample):
+    header, layers, data = sample
+    for i, payload in enumerate(layers):
+        start = header.layer_offset(i)
+        crc_start = start + len(payload)
+        for offset in [start + len(payload) // 2] * bool(payload) + [crc_start, crc_start + 3]:
+            damaged = flip(data, offset, bit=offset % 8)
+            parsed = parse_container(damaged)
+            assert isinstance(parsed.damage, LayerCorrupted)
+            assert parsed.damage.layer == i and f"layer {i} " in str(parsed.damage)
+            assert parsed.damage.actual_crc == zlib.crc32(damaged[start:crc_start])
+            assert parsed.layers == layers[:i] and not parsed.complete
+            reader, received = stream(damaged, [len(damaged)])
+            assert received == list(enumerate(layers[:i]))
+            assert isinstance(reader.damage, LayerCorrupted) and reader.damage.layer == i
+            assert reader.feed(b"more") == []
+
+
+def test_flipped_bit_in_the_header():
+    header, _, data = SMALL_8
+    for offset in range(len(MAGIC)):
+        with pytest.raises(NotStrataFile):
+            parse_container(flip(data, offset))
+    with pytest.raises(UnsupportedVersion, match="version 3"):
+        parse_container(flip(data, 8, bit=1))
+    for bit in range(16):  # header_len: out of range, CRC mismatch or a header past the data
+        with pytest.raises(ContainerError):
+            parse_container(flip(data, 9 + bit // 8, bit % 8))
+    for offset in range(11, header.size):  # body and header CRC
+        with pytest.raises(HeaderCorrupted, match="CRC32"):
+            parse_container(flip(data, offset, bit=offset % 8))
+
+
+def test_trailing_bytes_are_reported_with_all_layers_intact():
+    _, layers, data = SMALL_3
+    parsed = parse_container(data + b"\0\0")
+    assert parsed.complete and parsed.layers == layers
+    assert isinstance(parsed.damage, TrailingData) and "2 unexpected bytes" in str(parsed.damage)
+    reader, received = stream(data + b"\0", [len(data), 1])
+    assert received == list(enumerate(layers)) and reader.done
+    assert isinstance(reader.damage, TrailingData)
+
+
+# --- foreign and hostile input ---------------------------------------------------------------
+
+def test_foreign_files_are_rejected_at_the_first_differing_byte():
+    rng = random.Random(7)
+    for _ in range(20):
+        junk = bytes([rng.randrange(0x89)]) + rng.randbytes(200)
+        with pytest.raises(NotStrataFile, match="not a Strata file"):
+            parse_container(junk)
+    with pytest.raises(NotStrataFile, match="starts with"):
+        parse_container(PNG_SIGNATURE + bytes(100))
+    assert read_header(b"\x89ST") is None
+    with pytest.raises(NotStrataFile):
+        read_header(b"\x89P")
+    reader = StreamingReader()
+    assert reader.feed(b"\x89") == []
+    with pytest.raises(NotStrataFile):
+        reader.feed(b"P")
+    with pytest.raises(NotStrataFile):
+        reader.feed(b"NG")  # a reader that failed on its header keeps failing
+
+
+def test_text_mode_damage_is_explained():
+    with pytest.raises(NotStrataFile, match="line endings"):
+        read_header(MAGIC[:7] + b"\r\n")
+
+
+@pytest.mark.parametrize("fields, name", [
+    (dict(num_layers=0), "num_layers"),
+    (dict(num_layers=200), "num_layers"),
+    (dict(num_layers=16), "num_layers"),  # in range but does not fit header_len
+    (dict(width=0), "width"),
+    (dict(height=10**6), "height"),
+    (dict(width=65535, height=65535), "width x height"),
+    (dict(mode=9), "mode"),
+    (dict(params_len=5000), "params_len"),
+    (dict(params_len=2), "params_len"),
+    (dict(header_len=60000), "header_len"),
+    (dict(header_len=3), "header_len"),
+])
+def test_absurd_fields_are_named(fields, name):
+    data = raw_header(**fields)
+    with pytest.raises(HeaderCorrupted, match=name):
+        read_header(data)
+    with pytest.raises(HeaderCorrupted, match=name):
+        StreamingReader().feed(data)
+
+
+def test_unknown_codec_and_version_are_named():
+    with pytest.raises(UnsupportedCodec, match="codec id 9"):
+        read_header(raw_header(codec_id=9))
+    with pytest.raises(UnsupportedVersion, match="version 2"):
+        read_header(raw_header(version=2))
+    assert read_header(raw_header(codec_id=2)).codec == "hc"
+
+
+def test_lying_layer_length_does_not_allocate():
+    data = raw_header(lengths=[3, 2**32 - 1], psnr=[0xFFFF] * 2) + b"abc" + struct.pack("<I", zlib.crc32(b"abc"))
+    tracemalloc.start()
+    try:
+        parsed = parse_container(data + bytes(1000))
+        reader, received = stream(data + bytes(1000), [100] * 12)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200_000
+    assert parsed.layers == [b"abc"] and not parsed.complete and parsed.damage is None
+    assert received == [(0, b"abc")] and not reader.done and reader.damage is None
+    assert reader.header.file_size > 2**32
+
+
+# --- streaming -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8])
+def test_streaming_one_byte_at_a_time(sample):
+    header, layers, data = sample
+    reader = StreamingReader()
+    received = []
+    for pos in range(len(data)):
+        received += reader.feed(data[pos:pos + 1])
+        assert (reader.header is not None) == (pos + 1 >= header.size)
+        assert len(received) == complete_layers_in(header, pos + 1)
+    assert received == list(enumerate(layers))
+    assert reader.header == header and reader.done and reader.damage is None
+    assert reader.bytes_received == len(data)
+
+
+def test_streaming_random_chunks():
+    rng = random.Random(3)
+    for sample in [SMALL_3, SMALL_8, make_file([3000, 0, 2000, 1], seed=5)]:
+        header, layers, data = sample
+        for _ in range(10):
+            sizes = [rng.choice([0, 1, 2, 7, 64, 500]) for _ in range(len(data))]
+            reader, received = stream(data, sizes)
+            assert received == list(enumerate(layers))
+            assert reader.done and reader.damage is None
+
+
+# --- mutation fuzzing ------------------------------------------------------------------------
+
+_, FUZZ_LAYERS, FUZZ_FILE = make_file([6, 0, 11], seed=9)
+
+mutation = st.one_of(
+    st.tuples(st.just("truncate"), st.integers(0, len(FUZZ_FILE))),
+    st.tuples(st.just("flip"), st.integers(0, len(FUZZ_FILE) - 1), st.integers(0, 7)),
+    st.tuples(st.just("insert"), st.integers(0, len(FUZZ_FILE)), st.binary(min_size=1, max_size=4)),
+    st.tuples(st.just("delete"), st.integers(0, len(FUZZ_FILE)), st.integers(1, 4)),
+)
+
+
+def mutate(data, op):
+    kind, pos, arg = (op + (None,))[:3]
+    pos = min(pos, len(data))
+    if kind == "truncate":
+        return data[:pos]
+    if kind == "flip":
+        return flip(data, pos, arg) if pos < len(data) else data
+    if kind == "insert":
+        return data[:pos] + arg + data[pos:]
+    return data[:pos] + data[pos + arg:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(mutation, min_size=1, max_size=3))
+def test_mutated_files_fail_safely(ops):
+    data = FUZZ_FILE
+    for op in ops:
+        data = mutate(data, op)
+    try:
+        parsed = parse_container(data)
+    except ContainerError:
+        return
+    assert parsed.layers == FUZZ_LAYERS[:len(parsed.layers)]
