@@ -80,6 +80,7 @@ class FactorizedPrior(nn.Module):
         support[:, Z_TABLE_RADIUS] = True
         first = support.argmax(axis=1)
         last = support.shape[1] - 1 - support[:, ::-1].argmax(axis=1)
+        last = np.maximum(last, first + 1)  # the range coder needs at least two symbols
         width = int((last - first).max()) + 1
         freqs = np.zeros((c, width), dtype=np.int64)
         for ch in range(c):

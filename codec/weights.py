@@ -3,7 +3,8 @@
 A weights file is a plain dict saved by torch.save and read with torch.load(weights_only=True):
     {"format": "strata-weights", "version": 1, "codec": "deephq" | "hc",
      "config": {...network sizes...}, "state": {name: tensor}, "tables": {name: int32 tensor}}
-`tables` holds the integer coding tables of every factorized prior, computed once at export, so
+`tables` holds what model.coding_tables() returns (integer z tables, float64 steps), computed once
+at export from the fp16 values, so
 every decoder codes z with the very same frequencies, whatever its platform.
 """
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from codec.entropy_models import FactorizedPrior
 
 WEIGHTS_FORMAT = "strata-weights"
 WEIGHTS_VERSION = 1
@@ -48,32 +49,23 @@ def atomic_torch_save(obj, path: str | Path) -> None:
         raise
 
 
-def coding_tables(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Integer z tables of every FactorizedPrior in model, keyed '<module>.offsets' / '.freqs'."""
-    tables = {}
-    for name, module in model.named_modules():
-        if isinstance(module, FactorizedPrior):
-            offsets, freqs = module.quantized_table()
-            tables[f"{name}.offsets"] = torch.from_numpy(offsets)
-            tables[f"{name}.freqs"] = torch.from_numpy(freqs)
-    return tables
-
-
-def export_weights(model: nn.Module, codec: str, path: str | Path) -> None:
-    """Write model as an fp16 weights file with its coding tables (computed from the fp16 values)."""
-    from dataclasses import asdict
-
+def weights_payload(model: nn.Module, codec: str) -> dict:
+    """The fp16 weights file content of model, with coding tables computed from the fp16 values."""
     state = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()}
-    rounded = build_model(codec, asdict(model.config), state)
-    payload = {
+    config = asdict(model.config)
+    return {
         "format": WEIGHTS_FORMAT,
         "version": WEIGHTS_VERSION,
         "codec": codec,
-        "config": asdict(model.config),
+        "config": config,
         "state": state,
-        "tables": coding_tables(rounded),
+        "tables": build_model(codec, config, state).coding_tables(),
     }
-    atomic_torch_save(payload, path)
+
+
+def export_weights(model: nn.Module, codec: str, path: str | Path) -> None:
+    """Write model as an fp16 weights file."""
+    atomic_torch_save(weights_payload(model, codec), path)
 
 
 def build_model(codec: str, config: dict, state: dict) -> nn.Module:

@@ -37,6 +37,7 @@ class DeepHQConfig:
     N: int = 128
     M: int = 192
     layers: int = 8
+    selective: bool = False  # phase-3 weights: code only the elements the masks select
 
     @property
     def downsampling(self) -> int:
@@ -105,6 +106,16 @@ class DeepHQ(nn.Module):
         """Gain-domain latent u (B, M, h, w) -> LRP refinement -> g_s -> image (B, 3, 16h, 16w)."""
         u = u + 0.5 * torch.tanh(self.lrp(torch.cat([support.to(u.dtype), u], dim=1)))
         return self.g_s(u)
+
+    @torch.no_grad()
+    def coding_tables(self) -> dict[str, torch.Tensor]:
+        """Integer z table and float64 steps Delta_l (L, M), fixed once at export."""
+        offsets, freqs = self.z_prior.quantized_table()
+        return {
+            "z_offsets": torch.from_numpy(offsets),
+            "z_freqs": torch.from_numpy(freqs),
+            "steps": self.log_delta.detach().cpu().double().exp(),
+        }
 
     # ---- training-time forward passes (notes, section 5) -------------------------------------
     def forward(self, x: torch.Tensor, layers: list[int] | None = None, use_masks: bool = False) -> dict:

@@ -1,0 +1,104 @@
+"""Range coding of categorical symbols with constriction, and the deterministic parameter grids.
+
+Symbols are coded in chunks of CHUNK elements, each with its own probability rows (CHUNK, K), so
+memory stays bounded and other threads get the GIL between chunks. constriction quantizes the
+float64 rows to integers (leaky: every symbol keeps a non-zero probability), deterministically
+for bit-identical rows.
+
+Gaussian parameters are snapped to fixed grids before any PMF is built: mu to multiples of
+1/MU_SCALE, sigma to SIGMA_TABLE (a geometric table built with multiplications only). Encoder and
+decoder then agree unless a value lies within float noise of a grid decision boundary, which the
+check value (CRC32 of the grid indices and masks, stored in the file) turns into a clear error.
+"""
+from __future__ import annotations
+
+import zlib
+from typing import Callable
+
+import constriction
+import numpy as np
+
+CHUNK = 4096
+MU_SCALE = 128.0
+SIGMA_MIN = 0.02
+SIGMA_RATIO = 1.0905077326652577  # 2 ** (1 / 8)
+SIGMA_LEVELS = 192
+
+
+def _sigma_table() -> np.ndarray:
+    table = np.empty(SIGMA_LEVELS)
+    table[0] = SIGMA_MIN
+    for k in range(1, SIGMA_LEVELS):
+        table[k] = table[k - 1] * SIGMA_RATIO
+    return table
+
+
+SIGMA_TABLE = _sigma_table()
+_SIGMA_SPLITS = np.sqrt(SIGMA_TABLE[:-1] * SIGMA_TABLE[1:])  # geometric midpoints
+_MODEL = constriction.stream.model.Categorical(perfect=False)
+
+
+class CorruptStream(ValueError):
+    """Entropy-coded data that cannot be decoded."""
+
+
+def quantize_mu(mu: np.ndarray) -> np.ndarray:
+    """Grid index of each mean, int32; the mean itself is index / MU_SCALE."""
+    return np.round(np.asarray(mu, dtype=np.float64) * MU_SCALE).astype(np.int32)
+
+
+def quantize_sigma(sigma: np.ndarray) -> np.ndarray:
+    """Index into SIGMA_TABLE of the nearest (geometrically) table value, uint8."""
+    return np.searchsorted(_SIGMA_SPLITS, np.asarray(sigma, dtype=np.float64)).astype(np.uint8)
+
+
+def check_value(*arrays: np.ndarray) -> int:
+    """CRC32 of the arrays' bytes: what the encoder and decoder both derived."""
+    crc = 0
+    for a in arrays:
+        crc = zlib.crc32(np.ascontiguousarray(a).tobytes(), crc)
+    return crc
+
+
+RowsFn = Callable[[slice], np.ndarray]
+
+
+def encode_symbols(encoder: constriction.stream.queue.RangeEncoder, symbols: np.ndarray, rows: RowsFn) -> None:
+    """Append symbols (N,) to encoder; rows(slice) gives their probability rows (n, K)."""
+    for start in range(0, len(symbols), CHUNK):
+        part = slice(start, start + CHUNK)
+        encoder.encode(np.ascontiguousarray(symbols[part], dtype=np.int32), _MODEL, rows(part))
+
+
+def decode_symbols(decoder: constriction.stream.queue.RangeDecoder, count: int, rows: RowsFn) -> np.ndarray:
+    """Read count symbols from decoder, int64 (count,)."""
+    out = np.empty(count, dtype=np.int64)
+    try:
+        for start in range(0, count, CHUNK):
+            part = slice(start, min(start + CHUNK, count))
+            out[part] = decoder.decode(_MODEL, rows(part))
+    except (RuntimeError, ValueError, OverflowError) as exc:
+        raise CorruptStream(f"entropy-coded data is invalid ({exc})") from exc
+    return out
+
+
+def new_encoder() -> constriction.stream.queue.RangeEncoder:
+    return constriction.stream.queue.RangeEncoder()
+
+
+def finish(encoder: constriction.stream.queue.RangeEncoder) -> bytes:
+    """The compressed bytes (little-endian 32-bit words)."""
+    return encoder.get_compressed().astype("<u4").tobytes()
+
+
+def new_decoder(data: bytes) -> constriction.stream.queue.RangeDecoder:
+    if len(data) % 4:
+        raise CorruptStream(f"entropy-coded data of {len(data)} bytes is not a whole number of 32-bit words")
+    words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+    return constriction.stream.queue.RangeDecoder(words)
+
+
+def table_rows(freqs: np.ndarray, row_of: np.ndarray) -> RowsFn:
+    """Rows for symbols coded with integer frequency tables: element i uses freqs[row_of[i]]."""
+    probabilities = freqs.astype(np.float64) / freqs.sum(axis=1, keepdims=True)
+    return lambda part: probabilities[row_of[part]]
