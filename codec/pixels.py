@@ -13,7 +13,7 @@ def to_tensor(rgb: np.ndarray, multiple: int, device: torch.device) -> torch.Ten
     pixels (cheaper to code than zeros). The caller crops the output back to (H, W).
     """
     h, w = rgb.shape[:2]
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).to(device).permute(2, 0, 1)[None].float().div_(255)
+    x = torch.tensor(rgb, device=device).permute(2, 0, 1)[None].float().div_(255)
     pad_h, pad_w = -h % multiple, -w % multiple
     if pad_h or pad_w:
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")

@@ -235,9 +235,15 @@ def train(cfg: TrainConfig) -> None:
 
 
 def export(cfg: TrainConfig, target: str) -> None:
-    """Export the run's latest checkpoint as an fp16 weights file."""
+    """Export the run's latest checkpoint as an fp16 weights file.
+
+    A DeepHQ phase-1 run has one quantizer step (Delta = 1) for all layers; its export gets the
+    phase-2 starting steps (Delta_l = Gamma_l from the lambda ladder) so its layers differ.
+    """
     state = torch.load(cfg.run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
     model = build_model(cfg.codec, cfg.model, state["model"])
+    if cfg.codec == "deephq" and cfg.phase == 1:
+        model.init_steps_from_ladder()
     export_weights(model, cfg.codec, target)
     print(f"exported step {state['step']} of {cfg.name} to {target}")
 

@@ -108,6 +108,18 @@ class DeepHQ(nn.Module):
         return self.g_s(u)
 
     @torch.no_grad()
+    def init_steps_from_ladder(self) -> None:
+        """Phase-2 start from a phase-1 base: Delta_l = Gamma_l = sqrt(lambda_top / lambda_l).
+
+        This is the high-rate optimum of a uniform quantizer for each lambda; with Gamma = Delta
+        the synthesis sees the phase-1 latent domain at every layer.
+        """
+        ladder = torch.tensor(LAMBDAS[: self.config.layers], dtype=torch.float64)
+        log_step = (0.5 * torch.log(ladder[-1] / ladder)).float().view(-1, 1)
+        self.log_delta.copy_(log_step.expand_as(self.log_delta))
+        self.log_gain.copy_(log_step.expand_as(self.log_gain))
+
+    @torch.no_grad()
     def coding_tables(self) -> dict[str, torch.Tensor]:
         """Integer z table and float64 steps Delta_l (L, M), fixed once at export."""
         offsets, freqs = self.z_prior.quantized_table()

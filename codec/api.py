@@ -1,0 +1,178 @@
+"""Strata's Python API: encode images to layered `.strata` bytes and decode them, also progressively.
+
+    import codec.api as strata
+    data = strata.encode("photo.png")                    # DeepHQ, 8 layers
+    data = strata.encode(img, codec="hc", quality=2)     # HC model 2 of its family, 3 layers
+    result = strata.decode(data, layers=3)               # the picture of layers 0..2
+    decoder = strata.ProgressiveDecoder()
+    for piece in network_pieces:
+        for layer in decoder.feed(piece):                # each layer as soon as it is complete
+            show(layer.rgb)
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image
+
+from codec import container, images, metrics
+from codec.registry import DEFAULT_CODEC, load_codec
+
+
+class WeightsMismatch(ValueError):
+    """The file was encoded with other weights than the ones this decoder has."""
+
+
+@dataclass(frozen=True)
+class DecodedLayer:
+    """One decoded quality layer: index (0-based), picture, and what it cost."""
+
+    index: int
+    rgb: np.ndarray  # uint8 (H, W, 3)
+    bytes_used: int  # file bytes up to the end of this layer (header included)
+    bpp: float  # 8 * bytes_used / (W * H)
+    psnr: float | None  # PSNR-RGB measured by the encoder (from the header), dB
+    decode_seconds: float
+
+    def image(self, mode: str = "RGB") -> Image.Image:
+        """The picture as a Pillow image; mode "L" for grayscale sources."""
+        return Image.fromarray(self.rgb).convert(mode)
+
+
+def _as_rgb(image) -> tuple[np.ndarray, str]:
+    if isinstance(image, (str, Path)):
+        return images.open_image(image)
+    if isinstance(image, Image.Image):
+        return images.to_rgb(image), images.source_mode(image)
+    array = np.asarray(image)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+        raise images.ImageInputError(f"expected an RGB uint8 array (H, W, 3), got {array.dtype} {array.shape}")
+    return array, "RGB"
+
+
+def _quality_to_model(codec: str, quality: int | None) -> int:
+    if codec == "deephq":
+        if quality not in (None, 0):
+            raise ValueError("DeepHQ has one model for all qualities: choose the layers to decode instead")
+        return 0
+    return 1 if quality is None else int(quality)
+
+
+def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device: str = "auto") -> bytes:
+    """Encode an image (path, Pillow image or RGB uint8 array) into a complete `.strata` file."""
+    rgb, mode = _as_rgb(image)
+    height, width = rgb.shape[:2]
+    if max(height, width) > container.MAX_SIDE or height * width > container.MAX_PIXELS:
+        raise images.ImageInputError(f"image of {width}x{height} pixels exceeds the format's limits")
+    coder = load_codec(codec, _quality_to_model(codec, quality), device)
+    encoded = coder.encode(rgb)
+    header = container.Header(
+        codec=coder.name,
+        model_id=coder.model_id,
+        weights_digest=coder.digest,
+        width=width,
+        height=height,
+        source_mode=mode,
+        layer_lengths=tuple(len(p) for p in encoded.layers),
+        layer_psnr=tuple(metrics.psnr(rgb, r) for r in encoded.reconstructions),
+        params=encoded.params,
+    )
+    return container.write_container(header, encoded.layers)
+
+
+class ProgressiveDecoder:
+    """Decode a `.strata` file from bytes that arrive in arbitrary pieces.
+
+    feed() takes the bytes at once and returns an iterator over the layers completed so far; each
+    layer is decoded when the iterator reaches it. Damage (a failed layer CRC) stops decoding at
+    the last intact layer and is kept in `damage`; a bad header raises ContainerError.
+    """
+
+    def __init__(self, device: str = "auto", weights: str | Path | None = None):
+        self.device = device
+        self.weights = weights
+        self.reader = container.StreamingReader()
+        self.layers: list[DecodedLayer] = []
+        self._pending: list[tuple[int, bytes]] = []
+        self._decoder = None
+
+    @property
+    def header(self) -> container.Header | None:
+        return self.reader.header
+
+    @property
+    def damage(self) -> container.ContainerError | None:
+        return self.reader.damage
+
+    @property
+    def done(self) -> bool:
+        return self.reader.done and not self._pending
+
+    def feed(self, data: bytes) -> Iterator[DecodedLayer]:
+        self._pending.extend(self.reader.feed(data))
+        return self._drain()
+
+    def _drain(self) -> Iterator[DecodedLayer]:
+        while self._pending:
+            index, payload = self._pending.pop(0)
+            start = time.perf_counter()
+            rgb = self._layer_decoder().decode_layer(payload)
+            header = self.header
+            used = header.layer_offset(index + 1)
+            layer = DecodedLayer(index, rgb, used, 8 * used / (header.width * header.height),
+                                 header.layer_psnr[index], time.perf_counter() - start)
+            self.layers.append(layer)
+            yield layer
+
+    def _layer_decoder(self):
+        if self._decoder is None:
+            header = self.header
+            coder = load_codec(header.codec, header.model_id, self.device, self.weights)
+            if coder.digest != header.weights_digest:
+                raise WeightsMismatch(
+                    f"this file was encoded with {header.codec} weights {header.weights_digest.hex()}, "
+                    f"but this decoder has weights {coder.digest.hex()}; decode it with the weights "
+                    f"that made it"
+                )
+            self._decoder = coder.decoder(header.width, header.height, header.params)
+        return self._decoder
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """The best picture a file (or a prefix of it) gives, and how complete it was."""
+
+    header: container.Header
+    layers: list[DecodedLayer]
+    damage: container.ContainerError | None
+
+    @property
+    def last(self) -> DecodedLayer:
+        return self.layers[-1]
+
+    @property
+    def complete(self) -> bool:
+        return len(self.layers) == self.header.num_layers
+
+    def image(self) -> Image.Image:
+        """The last decoded layer; grayscale when the source was grayscale."""
+        return self.last.image("L" if self.header.source_mode in ("L", "LA") else "RGB")
+
+
+def decode(data: bytes, layers: int | None = None, device: str = "auto", weights: str | Path | None = None) -> DecodeResult:
+    """Decode the first `layers` layers (default: all complete ones) of a `.strata` file or prefix."""
+    parsed = container.parse_container(data)
+    wanted = parsed.header.num_layers if layers is None else layers
+    if wanted < 1:
+        raise ValueError(f"layers must be at least 1, got {wanted}")
+    available = parsed.layers[:wanted]
+    if not available:
+        reason = parsed.damage or f"only {len(data)} of {parsed.header.file_size} bytes are present"
+        raise container.ContainerError(f"no complete layer to decode: {reason}")
+    decoder = ProgressiveDecoder(device, weights)
+    prefix = bytes(data[: parsed.header.layer_offset(len(available))])
+    return DecodeResult(parsed.header, list(decoder.feed(prefix)), parsed.damage)

@@ -1,0 +1,73 @@
+"""Image input for the encoder: any Pillow image or file -> RGB uint8, with its source mode.
+
+Conversions are explicit, so no mode is silently mangled:
+- EXIF orientation is applied first (the picture is coded as a person sees it).
+- 16- and 32-bit integer grayscale ("I;16", "I") is scaled from 0..65535 to 0..255;
+  float ("F") is clipped to 0..255.
+- Palette, bilevel, CMYK, YCbCr, LAB and HSV images go through Pillow's own RGB conversion.
+- Alpha ("RGBA", "LA", "PA", transparent palettes) is composited onto white and dropped: the
+  codecs code colour only. The source mode is kept in the file header.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+Image.MAX_IMAGE_PIXELS = 2**28  # the container limit; Pillow raises DecompressionBombError beyond
+
+
+class ImageInputError(ValueError):
+    """An input that is not a usable image."""
+
+
+_GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
+_COLOUR_MODES = ("RGB", "P", "CMYK", "YCbCr", "LAB", "HSV")
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "RGBa", "LA", "La", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def source_mode(image: Image.Image) -> str:
+    """The container's mode label: "RGB", "L", "RGBA", "LA" or "other"."""
+    if _has_alpha(image):
+        return "LA" if image.mode in ("LA", "La") else "RGBA"
+    return "L" if image.mode in _GRAY_MODES else "RGB" if image.mode in _COLOUR_MODES else "other"
+
+
+def _gray_to_uint8(image: Image.Image) -> np.ndarray:
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode.startswith("I;16") or (image.mode == "I" and values.max(initial=0) > 255):
+        values = values / 257.0
+    return np.clip(np.round(values), 0, 255).astype(np.uint8)
+
+
+def to_rgb(image: Image.Image) -> np.ndarray:
+    """Pillow image of any mode -> RGB uint8 (H, W, 3)."""
+    image = ImageOps.exif_transpose(image)
+    if image.width < 1 or image.height < 1:
+        raise ImageInputError("the image has no pixels")
+    if _has_alpha(image):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        gray = _gray_to_uint8(image)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    return np.asarray(image.convert("RGB"))
+
+
+def open_image(path: str | Path) -> tuple[np.ndarray, str]:
+    """Read an image file -> (RGB uint8 (H, W, 3), source mode). Raises ImageInputError."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return to_rgb(image), source_mode(image)
+    except FileNotFoundError:
+        raise ImageInputError(f"no such file: {path}") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageInputError(f"{path}: image too large ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageInputError(f"{path}: not a readable image ({exc})") from None
