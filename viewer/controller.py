@@ -1,0 +1,231 @@
+"""The viewer's core: opens files, plays the simulated network, feeds the decoder worker and
+caches decoded layers. Widgets observe its signals and ask it what to show.
+
+Panes: 0 (A) shows the original or a layered file, 1 (B) a second layered file of the same
+image for side-by-side comparison. A layered file loaded from disk or just encoded is delivered
+at once (every complete layer is decoded); play replays it over the simulated network.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from viewer import files
+from viewer import protocol as p
+from viewer.client import CodecService
+from viewer.session import Layer, Original, Session, Stream
+from viewer.streaming import NetworkSimulator
+
+PANES = (0, 1)
+
+
+class Viewer(QObject):
+    """State and behaviour of one viewer window, without widgets."""
+
+    documentChanged = Signal()  # the original or a pane's file was replaced
+    opened = Signal(str)  # a file was opened (its path)
+    received = Signal()  # more bytes arrived
+    layerArrived = Signal(int, int)  # pane, layer: its last byte arrived
+    layerDecoded = Signal(int, int)  # pane, layer: its picture is cached
+    displayChanged = Signal(int)  # pane: what it shows changed
+    notice = Signal(str)  # a message for the user
+
+    def __init__(self, service: CodecService, parent: QObject | None = None):
+        super().__init__(parent)
+        self.service = service
+        self.session = Session()
+        self.network = NetworkSimulator(self)
+        self.network.ticked.connect(self._deliver)
+        self.show_original = False
+        self._worker_ids: list[str | None] = [None, None]
+        self._opening: asyncio.Task | None = None
+
+    # ---- what to show -------------------------------------------------------------------
+
+    def stream(self, pane: int) -> Stream | None:
+        return self.session.streams[pane]
+
+    def streams(self) -> list[tuple[int, Stream]]:
+        return [(pane, s) for pane, s in enumerate(self.session.streams) if s is not None]
+
+    def displayed(self, pane: int) -> np.ndarray | None:
+        """The pixels pane shows: its selected layer, or the original (pane A)."""
+        original, stream = self.session.original, self.stream(pane)
+        if pane == 0 and original is not None and (stream is None or self.show_original):
+            return original.rgb
+        if stream is None or stream.shown is None:
+            return None
+        return stream.layers[stream.shown].rgb
+
+    def set_show_original(self, on: bool) -> None:
+        self.show_original = on
+        self.displayChanged.emit(0)
+
+    def select_layer(self, pane: int, index: int) -> None:
+        stream = self.stream(pane)
+        if stream is not None and stream.shown != index and stream.select(index):
+            self.displayChanged.emit(pane)
+
+    # ---- opening ------------------------------------------------------------------------
+
+    def open(self, path, pane: int = 0) -> asyncio.Task:
+        """Open an image or layered file (pane A), or a layered file to compare (pane B).
+
+        Reading happens in a thread; a later open supersedes an unfinished one.
+        """
+        if self._opening is not None:
+            self._opening.cancel()
+        self._opening = asyncio.ensure_future(self._open(Path(path), pane))
+        return self._opening
+
+    async def _open(self, path: Path, pane: int) -> None:
+        try:
+            item = await asyncio.get_running_loop().run_in_executor(None, files.read_any, path)
+        except (OSError, ValueError) as error:  # ContainerError, ImageInputError are ValueErrors
+            self.notice.emit(f"Could not open {path.name}: {error}")
+            return
+        if pane == 1 and not self._comparable(item):
+            return
+        if pane == 0:
+            self.clear()
+        if isinstance(item, Original):
+            self.session.original = item
+        else:
+            self._load(pane, item)
+        self.opened.emit(str(path))
+        self.documentChanged.emit()
+        self._announce(item)
+
+    def _comparable(self, item) -> bool:
+        first = self.stream(0) or self.session.original
+        if not isinstance(item, Stream):
+            self.notice.emit(f"Only a layered file can be compared, {item.path.name} is an image.")
+        elif first is not None and first.size != item.size:
+            self.notice.emit(f"Cannot compare {item.path.name}: it is {item.size[0]}x{item.size[1]}, "
+                             f"the open image is {first.size[0]}x{first.size[1]}.")
+        else:
+            return True
+        return False
+
+    def _announce(self, item) -> None:
+        problem = item.problem() if isinstance(item, Stream) else None
+        if problem:
+            self.notice.emit(problem)
+
+    def load_encoded(self, streams: list[Stream]) -> None:
+        """Show freshly encoded files of the open original in panes A (and B)."""
+        self.network.stop()
+        for pane in PANES:
+            self._close_worker(pane)
+            self.session.streams[pane] = None
+        for pane, stream in enumerate(streams):
+            self._load(pane, stream)
+        self.documentChanged.emit()
+
+    def close_comparison(self) -> None:
+        self._close_worker(1)
+        self.session.streams[1] = None
+        self.documentChanged.emit()
+
+    def clear(self) -> None:
+        """Close everything."""
+        self.network.stop()
+        for pane in PANES:
+            self._close_worker(pane)
+        self.session = Session()
+        self.show_original = False
+        self.documentChanged.emit()
+
+    def shutdown(self) -> None:
+        """Stop playing and drop every decode (the window is closing)."""
+        if self._opening is not None:
+            self._opening.cancel()
+        self.network.stop()
+        for pane in PANES:
+            self._close_worker(pane)
+
+    def _load(self, pane: int, stream: Stream) -> None:
+        self._close_worker(pane)
+        self.session.streams[pane] = stream
+        self._start_worker(pane)
+        self._advance(pane, len(stream.data), lambda nbytes: 0.0)
+
+    # ---- playback -----------------------------------------------------------------------
+
+    def play_pause(self) -> None:
+        """Pause, resume, or (when nothing plays) restart."""
+        if self.network.state == NetworkSimulator.PLAYING:
+            self.network.pause()
+        elif self.network.state == NetworkSimulator.PAUSED:
+            self.network.resume()
+        else:
+            self.restart()
+
+    def restart(self) -> None:
+        """Stream every open layered file again from its first byte."""
+        if not self.streams():
+            self.notice.emit("Open or encode a layered file to stream it.")
+            return
+        for pane, _ in self.streams():
+            self._start_worker(pane)
+            self.displayChanged.emit(pane)
+        self.received.emit()
+        self.network.start()
+
+    def _deliver(self, t: float) -> None:
+        clock = self.network.clock
+        for pane, stream in self.streams():
+            self._advance(pane, int(clock.budget(t)), clock.time_of)
+        if all(stream.complete for _, stream in self.streams()):
+            self.network.stop()
+
+    def _advance(self, pane: int, budget: int, time_of) -> None:
+        """Deliver a pane's bytes up to budget to the decoder; note the layers completed."""
+        stream = self.stream(pane)
+        chunk, completed = stream.advance(budget)
+        self.service.feed(self._worker_ids[pane], chunk)
+        now = time.perf_counter()
+        for index in completed:
+            stream.arrived[index] = time_of(stream.layer_end(index))
+            stream.arrived_wall[index] = now
+            self.layerArrived.emit(pane, index)
+        if chunk:
+            self.received.emit()
+
+    # ---- the decoder worker -------------------------------------------------------------
+
+    def _start_worker(self, pane: int) -> None:
+        """A fresh decode of the pane's stream from byte zero."""
+        stream = self.stream(pane)
+        self._close_worker(pane)
+        stream.restart()
+        generation = stream.generation
+
+        def listener(message) -> None:
+            self._on_worker(pane, stream, generation, message)
+
+        self._worker_ids[pane] = self.service.open_stream(self.session.reference_for(stream), listener)
+
+    def _close_worker(self, pane: int) -> None:
+        if self._worker_ids[pane] is not None:
+            self.service.close_stream(self._worker_ids[pane])
+            self._worker_ids[pane] = None
+
+    def _on_worker(self, pane: int, stream: Stream, generation: int, message) -> None:
+        if self.stream(pane) is not stream or generation != stream.generation:
+            return  # a result of a file or run that is gone
+        if isinstance(message, p.StreamFailed):
+            if stream.damage is None or message.message != str(stream.damage):  # else told at open
+                self.notice.emit(f"{stream.path.name}: {message.message}")
+            return
+        measured = message.psnr is not None
+        layer = Layer(message.index, message.rgb, message.bytes_used, message.bpp,
+                      message.psnr if measured else message.file_psnr, measured, message.decode_seconds)
+        stream.accept(generation, layer)
+        self.layerDecoded.emit(pane, layer.index)
+        if stream.shown == layer.index:
+            self.displayChanged.emit(pane)

@@ -1,0 +1,73 @@
+"""Encoding the open image into layered files, one after the other, in the encoder worker.
+
+A file is written (atomically) only once its encode is complete, so a cancelled or failed
+encode leaves nothing behind. Asking before overwriting is the window's job.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from viewer import files
+from viewer.client import CodecService, JobFailed, WorkerStopped
+from viewer.session import Stream
+
+
+@dataclass(frozen=True)
+class Target:
+    """One file to make: codec, HC quality (None for DeepHQ) and where to write it."""
+
+    codec: str
+    quality: int | None
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return "DeepHQ" if self.codec == "deephq" else f"HC q{self.quality}"
+
+
+class Encoding(QObject):
+    """Runs one encode request (one or more targets) at a time; cancel() stops it at once."""
+
+    stage = Signal(str)  # what is happening, in words
+    finished = Signal(list)  # the new files as Streams, in target order
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, service: CodecService, parent: QObject | None = None):
+        super().__init__(parent)
+        self.service = service
+        self._task: asyncio.Task | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self, image: Path, targets: list[Target]) -> asyncio.Task:
+        self.cancel()
+        self._task = asyncio.ensure_future(self._run(Path(image), targets))
+        return self._task
+
+    def cancel(self) -> None:
+        if self.running:
+            self._task.cancel()
+
+    async def _run(self, image: Path, targets: list[Target]) -> None:
+        streams = []
+        try:
+            for number, target in enumerate(targets, 1):
+                prefix = f"[{number}/{len(targets)}] " if len(targets) > 1 else ""
+                result = await self.service.encode(image, target.codec, target.quality,
+                                                   lambda text: self.stage.emit(prefix + text))
+                files.write_atomically(target.path, result.data)
+                streams.append(Stream.from_bytes(target.path, result.data))
+        except asyncio.CancelledError:
+            self.cancelled.emit()
+            return
+        except (JobFailed, WorkerStopped, OSError) as error:
+            self.failed.emit(f"Encoding failed: {error}")
+            return
+        self.finished.emit(streams)

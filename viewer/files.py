@@ -1,0 +1,61 @@
+"""Files on disk: telling `.strata` files from images, reading both, writing atomically."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from codec import container, images
+from viewer.session import Original, Stream
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".ppm",
+                  ".pgm", ".pnm", ".tga")
+OPEN_FILTER = ("Images and layered files (*.strata " + " ".join(f"*{s}" for s in IMAGE_SUFFIXES)
+               + ");;Layered files (*.strata);;All files (*)")
+
+
+def is_layered(path: Path) -> bool:
+    """A `.strata` file: by its first bytes, or by its name when it is too short to tell."""
+    with open(path, "rb") as f:
+        start = f.read(len(container.MAGIC))
+    return start == container.MAGIC or path.suffix.lower() == ".strata"
+
+
+def read_layered(path: Path) -> Stream:
+    """Raises ContainerError when the header is unusable, OSError when unreadable."""
+    return Stream.from_bytes(path, Path(path).read_bytes())
+
+
+def read_image(path: Path) -> Original:
+    """Raises ImageInputError for anything that is not a usable image."""
+    rgb, mode = images.open_image(path)
+    return Original(Path(path), rgb, mode)
+
+
+def read_any(path: Path) -> Original | Stream:
+    """The file as an Original or a Stream; raises ValueError (bad content) or OSError."""
+    path = Path(path)
+    if path.is_dir():
+        raise images.ImageInputError(f"{path.name} is a folder, not a file")
+    return read_layered(path) if is_layered(path) else read_image(path)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside path, then rename it over path."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def encoded_name(image: Path, codec: str, quality: int | None) -> Path:
+    """Default output beside the image: photo.deephq.strata, photo.hc-q2.strata."""
+    tag = "deephq" if codec == "deephq" else f"hc-q{quality}"
+    return image.with_name(f"{image.stem}.{tag}.strata")

@@ -1,0 +1,516 @@
+"""The main window: menus, toolbar, shortcuts, panes, side panel, status bar, drag and drop,
+recent files, encoding and export. Messages go to a banner above the panes, never to dialogs."""
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QFrame,
+                               QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QPushButton, QSpinBox, QSplitter, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from viewer import files
+from viewer import protocol as p
+from viewer.client import CodecService, WorkerStopped
+from viewer.controller import Viewer
+from viewer.dialogs import EncodeDialog, shortcuts_dialog
+from viewer.encoding import Encoding, Target
+from viewer.pane import PaneView
+from viewer.panel import Panel
+from viewer.streaming import DEFAULT_BANDWIDTH, PRESETS, NetworkSimulator
+
+MAX_RECENT = 8
+CUSTOM = "Custom…"
+EMPTY_HINT = "Open an image or a .strata file (Ctrl+O), or drop one here"
+
+
+class Banner(QFrame):
+    """A dismissable message line above the panes."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setStyleSheet("Banner { background: #fff3cd; border: 1px solid #e0c36c; } QLabel { color: #533f03; }")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""
+
+
+class MainWindow(QMainWindow):
+    """Strata Viewer. Pass a CodecService to share workers (the window then leaves them running)."""
+
+    def __init__(self, service: CodecService | None = None):
+        super().__init__()
+        self.setWindowTitle("Strata Viewer")
+        self.owns_service = service is None
+        self.service = service or CodecService()
+        self.service.start()
+        self.viewer = Viewer(self.service, self)
+        self.encoding = Encoding(self.service, self)
+        self.capabilities: p.Capabilities | None = None
+        self.settings = QSettings()
+        self.active_pane = 0
+        self.banner = Banner()
+        self.panes = (PaneView("A"), PaneView("B"))
+        self.panes[1].canvas.link(self.panes[0].canvas)
+        self.panel = Panel(self.viewer)
+        self._build_central()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self.setAcceptDrops(True)
+        self.resize(1400, 860)
+        self._refresh_all()
+        self._capabilities_task = asyncio.ensure_future(self._query_capabilities())
+
+    # ---- construction -------------------------------------------------------------------
+
+    def _build_central(self) -> None:
+        panes = QWidget()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for pane in self.panes:
+            row.addWidget(pane, 1)
+        column = QVBoxLayout(panes)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        column.addLayout(row, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(panes)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([1000, 400])
+        self.setCentralWidget(self.splitter)
+
+    def _action(self, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            keys = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.open_action = a("&Open…", self.choose_file, QKeySequence.StandardKey.Open)
+        self.compare_action = a("Open for &Comparison…", self.choose_comparison, "Ctrl+Shift+O")
+        self.encode_action = a("&Encode…", self.choose_encoding, "Ctrl+E")
+        self.cancel_action = a("&Cancel Encoding", self.encoding.cancel, "Esc")
+        self.export_action = a("E&xport Displayed Layer as PNG…", self.choose_export, "Ctrl+Shift+S")
+        self.close_action = a("&Close", self.viewer.clear, QKeySequence.StandardKey.Close)
+        self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.zoom_in_action = a("Zoom &In", lambda: self._canvas().zoom_in(), ["+", "=", "Ctrl++"])
+        self.zoom_out_action = a("Zoom &Out", lambda: self._canvas().zoom_out(), ["-", "Ctrl+-"])
+        self.fit_action = a("&Fit to Window", lambda: self._canvas().fit(), ["F", "Ctrl+0"])
+        self.actual_action = a("&Actual Size (1:1)", lambda: self._canvas().actual_size(), ["1", "Ctrl+1"])
+        self.side_action = a("&Side by Side", self._refresh_layout, "Ctrl+B", checkable=True)
+        self.split_action = a("S&plit View", self._refresh_layout, "Ctrl+Shift+B", checkable=True)
+        self.original_action = a("Show &Original", self.viewer.set_show_original, "O", checkable=True)
+        self.panel_action = a("Side &Panel", self.panel.setVisible, "F9", checkable=True)
+        self.play_action = a("&Play", self.viewer.play_pause, "Space")
+        self.restart_action = a("&Restart", self.viewer.restart, "R")
+        self.previous_action = a("Pre&vious Layer", lambda: self.step_layer(-1), ["PgUp", "["])
+        self.next_action = a("&Next Layer", lambda: self.step_layer(1), ["PgDown", "]"])
+        self.first_action = a("F&irst Layer", lambda: self.step_layer(-99), "Home")
+        self.last_action = a("&Last Layer", lambda: self.step_layer(99), "End")
+        self.shortcuts_action = a("&Keyboard Shortcuts", lambda: shortcuts_dialog(self).exec(), "F1")
+        self.about_action = a("&About", self._about)
+        self.panel_action.setChecked(True)
+        self.side_action.setChecked(True)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.open_action, self.compare_action])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addActions([self.encode_action, self.cancel_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.export_action, self.close_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view = bar.addMenu("&View")
+        view.addActions([self.zoom_in_action, self.zoom_out_action, self.fit_action, self.actual_action])
+        view.addSeparator()
+        view.addActions([self.side_action, self.split_action, self.original_action, self.panel_action])
+        stream = bar.addMenu("&Stream")
+        stream.addActions([self.play_action, self.restart_action])
+        stream.addSeparator()
+        stream.addActions([self.previous_action, self.next_action, self.first_action, self.last_action])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([self.shortcuts_action, self.about_action])
+
+    def _build_toolbar(self) -> None:
+        tools = self.addToolBar("Main")
+        tools.setObjectName("main toolbar")
+        tools.addActions([self.open_action, self.encode_action])
+        tools.addSeparator()
+        tools.addActions([self.play_action, self.restart_action])
+        self.bandwidth = QComboBox()
+        for name, rate in PRESETS:
+            self.bandwidth.addItem(name, rate)
+        self.bandwidth.addItem(CUSTOM, None)
+        self.bandwidth.setCurrentIndex(self.bandwidth.findData(DEFAULT_BANDWIDTH))
+        self.bandwidth.setToolTip("Simulated bandwidth")
+        self.custom_rate = QDoubleSpinBox(suffix=" kbit/s", decimals=1, minimum=1.0, maximum=1e6, value=128.0)
+        self.custom_rate.setEnabled(False)
+        self.latency = QSpinBox(suffix=" ms", minimum=0, maximum=10000, singleStep=50)
+        self.latency.setToolTip("Latency before the first byte (applies from the next restart)")
+        for label, widget in (("Bandwidth", self.bandwidth), (None, self.custom_rate), ("Latency", self.latency)):
+            if label:
+                tools.addWidget(QLabel(f" {label} "))
+            tools.addWidget(widget)
+        tools.addSeparator()
+        tools.addActions([self.fit_action, self.actual_action, self.side_action])
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.info = QLabel()
+        status.addWidget(self.info, 1)
+        self.encode_label = QLabel()
+        self.encode_bar = QProgressBar(maximumWidth=120, minimum=0, maximum=0)
+        self.encode_cancel = QPushButton("Cancel")
+        self.encode_cancel.clicked.connect(self.encoding.cancel)
+        for widget in (self.encode_label, self.encode_bar, self.encode_cancel):
+            status.addPermanentWidget(widget)
+            widget.hide()
+        self.device = QLabel("Device: starting…")
+        status.addPermanentWidget(self.device)
+        self._encode_clock = QElapsedTimer()
+        self._encode_stage = ""
+        self._encode_timer = QTimer(self, interval=250)
+        self._encode_timer.timeout.connect(self._show_encode_progress)
+
+    def _connect(self) -> None:
+        v = self.viewer
+        v.documentChanged.connect(self._refresh_all)
+        v.displayChanged.connect(self._refresh_pane)
+        v.received.connect(self._on_received)
+        v.layerDecoded.connect(lambda pane, index: self._refresh_pane(pane))
+        v.notice.connect(self.banner.show_message)
+        v.opened.connect(self._on_opened)
+        v.network.stateChanged.connect(self._on_playback)
+        for number, pane in enumerate(self.panes):
+            pane.layerChosen.connect(lambda index, n=number: self.viewer.select_layer(n, index))
+            pane.canvas.shown.connect(self._on_shown)
+        self.bandwidth.currentIndexChanged.connect(self._apply_bandwidth)
+        self.custom_rate.valueChanged.connect(self._apply_bandwidth)
+        self.latency.valueChanged.connect(lambda ms: setattr(self.viewer.network, "latency", ms / 1000))
+        self.encoding.stage.connect(self._on_encode_stage)
+        self.encoding.finished.connect(self._on_encoded)
+        self.encoding.failed.connect(self._on_encode_end)
+        self.encoding.cancelled.connect(lambda: self._on_encode_end("Encoding cancelled."))
+        QApplication.instance().focusChanged.connect(self._on_focus)
+
+    # ---- files --------------------------------------------------------------------------
+
+    def open_path(self, path, pane: int = 0) -> asyncio.Task:
+        """Open a file (pane 0), or a layered file to compare (pane 1); stops a running encode."""
+        if pane == 0:
+            self.encoding.cancel()
+        return self.viewer.open(Path(path), pane)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._last_folder(), files.OPEN_FILTER)
+        if path:
+            self.open_path(path)
+
+    def choose_comparison(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open for comparison", self._last_folder(),
+                                              "Layered files (*.strata);;All files (*)")
+        if path:
+            self.open_path(path, pane=1)
+
+    def _on_opened(self, path: str) -> None:
+        self.banner.hide()
+        recent = [path] + [p for p in self._recent() if p != path]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _last_folder(self) -> str:
+        recent = self._recent()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    def dragEnterEvent(self, event) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        """One file opens in pane A; a second layered file goes to pane B."""
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            self._open_sequence(paths[:2])
+            event.acceptProposedAction()
+
+    def _open_sequence(self, paths: list[str]) -> asyncio.Task:
+        async def run():
+            await self.open_path(paths[0])
+            if len(paths) > 1:
+                await self.open_path(paths[1], pane=1)
+        return asyncio.ensure_future(run())
+
+    # ---- export -------------------------------------------------------------------------
+
+    def choose_export(self) -> None:
+        pane = self.active_pane
+        if self.viewer.displayed(pane) is None:
+            self.banner.show_message("Nothing to export: no layer is on screen.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export displayed layer", str(self._export_name(pane)),
+                                              "PNG images (*.png)")
+        if path:
+            self.export_png(Path(path), pane)
+
+    def _export_name(self, pane: int) -> Path:
+        stream, original = self.viewer.stream(pane), self.viewer.session.original
+        if original is not None and self.viewer.displayed(pane) is original.rgb:
+            return original.path.with_name(f"{original.path.stem}.original.png")
+        return stream.path.with_name(f"{stream.path.stem}.layer{stream.shown + 1}.png")
+
+    def export_png(self, path: Path, pane: int = 0) -> None:
+        """Save what a pane shows as PNG (grayscale when the source was), written atomically."""
+        rgb, stream = self.viewer.displayed(pane), self.viewer.stream(pane)
+        image = Image.fromarray(rgb)
+        if stream is not None and stream.header.source_mode in ("L", "LA"):
+            image = image.convert("L")
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        try:
+            files.write_atomically(path, buffer.getvalue())
+        except OSError as error:
+            self.banner.show_message(f"Could not export {path.name}: {error}")
+            return
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    # ---- encoding -----------------------------------------------------------------------
+
+    def choose_encoding(self) -> None:
+        original = self.viewer.session.original
+        if original is None:
+            self.banner.show_message("Open an image first: layered files are encoded from an image.")
+            return
+        self._capabilities_task = asyncio.ensure_future(self._query_capabilities())
+        dialog = EncodeDialog(original.path, self._hc_qualities(), self)
+        while dialog.exec():
+            if self.encode(dialog.targets()):
+                return
+
+    def encode(self, targets: list[Target], ask: bool = True) -> bool:
+        """Encode the open original into targets; False when the user declined to overwrite."""
+        existing = [t.path.name for t in targets if t.path.exists()]
+        if existing and ask and not self._confirm_overwrite(existing):
+            return False
+        self.encoding.start(self.viewer.session.original.path, targets)
+        self._encode_clock.start()
+        self._on_encode_stage("Starting")
+        for widget in (self.encode_label, self.encode_bar, self.encode_cancel):
+            widget.show()
+        self._encode_timer.start()
+        return True
+
+    def _confirm_overwrite(self, names: list[str]) -> bool:
+        answer = QMessageBox.question(self, "Overwrite?", f"{', '.join(names)} already exist(s). Replace?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _hc_qualities(self) -> tuple[int, ...]:
+        return self.capabilities.models.get("hc", ()) if self.capabilities else ()
+
+    def _on_encode_stage(self, text: str) -> None:
+        self._encode_stage = text
+        self._show_encode_progress()
+
+    def _show_encode_progress(self) -> None:
+        self.encode_label.setText(f"{self._encode_stage}… {self._encode_clock.elapsed() / 1000:.0f} s")
+
+    def _on_encoded(self, streams: list) -> None:
+        self._on_encode_end("")
+        self.viewer.load_encoded(streams)
+        self.side_action.setChecked(len(streams) > 1 or self.side_action.isChecked())
+        sizes = ", ".join(f"{s.path.name} ({len(s.data) / 1000:.1f} kB)" for s in streams)
+        self.statusBar().showMessage(f"Saved {sizes}. Press Space to stream.", 10000)
+
+    def _on_encode_end(self, message: str) -> None:
+        self._encode_timer.stop()
+        for widget in (self.encode_label, self.encode_bar, self.encode_cancel):
+            widget.hide()
+        if message:
+            self.banner.show_message(message)
+
+    # ---- playback and layers ------------------------------------------------------------
+
+    def _apply_bandwidth(self) -> None:
+        rate = self.bandwidth.currentData()
+        self.custom_rate.setEnabled(rate is None)
+        self.viewer.network.set_bandwidth(rate or self.custom_rate.value() * 1000)
+
+    def set_bandwidth(self, bits_per_second: float) -> None:
+        """Select a preset, or Custom with that rate."""
+        index = self.bandwidth.findData(bits_per_second)
+        if index < 0:
+            self.custom_rate.setValue(bits_per_second / 1000)
+            index = self.bandwidth.findText(CUSTOM)
+        self.bandwidth.setCurrentIndex(index)
+        self._apply_bandwidth()
+
+    def _on_playback(self, state: str) -> None:
+        self.play_action.setText("&Pause" if state == NetworkSimulator.PLAYING else "&Play")
+
+    def step_layer(self, delta: int) -> None:
+        stream = self.viewer.stream(self.active_pane)
+        if stream is None or stream.latest is None:
+            return
+        current = stream.latest if stream.shown is None else stream.shown
+        self.viewer.select_layer(self.active_pane, min(stream.latest, max(0, current + delta)))
+
+    # ---- showing ------------------------------------------------------------------------
+
+    def _canvas(self):
+        return self.panes[self.active_pane].canvas
+
+    def _on_focus(self, old, new) -> None:
+        for number, pane in enumerate(self.panes):
+            if new is not None and pane.isAncestorOf(new):
+                self.active_pane = number
+                self._refresh_status()
+
+    def _refresh_all(self) -> None:
+        self._refresh_layout()
+        for pane in range(2):
+            self._refresh_pane(pane)
+        self.original_action.setChecked(self.viewer.show_original)
+        has_b = self.viewer.stream(1) is not None
+        self.split_action.setEnabled(has_b)
+        self.side_action.setEnabled(has_b)
+        self.panel.refresh()
+
+    def _refresh_layout(self) -> None:
+        has_b = self.viewer.stream(1) is not None
+        split = has_b and self.split_action.isChecked()
+        self.panes[1].setVisible(has_b and self.side_action.isChecked() and not split)
+        if not self.panes[1].isVisible() and self.active_pane == 1:
+            self.active_pane = 0
+        self.panes[0].canvas.set_compare(self.viewer.displayed(1) if split else None)
+
+    def _refresh_pane(self, pane: int) -> None:
+        stream = self.viewer.stream(pane)
+        rgb = self.viewer.displayed(pane)
+        token = None
+        if stream is not None and stream.shown is not None and rgb is not self._original_rgb():
+            token = (stream, stream.generation, stream.shown)
+        self.panes[pane].canvas.set_image(rgb, token)
+        self.panes[pane].canvas.set_placeholder(self._placeholder(stream))
+        self.panes[pane].show_stream(stream, self._title(pane))
+        if pane == 1 and self.split_action.isChecked():
+            self.panes[0].canvas.set_compare(rgb)
+        self._refresh_status()
+        self.panel.schedule_refresh()
+
+    def _original_rgb(self):
+        original = self.viewer.session.original
+        return None if original is None else original.rgb
+
+    def _placeholder(self, stream) -> str:
+        if stream is None:
+            return EMPTY_HINT
+        return f"Waiting for layer 1… ({stream.received} of {len(stream.data)} bytes)"
+
+    def _title(self, pane: int) -> str:
+        stream, original = self.viewer.stream(pane), self.viewer.session.original
+        if pane == 0 and original is not None and (stream is None or self.viewer.show_original):
+            return f"Original: {original.path.name}"
+        if stream is None:
+            return "" if pane else "No file"
+        return f"{'AB'[pane]}: {stream.label} — {stream.path.name}"
+
+    def _on_received(self) -> None:
+        for pane, stream in self.viewer.streams():
+            self.panes[pane].show_stream(stream, self._title(pane))
+            if stream.shown is None:
+                self.panes[pane].canvas.set_placeholder(self._placeholder(stream))
+        self._refresh_status()
+        self.panel.schedule_refresh()
+
+    def _on_shown(self, token) -> None:
+        stream, generation, index = token
+        if stream.generation == generation:
+            stream.shown_wall.setdefault(index, time.perf_counter())
+            self.panel.schedule_refresh()
+
+    def _refresh_status(self) -> None:
+        pane = self.active_pane
+        stream, original = self.viewer.stream(pane), self.viewer.session.original
+        parts = []
+        size = stream.size if stream is not None else original.size if original is not None else None
+        if size:
+            parts.append(f"{size[0]}×{size[1]}")
+        if stream is not None:
+            parts.append(f"received {stream.received:,} / {len(stream.data):,} B")
+            layer = stream.layers.get(stream.shown) if stream.shown is not None else None
+            if layer is not None:
+                source = "vs original" if layer.psnr_measured else "from file"
+                psnr = "–" if layer.psnr is None else f"{layer.psnr:.2f} dB ({source})"
+                parts += [f"layer {layer.index + 1} / {stream.header.num_layers}", f"{layer.bpp:.3f} bpp",
+                          f"PSNR {psnr}", f"decoded in {1000 * layer.decode_seconds:.0f} ms"]
+        self.info.setText(("Pane B: " if pane else "") + "   ·   ".join(parts))
+
+    # ---- workers ------------------------------------------------------------------------
+
+    async def _query_capabilities(self) -> None:
+        try:
+            self.capabilities = await self.service.capabilities()
+        except WorkerStopped:
+            return
+        c = self.capabilities
+        self.device.setText(f"Device: {'CUDA' if c.device == 'cuda' else c.device.upper()}")
+        self.device.setToolTip(c.device_name)
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "Strata Viewer", "Strata Viewer: progressive learned image codecs "
+                                                 "(DeepHQ, HC), encoded and streamed layer by layer.")
+
+    def closeEvent(self, event) -> None:
+        """Stop everything this window started; nothing keeps running after it."""
+        self.encoding.cancel()
+        self._capabilities_task.cancel()
+        self.viewer.shutdown()
+        if self.owns_service:
+            self.service.shutdown()
+        super().closeEvent(event)

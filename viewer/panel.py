@@ -1,0 +1,192 @@
+"""The side panel: bits received per layer, PSNR against cumulative bpp with the layer on screen
+marked, and when each layer arrived. Both panes' files are overlaid; refresh() redraws from the
+viewer's state and schedule_refresh() coalesces the many updates of a stream.
+"""
+from __future__ import annotations
+
+from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView,
+                              QLineSeries, QScatterSeries, QValueAxis)
+from PySide6.QtCore import QMargins, QPointF, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from viewer.controller import Viewer
+from viewer.session import Stream
+
+PANE_COLORS = (QColor("#1f77b4"), QColor("#ff7f0e"))
+CURRENT_COLOR = QColor("#d62728")
+REFRESH_MS = 100
+TABLE_COLUMNS = ("File", "Layer", "Size (cum.)", "Arrived", "On screen")
+
+
+def cumulative_kb(stream: Stream, index: int) -> str:
+    return f"{stream.layer_end(index) / 1000:.1f} kB"
+
+
+def file_psnr_points(stream: Stream) -> list[QPointF]:
+    """(cumulative bpp, PSNR) of every layer, from the file's header."""
+    pixels = stream.header.width * stream.header.height
+    return [QPointF(8 * stream.layer_end(i) / pixels, psnr)
+            for i, psnr in enumerate(stream.header.layer_psnr) if psnr is not None]
+
+
+def _chart(title: str) -> tuple[QChart, QChartView]:
+    chart = QChart()
+    chart.setTitle(title)
+    chart.setMargins(QMargins(4, 4, 4, 4))
+    chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+    view = QChartView(chart)
+    view.setRenderHint(QPainter.RenderHint.Antialiasing)
+    view.setMinimumHeight(200)
+    return chart, view
+
+
+def _axis(title: str, label_format: str = "%.2f") -> QValueAxis:
+    axis = QValueAxis()
+    axis.setTitleText(title)
+    axis.setLabelFormat(label_format)
+    return axis
+
+
+class Panel(QWidget):
+    """Charts and arrival table for the streams of a Viewer."""
+
+    def __init__(self, viewer: Viewer, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.viewer = viewer
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.bits_chart, bits_view = _chart("Bits received per layer")
+        self.psnr_chart, psnr_view = _chart("PSNR vs cumulative bpp")
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget, stretch in ((bits_view, 3), (psnr_view, 4), (self.table, 3)):
+            layout.addWidget(widget, stretch)
+        self.bar_sets: dict[int, QBarSet] = {}
+        self.psnr_series: dict[int, QLineSeries] = {}
+        self.markers: dict[int, QScatterSeries] = {}
+        self._layout_key = None
+
+    def schedule_refresh(self) -> None:
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def refresh(self) -> None:
+        streams = self.viewer.streams()
+        key = tuple((pane, id(stream)) for pane, stream in streams)
+        if key != self._layout_key:
+            self._rebuild(streams)
+            self._layout_key = key
+        for pane, stream in streams:
+            self._update_bits(pane, stream)
+            self._update_psnr(pane, stream)
+        self._fit_psnr_axes(streams)
+        self._update_table(streams)
+
+    def psnr_points(self, pane: int) -> list[QPointF]:
+        """The PSNR curve of a pane as drawn: (cumulative bpp, dB) per decoded layer."""
+        return self.psnr_series[pane].points()
+
+    def bits_values(self, pane: int) -> list[float]:
+        """The kbit bars of a pane as drawn."""
+        bar_set = self.bar_sets[pane]
+        return [bar_set.at(i) for i in range(bar_set.count())]
+
+    # ---- building -----------------------------------------------------------------------
+
+    def _rebuild(self, streams: list[tuple[int, Stream]]) -> None:
+        for chart in (self.bits_chart, self.psnr_chart):
+            chart.removeAllSeries()
+            for axis in chart.axes():
+                chart.removeAxis(axis)
+        self.bar_sets.clear()
+        self.psnr_series.clear()
+        self.markers.clear()
+        if streams:
+            self._build_bits(streams)
+            self._build_psnr(streams)
+
+    def _build_bits(self, streams) -> None:
+        series = QBarSeries()
+        most = max(stream.header.num_layers for _, stream in streams)
+        for pane, stream in streams:
+            bar_set = QBarSet(stream.label)
+            bar_set.setColor(PANE_COLORS[pane])
+            bar_set.setSelectedColor(CURRENT_COLOR)
+            bar_set.append([0.0] * most)
+            series.append(bar_set)
+            self.bar_sets[pane] = bar_set
+        self.bits_chart.addSeries(series)
+        x = QBarCategoryAxis()
+        x.append([str(i + 1) for i in range(most)])
+        x.setTitleText("layer")
+        y = _axis("kbit", "%.3g")
+        largest = max(max(stream.header.layer_lengths) for _, stream in streams)
+        y.setRange(0, max(0.001, 8 * largest / 1000 * 1.05))
+        self.bits_chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        self.bits_chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        series.attachAxis(x)
+        series.attachAxis(y)
+
+    def _build_psnr(self, streams) -> None:
+        x, y = _axis("bits per pixel"), _axis("PSNR (dB)", "%.1f")
+        self.psnr_chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        self.psnr_chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        for pane, stream in streams:
+            line = QLineSeries()
+            line.setName(stream.label)
+            line.setColor(PANE_COLORS[pane])
+            line.setPointsVisible(True)
+            marker = QScatterSeries()
+            marker.setName(f"{stream.label}: on screen")
+            marker.setColor(CURRENT_COLOR)
+            marker.setMarkerSize(12)
+            for series in (line, marker):
+                self.psnr_chart.addSeries(series)
+                series.attachAxis(x)
+                series.attachAxis(y)
+            self.psnr_series[pane], self.markers[pane] = line, marker
+
+    # ---- updating -----------------------------------------------------------------------
+
+    def _update_bits(self, pane: int, stream: Stream) -> None:
+        bar_set = self.bar_sets[pane]
+        for i in range(stream.header.num_layers):
+            bar_set.replace(i, 8 * stream.layer_received(i) / 1000)
+        bar_set.deselectAllBars()
+        if stream.shown is not None:
+            bar_set.selectBar(stream.shown)
+
+    def _update_psnr(self, pane: int, stream: Stream) -> None:
+        layers = [stream.layers[i] for i in sorted(stream.layers)]
+        self.psnr_series[pane].replace([QPointF(l.bpp, l.psnr) for l in layers if l.psnr is not None])
+        shown = stream.layers.get(stream.shown) if stream.shown is not None else None
+        points = [QPointF(shown.bpp, shown.psnr)] if shown is not None and shown.psnr is not None else []
+        self.markers[pane].replace(points)
+
+    def _fit_psnr_axes(self, streams) -> None:
+        """Axes that hold every layer of every file, so the curves grow without rescaling."""
+        points = [pt for pane, s in streams for pt in file_psnr_points(s) + self.psnr_points(pane)]
+        if not points:
+            return
+        x_axis, y_axis = self.psnr_chart.axes(Qt.Orientation.Horizontal)[0], self.psnr_chart.axes(Qt.Orientation.Vertical)[0]
+        most_bpp = max(8 * s.header.file_size / (s.header.width * s.header.height) for _, s in streams)
+        low, high = min(pt.y() for pt in points), max(pt.y() for pt in points)
+        x_axis.setRange(0, most_bpp * 1.05)
+        y_axis.setRange(low - 1, high + 1)
+
+    def _update_table(self, streams) -> None:
+        rows = [(pane, stream, i) for pane, stream in streams for i in sorted(stream.arrived)]
+        self.table.setRowCount(len(rows))
+        for row, (pane, stream, i) in enumerate(rows):
+            shown = stream.shown_wall.get(i)
+            delay = f"+{1000 * (shown - stream.arrived_wall[i]):.0f} ms" if shown is not None else "…"
+            cells = (stream.label, str(i + 1), cumulative_kb(stream, i), f"{stream.arrived[i]:.2f} s", delay)
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.scrollToBottom()

@@ -1,0 +1,160 @@
+"""Messages between the GUI and a worker process, and their framing on a socket.
+
+Frames are an 8-byte little-endian length followed by a pickle. Messages hold only plain values
+and numpy arrays, so unpickling one never imports torch or Qt.
+"""
+from __future__ import annotations
+
+import pickle
+import select
+import socket
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+LENGTH = struct.Struct("<Q")
+
+
+# ---- requests (GUI -> worker) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hello:
+    """Ask for the worker's Capabilities."""
+
+    job: int
+
+
+@dataclass(frozen=True)
+class Encode:
+    """Encode the image file at path; the worker answers Stage messages, then Encoded or Failed."""
+
+    job: int
+    path: str
+    codec: str
+    quality: int | None
+
+
+@dataclass(frozen=True)
+class OpenStream:
+    """Start decoding a stream; reference (RGB uint8) is the original used to measure PSNR."""
+
+    stream: str
+    reference: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Feed:
+    """The next bytes of a stream."""
+
+    stream: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CloseStream:
+    """Forget a stream: its undecoded layers are dropped."""
+
+    stream: str
+
+
+# ---- replies and events (worker -> GUI) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Where the worker computes and which codec models have weights installed."""
+
+    job: int
+    device: str  # "cpu", "cuda", ...
+    device_name: str
+    models: dict[str, tuple[int, ...]]  # codec -> model ids (DeepHQ: (0,); HC: its qualities)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A step of a running job, in words."""
+
+    job: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Encoded:
+    job: int
+    data: bytes
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A job failed; message is a sentence for the user."""
+
+    job: int
+    message: str
+
+
+@dataclass(frozen=True)
+class LayerDecoded:
+    """One decoded layer of a stream."""
+
+    stream: str
+    index: int
+    rgb: np.ndarray
+    bytes_used: int
+    bpp: float
+    file_psnr: float | None  # measured by the encoder, from the header
+    psnr: float | None  # measured against the reference, when one was given
+    decode_seconds: float
+
+
+@dataclass(frozen=True)
+class StreamFailed:
+    """The stream cannot be decoded further: bad header, damaged layer, other weights..."""
+
+    stream: str
+    message: str
+
+
+# ---- framing ------------------------------------------------------------------------------
+
+def frame(message) -> bytes:
+    """The bytes that carry one message."""
+    payload = pickle.dumps(message, protocol=5)
+    return LENGTH.pack(len(payload)) + payload
+
+
+def parse(payload: bytes):
+    """The message carried by a frame's payload."""
+    return pickle.loads(payload)
+
+
+class BlockingChannel:
+    """The worker's end of the socket: blocking sends, and receives that can poll."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+
+    def send(self, message) -> None:
+        self.sock.sendall(frame(message))
+
+    def ready(self, timeout: float | None) -> bool:
+        """True when a message (or the end of the connection) can be read."""
+        return bool(select.select([self.sock], [], [], timeout)[0])
+
+    def receive(self):
+        """The next message, or None when the other end closed the connection."""
+        header = self._read(LENGTH.size)
+        if header is None:
+            return None
+        payload = self._read(LENGTH.unpack(header)[0])
+        return None if payload is None else parse(payload)
+
+    def _read(self, size: int) -> bytes | None:
+        chunks, left = [], size
+        while left:
+            chunk = self.sock.recv(min(left, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)

@@ -1,0 +1,126 @@
+"""The simulated network: after a latency, bytes arrive at a chosen bandwidth, in real time.
+
+LinkClock is the arithmetic (bytes delivered after t seconds of playing, and the inverse);
+NetworkSimulator plays it on a timer with pause, resume and restart. Every stream gets a link of
+its own at the same bandwidth, so two files are compared at the same moment and byte budget.
+"""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+PRESETS = (
+    ("56 kbit/s", 56e3),
+    ("256 kbit/s", 256e3),
+    ("1 Mbit/s", 1e6),
+    ("4 Mbit/s", 4e6),
+    ("10 Mbit/s", 10e6),
+    ("25 Mbit/s", 25e6),
+    ("100 Mbit/s", 100e6),
+)
+DEFAULT_BANDWIDTH = 256e3
+TICK_MS = 15
+
+
+def format_rate(bits_per_second: float) -> str:
+    """1e6 -> "1 Mbit/s"."""
+    if bits_per_second >= 1e6:
+        return f"{bits_per_second / 1e6:g} Mbit/s"
+    return f"{bits_per_second / 1e3:g} kbit/s"
+
+
+class LinkClock:
+    """Bytes delivered t seconds after the start: none during the latency, then bandwidth / 8
+    per second. A bandwidth change applies from the moment it is made."""
+
+    def __init__(self, bandwidth: float, latency: float = 0.0):
+        if bandwidth <= 0:
+            raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+        self.bandwidth = bandwidth
+        self.latency = latency
+        self._origin = (0.0, 0.0)  # (t, bytes) where the current bandwidth took effect
+
+    def budget(self, t: float) -> float:
+        """Bytes delivered by time t."""
+        origin_t, origin_bytes = self._origin
+        return origin_bytes + max(0.0, t - max(origin_t, self.latency)) * self.bandwidth / 8
+
+    def time_of(self, nbytes: float) -> float:
+        """When the first nbytes have arrived (for nbytes past the last bandwidth change)."""
+        origin_t, origin_bytes = self._origin
+        return max(origin_t, self.latency) + max(0.0, nbytes - origin_bytes) * 8 / self.bandwidth
+
+    def set_bandwidth(self, bandwidth: float, t: float) -> None:
+        if bandwidth <= 0:
+            raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+        self._origin = (t, self.budget(t))
+        self.bandwidth = bandwidth
+
+
+class NetworkSimulator(QObject):
+    """Plays a LinkClock: while playing, `ticked` gives the simulated time every TICK_MS."""
+
+    STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
+    ticked = Signal(float)
+    stateChanged = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.bandwidth = DEFAULT_BANDWIDTH
+        self.latency = 0.0  # seconds; applies from the next start
+        self.clock = LinkClock(self.bandwidth)
+        self.state = self.STOPPED
+        self._elapsed = 0.0  # simulated seconds before the last resume
+        self._resumed_at = 0.0
+        self._timer = QTimer(self, interval=TICK_MS, timerType=Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+
+    def now(self) -> float:
+        """Simulated seconds since the start (paused time excluded)."""
+        if self.state == self.PLAYING:
+            return self._elapsed + time.perf_counter() - self._resumed_at
+        return self._elapsed
+
+    def start(self) -> None:
+        """Play from time zero."""
+        self.clock = LinkClock(self.bandwidth, self.latency)
+        self._elapsed = 0.0
+        self._run()
+
+    def pause(self) -> None:
+        if self.state == self.PLAYING:
+            self._elapsed = self.now()
+            self._timer.stop()
+            self._set_state(self.PAUSED)
+
+    def resume(self) -> None:
+        if self.state == self.PAUSED:
+            self._run()
+
+    def stop(self) -> None:
+        """End the playback (everything arrived, or nothing to play)."""
+        self._elapsed = self.now()
+        self._timer.stop()
+        self._set_state(self.STOPPED)
+
+    def set_bandwidth(self, bandwidth: float) -> None:
+        """Change the rate; bytes due at the old rate are delivered first."""
+        if self.state == self.PLAYING:
+            self._tick()
+        self.clock.set_bandwidth(bandwidth, self.now())
+        self.bandwidth = bandwidth
+
+    def _run(self) -> None:
+        self._resumed_at = time.perf_counter()
+        self._set_state(self.PLAYING)
+        self._timer.start()
+        self._tick()
+
+    def _tick(self) -> None:
+        self.ticked.emit(self.now())
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.stateChanged.emit(state)
