@@ -49,6 +49,7 @@ class Encoding(QObject):
     def start(self, image: Path, targets: list[Target]) -> asyncio.Task:
         self.cancel()
         self._task = asyncio.ensure_future(self._run(Path(image), targets))
+        self._task.add_done_callback(self._on_done)
         return self._task
 
     def cancel(self) -> None:
@@ -64,10 +65,11 @@ class Encoding(QObject):
                                                    lambda text: self.stage.emit(prefix + text))
                 files.write_atomically(target.path, result.data)
                 streams.append(Stream.from_bytes(target.path, result.data))
-        except asyncio.CancelledError:
-            self.cancelled.emit()
-            return
         except (JobFailed, WorkerStopped, OSError) as error:
             self.failed.emit(f"Encoding failed: {error}")
             return
         self.finished.emit(streams)
+
+    def _on_done(self, task: asyncio.Task) -> None:
+        if task.cancelled():  # also when cancelled before it began
+            self.cancelled.emit()

@@ -1,0 +1,61 @@
+"""Fixtures for the viewer tests: offscreen Qt, a qasync loop, one shared pair of codec workers,
+and small images (128x96) that encode in about a second."""
+import asyncio
+import os
+import tempfile
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="strata-view-config-")  # QSettings
+
+import pytest
+import qasync
+from PIL import Image
+
+from viewer.client import CodecService
+from viewer.main_window import MainWindow
+from viewer_helpers import make_image, run
+
+
+@pytest.fixture(scope="session")
+def loop(qapp):
+    qapp.setOrganizationName("StrataTests")
+    qapp.setApplicationName("Strata Viewer Tests")
+    event_loop = qasync.QEventLoop(qapp, already_running=True)
+    executor = qasync.QThreadExecutor(2)
+    event_loop.set_default_executor(executor)
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    executor.shutdown()
+
+
+@pytest.fixture(scope="session")
+def service(loop):
+    codec_service = CodecService()
+    codec_service.start()
+    yield codec_service
+    codec_service.shutdown()
+
+
+@pytest.fixture
+def window(qtbot, service):
+    main_window = MainWindow(service)
+    qtbot.addWidget(main_window)
+    main_window.show()
+    yield main_window
+    main_window.close()
+
+
+@pytest.fixture(scope="session")
+def image_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("images") / "gradient.png"
+    Image.fromarray(make_image()).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def deephq_file(service, image_path, tmp_path_factory):
+    """A complete DeepHQ file of image_path, made by the encoder worker."""
+    result = run(service.encode(image_path, "deephq", None))
+    path = tmp_path_factory.mktemp("layered") / "gradient.deephq.strata"
+    path.write_bytes(result.data)
+    return path

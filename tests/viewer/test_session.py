@@ -1,0 +1,119 @@
+"""Qt-free parts: the link clock, streams (arrivals, truncation, stale results), atomic writes."""
+import os
+import random
+
+import numpy as np
+import pytest
+
+from codec.container import Header, write_container
+from viewer import files
+from viewer.session import Layer, Stream
+from viewer.streaming import LinkClock, format_rate
+
+
+def layered(lengths=(10, 0, 30, 5), seed=0) -> bytes:
+    rng = random.Random(seed)
+    header = Header("deephq", 0, bytes(8), 16, 8, "RGB", tuple(lengths),
+                    tuple(20.0 + i for i in range(len(lengths))), b"\x01" * 6)
+    return write_container(header, [rng.randbytes(n) for n in lengths])
+
+
+def layer(index: int) -> Layer:
+    return Layer(index, np.zeros((8, 16, 3), np.uint8), 0, 0.0, 20.0, False, 0.0)
+
+
+def test_link_clock_latency_then_bandwidth():
+    clock = LinkClock(8000, latency=0.5)  # 1000 bytes/s
+    assert clock.budget(0.4) == 0
+    assert clock.budget(1.5) == pytest.approx(1000)
+    assert clock.time_of(1000) == pytest.approx(1.5)
+
+
+def test_link_clock_bandwidth_change_keeps_delivered_bytes():
+    clock = LinkClock(8000)
+    clock.set_bandwidth(16000, 2.0)  # 2000 bytes delivered, then 2000 bytes/s
+    assert clock.budget(2.0) == pytest.approx(2000)
+    assert clock.budget(3.0) == pytest.approx(4000)
+    assert clock.time_of(3000) == pytest.approx(2.5)
+    with pytest.raises(ValueError):
+        clock.set_bandwidth(0, 3.0)
+
+
+def test_format_rate():
+    assert format_rate(56e3) == "56 kbit/s"
+    assert format_rate(100e6) == "100 Mbit/s"
+
+
+def test_stream_advance_reports_each_completed_layer_once():
+    data = layered()
+    stream = Stream.from_bytes("a.strata", data)
+    ends = [stream.layer_end(i) for i in range(4)]
+    chunk, done = stream.advance(ends[0])
+    assert chunk == data[:ends[0]] and done == [0]
+    chunk, done = stream.advance(ends[2])  # layer 1 is empty: it completes with its CRC
+    assert done == [1, 2] and stream.layer_received(2) == 30
+    assert stream.advance(ends[2]) == (b"", [])
+    chunk, done = stream.advance(10**9)
+    assert done == [3] and stream.complete and stream.problem() is None
+
+
+def test_truncated_stream_delivers_only_its_complete_layers():
+    data = layered()
+    full = Stream.from_bytes("a.strata", data)
+    stream = Stream.from_bytes("cut.strata", data[:full.layer_end(2) + 3])
+    assert stream.intact_layers == 3
+    assert stream.advance(10**9)[1] == [0, 1, 2]
+    assert "truncated" in stream.problem() and "3 of 4 layers" in stream.problem()
+
+
+def test_damaged_stream_names_the_layer():
+    data = bytearray(layered())
+    stream = Stream.from_bytes("a.strata", bytes(data))
+    data[stream.header.layer_offset(2)] ^= 0xFF
+    damaged = Stream.from_bytes("b.strata", bytes(data))
+    assert damaged.intact_layers == 2
+    assert "layer 2" in damaged.problem() and "corrupted" in damaged.problem()
+
+
+def test_restart_drops_stale_results_and_follow_selects_latest():
+    stream = Stream.from_bytes("a.strata", layered())
+    old = stream.generation
+    assert stream.accept(old, layer(0)) and stream.shown == 0
+    stream.restart()
+    assert not stream.accept(old, layer(1)) and not stream.layers
+    for i in range(3):
+        stream.accept(stream.generation, layer(i))
+    assert stream.shown == 2
+    assert stream.select(0) and not stream.follow
+    stream.accept(stream.generation, layer(3))
+    assert stream.shown == 0  # pinned: a new layer does not move the view
+    assert stream.select(3) and stream.follow
+    assert not stream.select(9)
+
+
+def test_write_atomically_replaces_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "x.strata"
+    target.write_bytes(b"old")
+    files.write_atomically(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["x.strata"]
+
+
+def test_write_atomically_failure_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "x.strata"
+    target.write_bytes(b"old")
+
+    def fail(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files.os, "replace", fail)
+    with pytest.raises(OSError):
+        files.write_atomically(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["x.strata"]
+
+
+def test_encoded_names(tmp_path):
+    image = tmp_path / "photo.png"
+    assert files.encoded_name(image, "deephq", None).name == "photo.deephq.strata"
+    assert files.encoded_name(image, "hc", 2).name == "photo.hc-q2.strata"

@@ -1,0 +1,34 @@
+"""Helpers of the viewer tests: small test images, HC availability, running coroutines."""
+import asyncio
+
+import numpy as np
+import pytest
+from PySide6.QtTest import QTest
+
+from codec.registry import weights_file
+
+HC_QUALITIES = tuple(q for q in (1, 2, 3, 4) if weights_file("hc", q).exists())
+needs_hc = pytest.mark.skipif(not HC_QUALITIES, reason="HC weights (resources/hc_q*.pt) are not installed")
+TIMEOUT_MS = 60_000
+
+
+def make_image(width=128, height=96, seed=0) -> np.ndarray:
+    """A gradient with texture: RGB uint8."""
+    y, x = np.mgrid[0:height, 0:width]
+    rng = np.random.default_rng(seed)
+    rgb = np.stack([x * 255 / width, y * 255 / height, (x + y) * 128 / (width + height)], axis=-1)
+    rgb = rgb + 24 * np.sin(x / 3.0)[..., None] + rng.normal(0, 8, rgb.shape)
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def run(coro, timeout_ms=TIMEOUT_MS):
+    """Run a coroutine on the qasync loop (Qt events keep flowing) and return its result."""
+    task = asyncio.ensure_future(coro)
+    deadline = timeout_ms
+    while not task.done() and deadline > 0:
+        QTest.qWait(10)
+        deadline -= 10
+    if not task.done():
+        task.cancel()
+        raise TimeoutError(f"{coro} did not finish in {timeout_ms} ms")
+    return task.result()
