@@ -56,6 +56,60 @@ class Encoded:
     reconstructions: list[np.ndarray]  # RGB uint8 (H, W, 3) per layer, as the decoder will see them
 
 
+def _informative(grid: nested.CellGrid, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, ec.RowsFn]:
+    """Indices of the elements with more than one cell (the others cost nothing and are not
+    coded), their alphabet sizes, and a function giving their PMF rows."""
+    index = np.flatnonzero(grid.alphabet_sizes > 1)
+    grid, sigma = grid.subset(index), sigma[index]
+
+    def rows(part: slice) -> np.ndarray:
+        sub = grid.subset(part)
+        return nested.pmf(sub, sigma[part], int(sub.alphabet_sizes.max()))
+    return index, grid.alphabet_sizes, rows
+
+
+def _refine(state: NestedState, coded: np.ndarray, grid: nested.CellGrid, symbols: np.ndarray) -> None:
+    lower, upper = nested.cell_of(grid, symbols)
+    state.lower[coded], state.upper[coded] = lower, upper
+    state.value[coded] = nested.reconstruction(lower, upper)
+
+
+def encode_layer(encoder, state: NestedState, coded: np.ndarray, step: np.ndarray, sigma: np.ndarray, y_star: np.ndarray) -> None:
+    """Code one layer: the elements `coded` (indices into state) with their steps Delta_l (N,),
+    scales (N,) and true values y* (N,); refines state as the decoder will."""
+    grid = nested.cell_grid(state.lower[coded], state.upper[coded], step)
+    symbols = nested.quantize(grid, y_star)
+    informative, sizes, rows = _informative(grid, sigma)
+    ec.encode_symbols(encoder, symbols[informative], sizes, rows)
+    _refine(state, coded, grid, symbols)
+
+
+def decode_layer(decoder, state: NestedState, coded: np.ndarray, step: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Mirror of encode_layer; refines state and returns the decoded symbols (N,)."""
+    grid = nested.cell_grid(state.lower[coded], state.upper[coded], step)
+    informative, sizes, rows = _informative(grid, sigma)
+    symbols = np.zeros(coded.size, dtype=np.int64)
+    symbols[informative] = ec.decode_symbols(decoder, sizes, rows)
+    _refine(state, coded, grid, symbols)
+    return symbols
+
+
+def layer_passes(masks: np.ndarray, layer: int) -> list[tuple[np.ndarray, int]]:
+    """The (element indices, step layer) passes that layer `layer` codes, in order.
+
+    masks: bool (L, n), cumulative. An element selected for the first time at layer l > 0 is
+    first brought up to date: its layer-0 cell and refinements 1..l-1 are coded in this layer's
+    stream, so its cells cover its whole range with small alphabets, and its bits still
+    telescope to the Gaussian mass of its final cell. Then every selected element is refined
+    with step Delta_l.
+    """
+    passes = []
+    if layer > 0:
+        new = np.flatnonzero(masks[layer] & ~masks[layer - 1])
+        passes += [(new, j) for j in range(layer)] if new.size else []
+    return passes + [(np.flatnonzero(masks[layer]), layer)]
+
+
 class DeepHQCodec:
     """A loaded DeepHQ model with its coding tables: encodes images, makes layer decoders."""
 
@@ -77,7 +131,7 @@ class DeepHQCodec:
         self.num_layers = self.config.layers
 
     # ---- shared by encoder and decoder ---------------------------------------------------
-    def _z_rows(self, count: int, hw: int) -> ec.RowsFn:
+    def _z_rows(self, count: int, hw: int) -> tuple[np.ndarray, ec.RowsFn]:
         return ec.table_rows(self.z_freqs, np.arange(count) // hw)
 
     @torch.no_grad()
@@ -106,28 +160,6 @@ class DeepHQCodec:
         half_range = (K / 2) * np.repeat(self.steps[0], hw)
         return NestedState(-half_range, half_range.copy(), np.zeros(n))
 
-    def _layer_grid(self, state: NestedState, coded: np.ndarray, layer: int, hw: int) -> nested.CellGrid:
-        step = self.steps[layer][coded // hw]
-        return nested.cell_grid(state.lower[coded], state.upper[coded], step)
-
-    @staticmethod
-    def _informative(grid: nested.CellGrid, sigma: np.ndarray) -> tuple[np.ndarray, ec.RowsFn]:
-        """Indices of the elements with more than one cell (the others cost nothing and are not
-        coded) and the PMF rows of those elements."""
-        index = np.flatnonzero(grid.alphabet_sizes > 1)
-        grid, sigma = grid.subset(index), sigma[index]
-
-        def rows(part: slice) -> np.ndarray:
-            sub = grid.subset(part)
-            return nested.pmf(sub, sigma[part], int(sub.alphabet_sizes.max()))
-        return index, rows
-
-    @staticmethod
-    def _update(state: NestedState, coded: np.ndarray, grid: nested.CellGrid, symbols: np.ndarray) -> None:
-        lower, upper = nested.cell_of(grid, symbols)
-        state.lower[coded], state.upper[coded] = lower, upper
-        state.value[coded] = nested.reconstruction(lower, upper)
-
     @torch.no_grad()
     def _reconstruct(self, state: NestedState, params: EntropyParameters, layer: int, shape, size) -> np.ndarray:
         """x_hat_l as RGB uint8 (H, W, 3): u_l = (y~* + mu) / Delta_l * Gamma_l -> LRP -> g_s."""
@@ -148,7 +180,7 @@ class DeepHQCodec:
         symbols_z = np.clip(z - self.z_offsets[:, None, None], 0, self.z_widths[:, None, None] - 1)
         z_hat = symbols_z + self.z_offsets[:, None, None]
         encoder = ec.new_encoder()
-        ec.encode_symbols(encoder, symbols_z.ravel(), self._z_rows(symbols_z.size, z[0].size))
+        ec.encode_symbols(encoder, symbols_z.ravel(), *self._z_rows(symbols_z.size, z[0].size))
         params = self._entropy_parameters(z_hat)
         shape = y.shape[2:]
         hw = shape[0] * shape[1]
@@ -159,12 +191,9 @@ class DeepHQCodec:
         state = self._initial_state(K, y_star.size, hw)
         layers, reconstructions = [], []
         for layer in range(self.num_layers):
-            coded = np.flatnonzero(params.masks[layer])
-            grid = self._layer_grid(state, coded, layer, hw)
-            symbols = nested.quantize(grid, y_star[coded])
-            informative, rows = self._informative(grid, params.sigma[coded])
-            ec.encode_symbols(encoder, symbols[informative], rows)
-            self._update(state, coded, grid, symbols)
+            for coded, j in layer_passes(params.masks, layer):
+                step = self.steps[j][coded // hw]
+                encode_layer(encoder, state, coded, step, params.sigma[coded], y_star[coded])
             layers.append(ec.finish(encoder))
             encoder = ec.new_encoder()
             reconstructions.append(self._reconstruct(state, params, layer, shape, size))
@@ -202,19 +231,16 @@ class DeepHQLayerDecoder:
         hw = self.shape[0] * self.shape[1]
         if layer == 0:
             self._start(decoder, hw)
-        coded = np.flatnonzero(self.params.masks[layer])
-        grid = codec._layer_grid(self.state, coded, layer, hw)
-        informative, rows = codec._informative(grid, self.params.sigma[coded])
-        symbols = np.zeros(coded.size, dtype=np.int64)
-        symbols[informative] = ec.decode_symbols(decoder, informative.size, rows)
-        codec._update(self.state, coded, grid, symbols)
+        for coded, j in layer_passes(self.params.masks, layer):
+            step = codec.steps[j][coded // hw]
+            decode_layer(decoder, self.state, coded, step, self.params.sigma[coded])
         self.layer += 1
         return codec._reconstruct(self.state, self.params, layer, self.shape, self.size)
 
     def _start(self, decoder, hw: int) -> None:
         codec = self.codec
         count = int(np.prod(self.z_shape))
-        symbols = ec.decode_symbols(decoder, count, codec._z_rows(count, self.z_shape[1] * self.z_shape[2]))
+        symbols = ec.decode_symbols(decoder, *codec._z_rows(count, self.z_shape[1] * self.z_shape[2]))
         z_hat = symbols.reshape(self.z_shape) + codec.z_offsets[:, None, None]
         self.params = codec._entropy_parameters(z_hat)
         if self.params.check != self.check:

@@ -1,7 +1,8 @@
 """Range coding of categorical symbols with constriction, and the deterministic parameter grids.
 
-Symbols are coded in chunks of CHUNK elements, each with its own probability rows (CHUNK, K), so
-memory stays bounded and other threads get the GIL between chunks. constriction quantizes the
+Symbols are coded in chunks of at most CHUNK elements and CHUNK_CELLS probabilities, each chunk with
+its own probability rows (n, K), so memory stays bounded and other threads get the GIL between
+chunks. constriction quantizes the
 float64 rows to integers (leaky: every symbol keeps a non-zero probability), deterministically
 for bit-identical rows.
 
@@ -18,7 +19,8 @@ from typing import Callable
 import constriction
 import numpy as np
 
-CHUNK = 4096
+CHUNK = 4096  # elements per constriction call at most
+CHUNK_CELLS = 1 << 21  # probability entries per call at most (16 MiB of float64)
 MU_SCALE = 128.0
 SIGMA_MIN = 0.02
 SIGMA_RATIO = 1.0905077326652577  # 2 ** (1 / 8)
@@ -63,19 +65,30 @@ def check_value(*arrays: np.ndarray) -> int:
 RowsFn = Callable[[slice], np.ndarray]
 
 
-def encode_symbols(encoder: constriction.stream.queue.RangeEncoder, symbols: np.ndarray, rows: RowsFn) -> None:
-    """Append symbols (N,) to encoder; rows(slice) gives their probability rows (n, K)."""
-    for start in range(0, len(symbols), CHUNK):
-        part = slice(start, start + CHUNK)
+def chunks(sizes: np.ndarray) -> list[slice]:
+    """Split elements with alphabet sizes (N,) into slices of bounded rows x max size."""
+    parts, start, n = [], 0, len(sizes)
+    while start < n:
+        stop = min(start + CHUNK, n)
+        while stop - start > 1 and (stop - start) * int(sizes[start:stop].max()) > CHUNK_CELLS:
+            stop = start + max(1, (stop - start) // 2)
+        parts.append(slice(start, stop))
+        start = stop
+    return parts
+
+
+def encode_symbols(encoder: constriction.stream.queue.RangeEncoder, symbols: np.ndarray, sizes: np.ndarray, rows: RowsFn) -> None:
+    """Append symbols (N,) with alphabet sizes (N,) to encoder; rows(slice) gives their
+    probability rows (n, K)."""
+    for part in chunks(sizes):
         encoder.encode(np.ascontiguousarray(symbols[part], dtype=np.int32), _MODEL, rows(part))
 
 
-def decode_symbols(decoder: constriction.stream.queue.RangeDecoder, count: int, rows: RowsFn) -> np.ndarray:
-    """Read count symbols from decoder, int64 (count,)."""
-    out = np.empty(count, dtype=np.int64)
+def decode_symbols(decoder: constriction.stream.queue.RangeDecoder, sizes: np.ndarray, rows: RowsFn) -> np.ndarray:
+    """Read len(sizes) symbols from decoder, int64 (N,)."""
+    out = np.empty(len(sizes), dtype=np.int64)
     try:
-        for start in range(0, count, CHUNK):
-            part = slice(start, min(start + CHUNK, count))
+        for part in chunks(sizes):
             out[part] = decoder.decode(_MODEL, rows(part))
     except (RuntimeError, ValueError, OverflowError) as exc:
         raise CorruptStream(f"entropy-coded data is invalid ({exc})") from exc
@@ -98,7 +111,9 @@ def new_decoder(data: bytes) -> constriction.stream.queue.RangeDecoder:
     return constriction.stream.queue.RangeDecoder(words)
 
 
-def table_rows(freqs: np.ndarray, row_of: np.ndarray) -> RowsFn:
-    """Rows for symbols coded with integer frequency tables: element i uses freqs[row_of[i]]."""
+def table_rows(freqs: np.ndarray, row_of: np.ndarray) -> tuple[np.ndarray, RowsFn]:
+    """Alphabet sizes and rows of symbols coded with integer frequency tables (C, K): element i
+    uses row row_of[i]."""
     probabilities = freqs.astype(np.float64) / freqs.sum(axis=1, keepdims=True)
-    return lambda part: probabilities[row_of[part]]
+    sizes = np.full(len(row_of), freqs.shape[1])
+    return sizes, lambda part: probabilities[row_of[part]]

@@ -1,0 +1,202 @@
+"""`strata`: encode images to layered .strata files, decode them, inspect them.
+
+Exit codes: 0 success; 1 at least one input failed (unreadable, damaged, foreign); 2 usage error;
+130 interrupted. Messages about failed inputs go to stderr, one line each.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from tqdm import tqdm
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write data to a temporary file beside path, then rename it over path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _outputs(inputs: list[Path], output: str | None, outdir: str | None, suffix: str) -> list[Path]:
+    if output:
+        return [Path(output)]
+    folder = Path(outdir) if outdir else None
+    return [(folder or p.parent) / (p.stem + suffix) for p in inputs]
+
+
+def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
+    """Run job(input, output) over the inputs with a progress bar; returns the exit code."""
+    failures = 0
+    progress = tqdm(list(zip(inputs, outputs)), unit="file", disable=len(inputs) < 2 or args.quiet)
+    for source, target in progress:
+        if target.exists() and not args.overwrite:
+            if args.skip_existing:
+                continue
+            print(f"strata: {target} exists (use --overwrite or --skip-existing)", file=sys.stderr)
+            failures += 1
+            continue
+        try:
+            message = job(source, target)
+        except (ValueError, OSError) as exc:
+            print(f"strata: {source}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        if not args.quiet:
+            progress.write(message)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def cmd_encode(args) -> int:
+    from codec import api, container
+
+    def job(source: Path, target: Path) -> str:
+        data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device)
+        write_atomic(target, data)
+        header = container.read_header(data)
+        bpp = 8 * len(data) / (header.width * header.height)
+        return f"{source} -> {target}: {len(data)} bytes, {bpp:.3f} bpp, {header.num_layers} layers, PSNR {header.layer_psnr[-1]:.2f} dB"
+
+    inputs = [Path(p) for p in args.inputs]
+    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, ".strata"), job, args)
+
+
+def cmd_decode(args) -> int:
+    from codec import api
+
+    def job(source: Path, target: Path) -> str:
+        result = api.decode(source.read_bytes(), layers=args.layers, device=args.device)
+        image = result.image()
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+        os.close(fd)
+        try:
+            image.save(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        wanted = min(args.layers or result.header.num_layers, result.header.num_layers)
+        note = f" ({result.damage})" if result.damage else "" if len(result.layers) == wanted else " (file incomplete)"
+        return f"{source} -> {target}: {len(result.layers)} of {result.header.num_layers} layers, {result.last.bpp:.3f} bpp{note}"
+
+    inputs = [Path(p) for p in args.inputs]
+    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, ".png"), job, args)
+
+
+def info_dict(path: Path) -> dict:
+    """Header fields, per-layer sizes and statistics, and integrity of a .strata file."""
+    from codec import container
+
+    data = path.read_bytes()
+    parsed = container.parse_container(data)
+    h = parsed.header
+    layers = []
+    for i in range(h.num_layers):
+        end = h.layer_offset(i + 1)
+        layers.append({
+            "layer": i,
+            "bytes": h.layer_lengths[i],
+            "cumulative_bytes": end,
+            "cumulative_bpp": round(8 * end / (h.width * h.height), 5),
+            "psnr": h.layer_psnr[i],
+            "received": i < len(parsed.layers),
+        })
+    return {
+        "file": str(path),
+        "codec": h.codec,
+        "model_id": h.model_id,
+        "weights_digest": h.weights_digest.hex(),
+        "width": h.width,
+        "height": h.height,
+        "source_mode": h.source_mode,
+        "num_layers": h.num_layers,
+        "header_bytes": h.size,
+        "file_bytes": len(data),
+        "complete": parsed.complete,
+        "damage": str(parsed.damage) if parsed.damage else None,
+        "layers": layers,
+    }
+
+
+def cmd_info(args) -> int:
+    failures = 0
+    for name in args.inputs:
+        try:
+            info = info_dict(Path(name))
+        except (ValueError, OSError) as exc:
+            print(f"strata: {name}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        if args.json:
+            print(json.dumps(info))
+            continue
+        print(f"{info['file']}: {info['codec']} (model {info['model_id']}, weights {info['weights_digest']}), "
+              f"{info['width']}x{info['height']} {info['source_mode']}, {info['num_layers']} layers, "
+              f"{info['file_bytes']} bytes (header {info['header_bytes']})")
+        print("  layer     bytes   cum.bpp   PSNR dB")
+        for layer in info["layers"]:
+            psnr = "-" if layer["psnr"] is None else f"{layer['psnr']:.2f}"
+            missing = "" if layer["received"] else "  (missing)"
+            print(f"  {layer['layer']:5d} {layer['bytes']:9d} {layer['cumulative_bpp']:9.4f} {psnr:>9}{missing}")
+        if info["damage"]:
+            print(f"  damage: {info['damage']}")
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def _add_batch_options(p: argparse.ArgumentParser, suffix: str) -> None:
+    p.add_argument("inputs", nargs="+", help="input files")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("-o", "--output", help="output file (one input only)")
+    target.add_argument("-d", "--outdir", help=f"output folder (default: beside each input, suffix {suffix})")
+    exist = p.add_mutually_exclusive_group()
+    exist.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    exist.add_argument("--skip-existing", action="store_true", help="leave existing outputs alone")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
+    p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="strata", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    enc = sub.add_parser("encode", help="encode images into .strata files")
+    _add_batch_options(enc, ".strata")
+    enc.add_argument("--codec", default="deephq", choices=["deephq", "hc"], help="codec (default deephq)")
+    enc.add_argument("--quality", type=int, help="HC model of the family (1 = lowest rate)")
+    enc.set_defaults(run=cmd_encode)
+    dec = sub.add_parser("decode", help="decode .strata files to PNG (or any format by suffix)")
+    _add_batch_options(dec, ".png")
+    dec.add_argument("--layers", type=int, help="decode only the first N layers (default: all received)")
+    dec.set_defaults(run=cmd_decode)
+    info = sub.add_parser("info", help="show the header, per-layer sizes and statistics")
+    info.add_argument("inputs", nargs="+", help=".strata files")
+    info.add_argument("--json", action="store_true", help="one JSON object per file")
+    info.set_defaults(run=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "output", None) and len(args.inputs) > 1:
+        parser.error("--output takes one input; use --outdir for several")
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("strata: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
