@@ -13,6 +13,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from viewer.main_window import MainWindow
+from viewer.refcounts import pin_singletons
 
 ORGANIZATION = "Strata"
 APPLICATION = "Strata Viewer"
@@ -26,6 +27,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def make_application(argv: list[str]) -> QApplication:
+    """The QApplication, named (for QSettings), after the PySide6 reference-count guard."""
+    pin_singletons()
     app = QApplication.instance() or QApplication(argv)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

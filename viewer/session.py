@@ -6,6 +6,7 @@ generation, so decode results of an earlier run are recognised and dropped.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class Stream:
     received: int = 0
     arrived: dict[int, float] = field(default_factory=dict)  # layer -> simulated seconds
     arrived_wall: dict[int, float] = field(default_factory=dict)  # layer -> perf_counter()
+    decoded_wall: dict[int, float] = field(default_factory=dict)  # layer -> perf_counter()
     shown_wall: dict[int, float] = field(default_factory=dict)  # layer -> perf_counter()
     layers: dict[int, Layer] = field(default_factory=dict)
     shown: int | None = None  # layer on screen
@@ -103,7 +105,7 @@ class Stream:
         self.generation += 1
         self.received = 0
         self.shown, self.follow = None, True
-        for cache in (self.arrived, self.arrived_wall, self.shown_wall, self.layers):
+        for cache in (self.arrived, self.arrived_wall, self.decoded_wall, self.shown_wall, self.layers):
             cache.clear()
 
     def advance(self, budget: int) -> tuple[bytes, list[int]]:
@@ -119,6 +121,7 @@ class Stream:
         if generation != self.generation:
             return False
         self.layers[layer.index] = layer
+        self.decoded_wall[layer.index] = time.perf_counter()
         if self.follow:
             self.shown = layer.index
         return True

@@ -13,7 +13,10 @@ from PIL import Image
 
 from viewer.client import CodecService
 from viewer.main_window import MainWindow
+from viewer.refcounts import pin_singletons
 from viewer_helpers import make_image, run
+
+pin_singletons()  # PySide6 6.12 on CPython 3.11 drops references to None/True/False
 
 
 @pytest.fixture(scope="session")

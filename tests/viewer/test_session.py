@@ -117,3 +117,15 @@ def test_encoded_names(tmp_path):
     image = tmp_path / "photo.png"
     assert files.encoded_name(image, "deephq", None).name == "photo.deephq.strata"
     assert files.encoded_name(image, "hc", 2).name == "photo.hc-q2.strata"
+
+
+def test_singletons_survive_the_pyside_reference_leak():
+    import sys
+
+    from viewer.refcounts import EXTRA_REFS, pin_singletons
+
+    pin_singletons()
+    if sys.version_info < (3, 12):
+        assert all(sys.getrefcount(s) > EXTRA_REFS for s in (None, True, False))
+    pin_singletons()  # idempotent
+    assert sys.getrefcount(None) < 2 * EXTRA_REFS or sys.version_info >= (3, 12)
