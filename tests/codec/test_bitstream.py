@@ -4,7 +4,8 @@ import pytest
 
 from codec import entropy_coding as ec
 from codec import nested
-from codec.deephq_codec import NestedState, decode_layer, encode_layer, layer_passes
+from codec.deephq_codec import layer_passes
+from codec.latent_coding import NestedState, decode_pass, encode_pass
 
 STEPS = [3.0, 1.7, 1.0, 0.62, 0.4, 0.25, 0.16, 0.1]
 
@@ -18,11 +19,11 @@ def run_round_trip(y_star, sigma, masks, K):
     for layer in range(len(STEPS)):
         encoder = ec.new_encoder()
         for coded, j in layer_passes(masks, layer):
-            encode_layer(encoder, enc_state, coded, np.full(coded.size, STEPS[j]), sigma[coded], y_star[coded])
+            encode_pass(encoder, enc_state, coded, np.full(coded.size, STEPS[j]), sigma[coded], y_star[coded])
         before = (enc_state.lower.copy(), enc_state.upper.copy())
         decoder = ec.new_decoder(ec.finish(encoder))
         for coded, j in layer_passes(masks, layer):
-            decode_layer(decoder, dec_state, coded, np.full(coded.size, STEPS[j]), sigma[coded])
+            decode_pass(decoder, dec_state, coded, np.full(coded.size, STEPS[j]), sigma[coded])
         assert np.array_equal(dec_state.lower, before[0]) and np.array_equal(dec_state.upper, before[1])
         assert np.array_equal(dec_state.value, enc_state.value)
     return enc_state
@@ -58,7 +59,7 @@ def test_garbage_words_do_not_crash_the_decoder():
     n = 500
     state = NestedState(np.full(n, -10.0), np.full(n, 10.0), np.zeros(n))
     try:
-        decode_layer(ec.new_decoder(data), state, np.arange(n), np.full(n, 1.0), np.full(n, 2.0))
+        decode_pass(ec.new_decoder(data), state, np.arange(n), np.full(n, 1.0), np.full(n, 2.0))
     except ec.CorruptStream:
         return
     assert np.all((state.lower >= -10) & (state.upper <= 10))

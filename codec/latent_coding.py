@@ -1,0 +1,146 @@
+"""Coding latents with the nested quantizer, and the z stream; shared by DeepHQ and HC.
+
+A latent element is coded relative to its Gaussian N(mu, sigma^2) in the mean-removed domain
+y* = y - mu. Its interval starts as [-K step_0 / 2, K step_0 / 2) and each coding pass splits the
+current interval with codec/nested.py and codes the chosen cell. One pass with step 1 is plain
+residual quantization round(y - mu) + mu (HC); a sequence of passes with shrinking steps is
+DeepHQ's hierarchical quantization.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from codec import entropy_coding as ec
+from codec import nested
+
+MAX_ALPHABET = 65535
+
+
+class ParameterMismatch(ValueError):
+    """The decoder derived entropy parameters that differ from the encoder's."""
+
+
+@dataclass
+class Encoded:
+    """What a codec's encoder produces for the container."""
+
+    params: bytes
+    layers: list[bytes]
+    reconstructions: list[np.ndarray]  # RGB uint8 (H, W, 3) per layer, as the decoder will see them
+
+
+@dataclass
+class SnappedGaussian:
+    """mu and sigma of n elements snapped to the grids of entropy_coding, flattened in C order."""
+
+    mu: np.ndarray  # float64 (n,)
+    sigma: np.ndarray  # float64 (n,), values of SIGMA_TABLE
+    mu_index: np.ndarray  # int32 (n,)
+    sigma_index: np.ndarray  # uint8 (n,)
+
+    @classmethod
+    def snap(cls, mu: torch.Tensor, sigma: torch.Tensor) -> "SnappedGaussian":
+        mu_index = ec.quantize_mu(mu.detach().cpu().double().numpy().ravel())
+        sigma_index = ec.quantize_sigma(sigma.detach().cpu().double().numpy().ravel())
+        return cls(mu_index / ec.MU_SCALE, ec.SIGMA_TABLE[sigma_index], mu_index, sigma_index)
+
+    def check(self, *extra: np.ndarray) -> int:
+        return ec.check_value(self.mu_index, self.sigma_index, *extra)
+
+
+def verify(derived: int, stored: int, what: str) -> None:
+    """Raise ParameterMismatch when the decoder's check value differs from the file's."""
+    if derived != stored:
+        raise ParameterMismatch(
+            f"this decoder derives {what} entropy parameters that differ from the encoder's "
+            f"(check {derived:08x}, file {stored:08x}); decoding would give a garbage picture"
+        )
+
+
+@dataclass
+class NestedState:
+    """Current interval [lower, upper) and reconstruction y~* of every element, float64 (n,)."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    value: np.ndarray
+
+    @classmethod
+    def start(cls, K: int, first_step: np.ndarray) -> "NestedState":
+        """Intervals [-K s / 2, K s / 2) for per-element first steps s (n,), values 0."""
+        half = (K / 2) * first_step
+        return cls(-half, half.copy(), np.zeros_like(half))
+
+
+def alphabet_size(y_star: np.ndarray, first_step: np.ndarray) -> int:
+    """Odd K with every |y*| / step inside K / 2 (the first pass's alphabet)."""
+    K = 2 * math.ceil(float(np.max(np.abs(y_star) / first_step, initial=0.0))) + 1
+    if K > MAX_ALPHABET:
+        raise ValueError(f"latent range too large to code (K = {K})")
+    return K
+
+
+def _informative(grid: nested.CellGrid, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, ec.RowsFn]:
+    """Indices of the elements with more than one cell (the others cost nothing and are not
+    coded), their alphabet sizes, and a function giving their PMF rows."""
+    index = np.flatnonzero(grid.alphabet_sizes > 1)
+    grid, sigma = grid.subset(index), sigma[index]
+
+    def rows(part: slice) -> np.ndarray:
+        sub = grid.subset(part)
+        return nested.pmf(sub, sigma[part], int(sub.alphabet_sizes.max()))
+    return index, grid.alphabet_sizes, rows
+
+
+def _refine(state: NestedState, coded: np.ndarray, grid: nested.CellGrid, symbols: np.ndarray) -> None:
+    lower, upper = nested.cell_of(grid, symbols)
+    state.lower[coded], state.upper[coded] = lower, upper
+    state.value[coded] = nested.reconstruction(lower, upper)
+
+
+def encode_pass(encoder, state: NestedState, coded: np.ndarray, step: np.ndarray, sigma: np.ndarray, y_star: np.ndarray) -> None:
+    """Code one pass: the elements `coded` (indices into state) with their steps (N,), scales
+    (N,) and true values y* (N,); refines state exactly as decode_pass will."""
+    grid = nested.cell_grid(state.lower[coded], state.upper[coded], step)
+    symbols = nested.quantize(grid, y_star)
+    informative, sizes, rows = _informative(grid, sigma)
+    ec.encode_symbols(encoder, symbols[informative], sizes, rows)
+    _refine(state, coded, grid, symbols)
+
+
+def decode_pass(decoder, state: NestedState, coded: np.ndarray, step: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Mirror of encode_pass; refines state and returns the decoded symbols (N,)."""
+    grid = nested.cell_grid(state.lower[coded], state.upper[coded], step)
+    informative, sizes, rows = _informative(grid, sigma)
+    symbols = np.zeros(coded.size, dtype=np.int64)
+    symbols[informative] = ec.decode_symbols(decoder, sizes, rows)
+    _refine(state, coded, grid, symbols)
+    return symbols
+
+
+class ZCoder:
+    """Codes the integer hyper-latent z with the per-channel tables of a weights file."""
+
+    def __init__(self, tables: dict):
+        self.offsets = tables["z_offsets"].numpy().astype(np.int64)
+        self.freqs = tables["z_freqs"].numpy()
+        self.widths = np.count_nonzero(self.freqs, axis=1)
+
+    def _rows(self, shape: tuple[int, int, int]) -> tuple[np.ndarray, ec.RowsFn]:
+        c, h, w = shape
+        return ec.table_rows(self.freqs, np.arange(c * h * w) // (h * w))
+
+    def encode(self, encoder, z: torch.Tensor) -> np.ndarray:
+        """z (C, h, w) real -> z_hat int64 (C, h, w) as coded (rounded, clipped to the tables)."""
+        z = torch.round(z).cpu().numpy().astype(np.int64)
+        symbols = np.clip(z - self.offsets[:, None, None], 0, self.widths[:, None, None] - 1)
+        ec.encode_symbols(encoder, symbols.ravel(), *self._rows(z.shape))
+        return symbols + self.offsets[:, None, None]
+
+    def decode(self, decoder, shape: tuple[int, int, int]) -> np.ndarray:
+        symbols = ec.decode_symbols(decoder, *self._rows(shape)).reshape(shape)
+        return symbols + self.offsets[:, None, None]
