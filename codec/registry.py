@@ -37,7 +37,8 @@ def _load(codec: str, model_id: int, path: str, device: torch.device):
     if codec == "deephq":
         from codec.deephq_codec import DeepHQCodec
         return DeepHQCodec(weights, device)
-    raise WeightsError(f"unknown codec {codec!r}")
+    from codec.hc_codec import HCCodec
+    return HCCodec(weights, device, model_id)
 
 
 def load_codec(codec: str = DEFAULT_CODEC, model_id: int = 0, device: str | torch.device = "auto", weights: str | Path | None = None):

@@ -40,6 +40,7 @@ class TrainConfig:
     model: dict = field(default_factory=dict)  # network sizes, e.g. {N = 128, M = 192}
     phase: int = 1  # DeepHQ: 1 base, 2 learned steps and gains, 3 masks
     layers_per_step: int = 8  # phases 2-3: random subset of layers decoded per step
+    drop: float = 0.0  # HC: probability of replacing shallower latents by their means
     steps: int = 80_000
     batch: int = 8
     crop: int = 128
@@ -96,6 +97,9 @@ def loss_function(cfg: TrainConfig):
     if cfg.codec == "deephq":
         from codec.models.deephq import training_loss
         return lambda model, x, layers: training_loss(model, x, layers, use_masks=cfg.phase >= 3)
+    if cfg.codec == "hc":
+        from codec.models.hc import training_loss
+        return lambda model, x, layers: training_loss(model, x, cfg.drop)
     raise ValueError(f"no training loss for codec {cfg.codec!r}")
 
 
@@ -104,6 +108,8 @@ def load_initial_state(model: torch.nn.Module, source: str) -> None:
     path = REPO / source
     payload = torch.load(path, map_location="cpu", weights_only=True)
     state = payload["model"] if "model" in payload else read_weights(path)["state"]
+    if hasattr(model, "state_from_deephq") and "log_delta" in state:
+        state = model.state_from_deephq(state)
     missing, unexpected = model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
     if unexpected:
         raise ValueError(f"{source}: unexpected parameters {unexpected}")
@@ -118,7 +124,11 @@ def evaluate(model: torch.nn.Module, images: list[torch.Tensor], cfg: TrainConfi
     bpp, psnr = [], []
     for x in images:
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            out = model(x, layers, cfg.phase >= 3)
+            if cfg.codec == "hc":
+                out = model(x)
+                out = {"x_hat": out["x_hat"][None], "bpp_y": sum(out["bpp"].values()).view(1), "bpp_z": 0.0}
+            else:
+                out = model(x, layers, cfg.phase >= 3)
         mse = (out["x_hat"].clamp(0, 1) - x).pow(2).flatten(1).mean(1)
         psnr.append((-10 * torch.log10(mse)).tolist())
         bpp.append((out["bpp_y"] + out["bpp_z"]).tolist())

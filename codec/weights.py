@@ -31,8 +31,9 @@ class WeightsError(ValueError):
 def model_classes() -> dict:
     """Codec name -> (model class, config class)."""
     from codec.models.deephq import DeepHQ, DeepHQConfig
+    from codec.models.hc import HC, HCConfig
 
-    return {"deephq": (DeepHQ, DeepHQConfig)}
+    return {"deephq": (DeepHQ, DeepHQConfig), "hc": (HC, HCConfig)}
 
 
 def atomic_torch_save(obj, path: str | Path) -> None:

@@ -78,8 +78,25 @@ class HC(nn.Module):
             self.f_3_params = conv(W, 2 * Y3_CHANNELS, 3, 1)
             self.f_2 = nn.Sequential(deconv(W + Y3_CHANNELS, W), nn.LeakyReLU())
             self.f_2_params = conv(W, 2 * Y2_CHANNELS, 3, 1)
-            self.merge_3 = conv(N + Y3_CHANNELS, N, 3, 1)
-            self.merge_2 = conv(N + Y2_CHANNELS, N, 3, 1)
+            self.merge_3 = _identity_merge(N, Y3_CHANNELS)
+            self.merge_2 = _identity_merge(N, Y2_CHANNELS)
+
+    @staticmethod
+    def state_from_deephq(state: dict) -> dict:
+        """Rename a DeepHQ state dict's backbone, hyperprior and z prior to HC's names (warm start:
+        the y_3 / y_2 branches, the HCE nets and the merges keep their initialisation)."""
+        renames = {
+            **{f"g_a.{i}.": f"g_a.0.{i}." for i in range(4)}, "g_a.4.": "g_a.1.0.", "g_a.5.": "g_a.1.1.", "g_a.6.": "g_a.2.",
+            "g_s.0.": "g_s.0.0.", "g_s.1.": "g_s.0.1.", "g_s.2.": "g_s.1.0.", "g_s.3.": "g_s.1.1.",
+            "g_s.4.": "g_s.2.0.", "g_s.5.": "g_s.2.1.", "g_s.6.": "g_s.2.2.", "h_s_params.": "h_s.4.",
+            "h_a.": "h_a.", "h_s.": "h_s.", "z_prior.": "z_prior.",
+        }
+        out = {}
+        for name, value in state.items():
+            prefix = next((p for p in renames if name.startswith(p)), None)
+            if prefix is not None:
+                out[renames[prefix] + name[len(prefix):]] = value
+        return out
 
     # ---- the equations, shared by training and the codec ------------------------------------
     def analysis(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
@@ -172,6 +189,17 @@ class HC(nn.Module):
             return one, one
         u = torch.rand(batch, 1, 1, 1, device=device)
         return (u >= drop / 2).float(), (u >= drop).float()
+
+
+def _identity_merge(channels: int, extra: int) -> nn.Conv2d:
+    """3x3 conv (channels + extra -> channels) that starts as the identity on the first channels,
+    so a warm-started synthesis initially ignores the new latent."""
+    merge = conv(channels + extra, channels, 3, 1)
+    with torch.no_grad():
+        merge.weight.zero_()
+        merge.weight[:, :channels, 1, 1] = torch.eye(channels)
+        merge.bias.zero_()
+    return merge
 
 
 def training_loss(model: HC, x: torch.Tensor, drop: float = 0.0) -> tuple[torch.Tensor, dict]:
