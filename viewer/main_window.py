@@ -338,7 +338,7 @@ class MainWindow(QMainWindow):
             return False
         self.encoding.start(self.viewer.session.original.path, targets)
         self._encode_clock.start()
-        self._on_encode_stage("Starting")
+        self._on_encode_stage("Starting the encoder")
         for widget in (self.encode_label, self.encode_bar, self.encode_cancel):
             widget.show()
         self._encode_timer.start()

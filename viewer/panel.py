@@ -16,7 +16,7 @@ from viewer.session import Stream
 PANE_COLORS = (QColor("#1f77b4"), QColor("#ff7f0e"))
 CURRENT_COLOR = QColor("#d62728")
 REFRESH_MS = 100
-TABLE_COLUMNS = ("File", "Layer", "Size (cum.)", "Arrived", "On screen")
+TABLE_COLUMNS = ("File", "Layer", "Size (cum.)", "Arrived", "Shown after")
 
 
 def cumulative_kb(stream: Stream, index: int) -> str:
@@ -60,6 +60,8 @@ class Panel(QWidget):
         self.psnr_chart, psnr_view = _chart("PSNR vs cumulative bpp")
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        self.table.horizontalHeaderItem(4).setToolTip("From the layer's last byte to its picture on screen")
+        self.table.horizontalHeaderItem(3).setToolTip("Simulated time of the layer's last byte")
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -127,7 +129,8 @@ class Panel(QWidget):
         x.setTitleText("layer")
         y = _axis("kbit", "%.3g")
         largest = max(max(stream.header.layer_lengths) for _, stream in streams)
-        y.setRange(0, max(0.001, 8 * largest / 1000 * 1.05))
+        y.setRange(0, max(0.001, 8 * largest / 1000))
+        y.applyNiceNumbers()
         self.bits_chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         self.bits_chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(x)
@@ -177,8 +180,10 @@ class Panel(QWidget):
         x_axis, y_axis = self.psnr_chart.axes(Qt.Orientation.Horizontal)[0], self.psnr_chart.axes(Qt.Orientation.Vertical)[0]
         most_bpp = max(8 * s.header.file_size / (s.header.width * s.header.height) for _, s in streams)
         low, high = min(pt.y() for pt in points), max(pt.y() for pt in points)
-        x_axis.setRange(0, most_bpp * 1.05)
-        y_axis.setRange(low - 1, high + 1)
+        x_axis.setRange(0, most_bpp)
+        y_axis.setRange(low - 0.5, high + 0.5)
+        for axis in (x_axis, y_axis):
+            axis.applyNiceNumbers()
 
     def _update_table(self, streams) -> None:
         rows = [(pane, stream, i) for pane, stream in streams for i in sorted(stream.arrived)]

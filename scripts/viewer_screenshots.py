@@ -1,0 +1,123 @@
+"""Screenshots of the viewer under a real X server (Xvfb): encode a sample, stream it, and grab
+the window at several moments into docs/screenshots/.
+
+    python scripts/viewer_screenshots.py [--image PATH] [--out DIR] [--bandwidth BITS_PER_S]
+
+Needs Xvfb and the xcb libraries Qt asks for (Debian: xvfb libxcb-cursor0 libxkbcommon-x11-0
+libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0). Streams DeepHQ and
+HC side by side when HC weights are installed, else DeepHQ alone.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+KODIM23 = Path("/work/shared/data/kodak/kodim23.png")
+WINDOW_SIZE = (1280, 780)
+
+
+@contextmanager
+def xvfb(size=(1600, 1000)):
+    """A private X server; DISPLAY points to it inside the block."""
+    display = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    server = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not Path(f"/tmp/.X11-unix/X{display}").exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Xvfb did not start")
+            time.sleep(0.05)
+        os.environ["DISPLAY"] = f":{display}"
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+        yield
+    finally:
+        server.terminate()
+        server.wait()
+
+
+async def wait_for(condition, timeout_s: float = 600) -> None:
+    deadline = time.perf_counter() + timeout_s
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the viewer did not get there in time")
+        await asyncio.sleep(0.02)
+
+
+async def shoot(window, path: Path) -> None:
+    """Let pending paints happen, then save the window."""
+    await asyncio.sleep(0.3)
+    window.grab().save(str(path))
+    print(f"saved {path} ({path.stat().st_size // 1024} KiB)")
+
+
+async def session(window, image: Path, out: Path, folder: Path, bandwidth: float) -> None:
+    from viewer.encoding import Target
+
+    await window.open_path(image)
+    await wait_for(lambda: window.capabilities is not None)
+    hc = window.capabilities.models.get("hc", ())
+    targets = [Target("deephq", None, folder / f"{image.stem}.deephq.strata")]
+    targets += [Target("hc", hc[-1], folder / f"{image.stem}.hc-q{hc[-1]}.strata")] if hc else []
+    done = asyncio.Event()
+    window.encoding.finished.connect(done.set)
+    window.encode(targets, ask=False)
+    await wait_for(lambda: "Encoding with" in window.encode_label.text())
+    await asyncio.sleep(1.0)
+    await shoot(window, out / "encoding.png")
+    await done.wait()
+    streams = [s for _, s in window.viewer.streams()]
+    await wait_for(lambda: all(len(s.layers) == s.intact_layers for s in streams))
+    window.set_bandwidth(bandwidth)
+    window.viewer.restart()
+    first = streams[0]
+    for layer in (0, 2, 4):
+        await wait_for(lambda: first.shown is not None and first.shown >= layer)
+        await shoot(window, out / f"streaming-layer{layer + 1}.png")
+    await wait_for(lambda: all(s.complete and len(s.layers) == s.intact_layers and s.shown == s.latest for s in streams))
+    await shoot(window, out / "streamed.png")
+    window.viewer.select_layer(0, 2)
+    canvas = window.panes[0].canvas
+    canvas.zoom_by(4 / canvas.zoom())
+    await shoot(window, out / "zoomed-layer3.png")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", type=Path, default=KODIM23 if KODIM23.exists() else ROOT / "resources" / "sample.png")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--bandwidth", type=float, default=16e3,
+                        help="bits per second (default 16 kbit/s: bytes arrive about as fast as a CPU decodes)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with xvfb():
+        import qasync
+
+        from viewer.app import make_application
+        from viewer.main_window import MainWindow
+
+        app = make_application(sys.argv[:1])
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        window = MainWindow()
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        with tempfile.TemporaryDirectory() as folder, loop:
+            try:
+                loop.run_until_complete(session(window, args.image, args.out, Path(folder), args.bandwidth))
+            finally:
+                window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
