@@ -1,6 +1,8 @@
 """`strata-view [FILE] [--compare FILE]`: the Qt application on a qasync event loop.
 
-Run as `python -m viewer.app`. The codec workers are spawned processes; they end with the window.
+Run as `python -m viewer.app`. Qt is imported inside the functions, not at the top: the codec
+workers are started with multiprocessing 'spawn', which re-imports the main module (this one) in
+each worker, and a worker must not load Qt. They end with the window.
 """
 from __future__ import annotations
 
@@ -9,10 +11,6 @@ import asyncio
 import signal
 import sys
 
-import qasync
-from PySide6.QtWidgets import QApplication
-
-from viewer.main_window import MainWindow
 from viewer.refcounts import pin_singletons
 
 ORGANIZATION = "Strata"
@@ -26,8 +24,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def make_application(argv: list[str]) -> QApplication:
+def make_application(argv: list[str]):
     """The QApplication, named (for QSettings), after the PySide6 reference-count guard."""
+    from PySide6.QtWidgets import QApplication
+
     pin_singletons()
     app = QApplication.instance() or QApplication(argv)
     app.setOrganizationName(ORGANIZATION)
@@ -35,10 +35,10 @@ def make_application(argv: list[str]) -> QApplication:
     return app
 
 
-async def run_window(window: MainWindow, args: argparse.Namespace) -> None:
+async def run_window(app, window, args: argparse.Namespace) -> None:
     """Show the window, open the files given, and return once it is closed."""
     closed = asyncio.Event()
-    QApplication.instance().lastWindowClosed.connect(closed.set)
+    app.lastWindowClosed.connect(closed.set)
     window.show()
     if args.file:
         await window.open_path(args.file)
@@ -48,6 +48,11 @@ async def run_window(window: MainWindow, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of `strata-view`."""
+    import qasync
+
+    from viewer.main_window import MainWindow
+
     args = parse_args(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in the terminal quits
     app = make_application(sys.argv[:1])
@@ -55,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     window = MainWindow()
     with loop:
-        loop.run_until_complete(run_window(window, args))
+        loop.run_until_complete(run_window(app, window, args))
     return 0
 
 

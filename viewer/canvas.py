@@ -148,6 +148,10 @@ class Canvas(QWidget):
         if self.image is not None:
             self.view.set(self.zoom(), self.center() - QPointF(dx, dy) / self.zoom())
 
+    def resizeEvent(self, event) -> None:
+        if self.view.fit:
+            self.zoomChanged.emit(self.zoom())
+
     def _on_view_changed(self) -> None:
         self.zoomChanged.emit(self.zoom())
         self.update()

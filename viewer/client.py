@@ -3,7 +3,8 @@
 CodecService is what the GUI uses: one worker process decodes streams, another encodes, so that
 cancelling an encode, which ends its process (a running torch computation cannot be interrupted),
 never disturbs the streams. Writes never block the event loop: the asyncio transport buffers
-them while a worker is busy.
+them while a worker is busy. As with any 'spawn' start, a script that creates workers must keep
+its top-level code under `if __name__ == "__main__":` (the workers re-import the main module).
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,6 @@ class Viewer(QObject):
     documentChanged = Signal()  # the original or a pane's file was replaced
     opened = Signal(str)  # a file was opened (its path)
     received = Signal()  # more bytes arrived
-    layerArrived = Signal(int, int)  # pane, layer: its last byte arrived
     layerDecoded = Signal(int, int)  # pane, layer: its picture is cached
     displayChanged = Signal(int)  # pane: what it shows changed
     notice = Signal(str)  # a message for the user
@@ -43,6 +43,7 @@ class Viewer(QObject):
         self.show_original = False
         self._worker_ids: list[str | None] = [None, None]
         self._opening: asyncio.Task | None = None
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strata-open")
 
     # ---- what to show -------------------------------------------------------------------
 
@@ -84,7 +85,7 @@ class Viewer(QObject):
 
     async def _open(self, path: Path, pane: int) -> None:
         try:
-            item = await asyncio.get_running_loop().run_in_executor(None, files.read_any, path)
+            item = await asyncio.get_running_loop().run_in_executor(self._reader, files.read_any, path)
         except (OSError, ValueError) as error:  # ContainerError, ImageInputError are ValueErrors
             self.notice.emit(f"Could not open {path.name}: {error}")
             return
@@ -144,6 +145,7 @@ class Viewer(QObject):
         """Stop playing and drop every decode (the window is closing)."""
         if self._opening is not None:
             self._opening.cancel()
+        self._reader.shutdown(wait=False)
         self.network.stop()
         for pane in PANES:
             self._close_worker(pane)
@@ -184,7 +186,7 @@ class Viewer(QObject):
             self.network.stop()
 
     def _advance(self, pane: int, budget: int, time_of) -> None:
-        """Deliver a pane's bytes up to budget to the decoder; note the layers completed."""
+        """Deliver a pane's bytes up to budget to the decoder; note when layers completed."""
         stream = self.stream(pane)
         chunk, completed = stream.advance(budget)
         self.service.feed(self._worker_ids[pane], chunk)
@@ -192,7 +194,6 @@ class Viewer(QObject):
         for index in completed:
             stream.arrived[index] = time_of(stream.layer_end(index))
             stream.arrived_wall[index] = now
-            self.layerArrived.emit(pane, index)
         if chunk:
             self.received.emit()
 

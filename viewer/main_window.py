@@ -23,7 +23,7 @@ from viewer.dialogs import EncodeDialog, shortcuts_dialog
 from viewer.encoding import Encoding, Target
 from viewer.pane import PaneView
 from viewer.panel import Panel
-from viewer.streaming import DEFAULT_BANDWIDTH, PRESETS, NetworkSimulator
+from viewer.streaming import DEFAULT_BANDWIDTH, PRESETS, NetworkSimulator, format_rate
 
 MAX_RECENT = 8
 CUSTOM = "Custom…"
@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.cancel_action = a("&Cancel Encoding", self.encoding.cancel, "Esc")
         self.export_action = a("E&xport Displayed Layer as PNG…", self.choose_export, "Ctrl+Shift+S")
         self.close_action = a("&Close", self.viewer.clear, QKeySequence.StandardKey.Close)
+        self.close_b_action = a("Close Co&mparison", self.viewer.close_comparison, "Ctrl+Shift+W")
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.zoom_in_action = a("Zoom &In", lambda: self._canvas().zoom_in(), ["+", "=", "Ctrl++"])
         self.zoom_out_action = a("Zoom &Out", lambda: self._canvas().zoom_out(), ["-", "Ctrl+-"])
@@ -153,7 +154,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.encode_action, self.cancel_action])
         file_menu.addSeparator()
-        file_menu.addActions([self.export_action, self.close_action])
+        file_menu.addActions([self.export_action, self.close_b_action, self.close_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view = bar.addMenu("&View")
@@ -220,6 +221,7 @@ class MainWindow(QMainWindow):
         for number, pane in enumerate(self.panes):
             pane.layerChosen.connect(lambda index, n=number: self.viewer.select_layer(n, index))
             pane.canvas.shown.connect(self._on_shown)
+            pane.canvas.zoomChanged.connect(self._refresh_status)
         self.bandwidth.currentIndexChanged.connect(self._apply_bandwidth)
         self.custom_rate.valueChanged.connect(self._apply_bandwidth)
         self.latency.valueChanged.connect(lambda ms: setattr(self.viewer.network, "latency", ms / 1000))
@@ -392,6 +394,7 @@ class MainWindow(QMainWindow):
 
     def _on_playback(self, state: str) -> None:
         self.play_action.setText("&Pause" if state == NetworkSimulator.PLAYING else "&Play")
+        self._refresh_status()
 
     def step_layer(self, delta: int) -> None:
         stream = self.viewer.stream(self.active_pane)
@@ -417,8 +420,8 @@ class MainWindow(QMainWindow):
             self._refresh_pane(pane)
         self.original_action.setChecked(self.viewer.show_original)
         has_b = self.viewer.stream(1) is not None
-        self.split_action.setEnabled(has_b)
-        self.side_action.setEnabled(has_b)
+        for action in (self.split_action, self.side_action, self.close_b_action):
+            action.setEnabled(has_b)
         self.panel.refresh()
 
     def _refresh_layout(self) -> None:
@@ -480,7 +483,10 @@ class MainWindow(QMainWindow):
         parts = []
         size = stream.size if stream is not None else original.size if original is not None else None
         if size:
-            parts.append(f"{size[0]}×{size[1]}")
+            parts += [f"{size[0]}×{size[1]}", f"zoom {100 * self._canvas().zoom():.0f}%"]
+        network = self.viewer.network
+        if network.state != NetworkSimulator.STOPPED:
+            parts.append(f"{network.state} at {format_rate(network.bandwidth)}")
         if stream is not None:
             parts.append(f"received {stream.received:,} / {len(stream.data):,} B")
             layer = stream.layers.get(stream.shown) if stream.shown is not None else None

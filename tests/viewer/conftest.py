@@ -24,11 +24,8 @@ def loop(qapp):
     qapp.setOrganizationName("StrataTests")
     qapp.setApplicationName("Strata Viewer Tests")
     event_loop = qasync.QEventLoop(qapp, already_running=True)
-    executor = qasync.QThreadExecutor(2)
-    event_loop.set_default_executor(executor)
     asyncio.set_event_loop(event_loop)
-    yield event_loop
-    executor.shutdown()
+    return event_loop
 
 
 @pytest.fixture(scope="session")
