@@ -60,6 +60,7 @@ class Canvas(QWidget):
         self.compare: QImage | None = None  # shown right of the split line
         self.split = 0.5
         self.placeholder = ""
+        self._rgb: np.ndarray | None = None  # the array shown, to skip repeated conversions
         self._token = None
         self._drag: tuple[QPointF, QPointF] | None = None  # (mouse, centre) at press
         self._splitting = False
@@ -70,6 +71,9 @@ class Canvas(QWidget):
 
     def set_image(self, rgb: np.ndarray | None, token=None) -> None:
         """Show rgb (None: the placeholder); `shown` fires with token once it is painted."""
+        if rgb is self._rgb:
+            return
+        self._rgb = rgb
         image = None if rgb is None else to_qimage(rgb)
         if image is not None and (self.image is None or image.size() != self.image.size()):
             self.view.set_fit()

@@ -431,6 +431,7 @@ class MainWindow(QMainWindow):
         if not self.panes[1].isVisible() and self.active_pane == 1:
             self.active_pane = 0
         self.panes[0].canvas.set_compare(self.viewer.displayed(1) if split else None)
+        self.panes[0].show_stream(self.viewer.stream(0), self._title(0))
 
     def _refresh_pane(self, pane: int) -> None:
         stream = self.viewer.stream(pane)
@@ -456,6 +457,11 @@ class MainWindow(QMainWindow):
         return f"Waiting for layer 1… ({stream.received} of {len(stream.data)} bytes)"
 
     def _title(self, pane: int) -> str:
+        if pane == 0 and self.split_action.isChecked() and self.viewer.stream(1) is not None:
+            return f"{self._pane_title(0)}  |  {self._pane_title(1)}   (Shift+drag moves the split)"
+        return self._pane_title(pane)
+
+    def _pane_title(self, pane: int) -> str:
         stream, original = self.viewer.stream(pane), self.viewer.session.original
         if pane == 0 and original is not None and (stream is None or self.viewer.show_original):
             return f"Original: {original.path.name}"

@@ -298,3 +298,23 @@ def test_canvas_nearest_pixels_at_high_zoom(qtbot):
     assert canvas.zoom() == pytest.approx(100.0)
     canvas.actual_size()
     assert canvas.zoom() == 1.0
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "I;16", "P", "CMYK"])
+def test_images_of_other_modes_open(qtbot, window, tmp_path, mode):
+    image = Image.fromarray(make_image(64, 48))
+    image = image.convert("I").point(lambda v: v * 256).convert("I;16") if mode == "I;16" else image.convert(mode)
+    path = tmp_path / ("image.jpg" if mode == "CMYK" else "image.png")
+    image.save(path)
+    open_file(qtbot, window, path)
+    assert window.banner.text() == ""
+    assert window.viewer.session.original.size == (64, 48)
+    assert window.panes[0].canvas.image is not None
+
+
+def test_command_line_arguments():
+    from viewer.app import parse_args
+
+    args = parse_args(["photo.png", "--compare", "b.strata"])
+    assert (args.file, args.compare) == ("photo.png", "b.strata")
+    assert parse_args([]).file is None
