@@ -183,7 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("inputs", nargs="+", help=".strata files")
     info.add_argument("--json", action="store_true", help="one JSON object per file")
     info.set_defaults(run=cmd_info)
+    ev = sub.add_parser("eval", help="rate-distortion of the codecs and classic anchors on a folder")
+    from codec.evaluate import add_arguments
+    add_arguments(ev)
+    ev.set_defaults(run=cmd_eval)
     return parser
+
+
+def cmd_eval(args) -> int:
+    from codec.evaluate import run
+
+    try:
+        run(args)
+    except (ValueError, OSError) as exc:
+        print(f"strata: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

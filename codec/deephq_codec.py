@@ -108,17 +108,20 @@ class DeepHQCodec:
 
     # ---- encoder ---------------------------------------------------------------------------
     @torch.no_grad()
-    def encode(self, rgb: np.ndarray) -> Encoded:
-        """RGB uint8 (H, W, 3) -> codec parameters, one payload per layer, reconstructions."""
-        size = rgb.shape[:2]
+    def _analyse(self, rgb: np.ndarray):
+        """g_a, h_a and the z stream: -> (encoder holding z, parameters, y* flat, y shape)."""
         x = pixels.to_tensor(rgb, self.config.downsampling, self.device)
         y = self.model.g_a(x)
         encoder = ec.new_encoder()
-        z_hat = self.z_coder.encode(encoder, self.model.h_a(y)[0])
-        params = self._entropy_parameters(z_hat)
-        shape = y.shape[2:]
-        hw = shape[0] * shape[1]
+        params = self._entropy_parameters(self.z_coder.encode(encoder, self.model.h_a(y)[0]))
         y_star = y[0].cpu().double().numpy().ravel() - params.gaussian.mu
+        return encoder, params, y_star, tuple(y.shape[2:])
+
+    @torch.no_grad()
+    def encode(self, rgb: np.ndarray) -> Encoded:
+        """RGB uint8 (H, W, 3) -> codec parameters, one payload per layer, reconstructions."""
+        encoder, params, y_star, shape = self._analyse(rgb)
+        hw = shape[0] * shape[1]
         first_step = np.repeat(self.steps[0], hw)
         K = alphabet_size(y_star, first_step)
         state = NestedState.start(K, first_step)
@@ -127,8 +130,22 @@ class DeepHQCodec:
             self._code_layer(encoder, state, params, layer, hw, y_star)
             layers.append(ec.finish(encoder))
             encoder = ec.new_encoder()
-            reconstructions.append(self._reconstruct(state, params, layer, shape, size))
+            reconstructions.append(self._reconstruct(state, params, layer, shape, rgb.shape[:2]))
         return Encoded(PARAMS.pack(K, params.check), layers, reconstructions)
+
+    @torch.no_grad()
+    def encode_single_rate(self, rgb: np.ndarray, layer: int) -> Encoded:
+        """Layer `layer`'s quantizer alone, without nesting: z and y on the Delta_l grid in one
+        stream. The baseline for the cost of progressiveness (not decodable by decoder())."""
+        encoder, params, y_star, shape = self._analyse(rgb)
+        hw = shape[0] * shape[1]
+        step = np.repeat(self.steps[layer], hw)
+        K = alphabet_size(y_star, step)
+        state = NestedState.start(K, step)
+        coded = np.flatnonzero(params.masks[layer])
+        encode_pass(encoder, state, coded, step[coded], params.gaussian.sigma[coded], y_star[coded])
+        picture = self._reconstruct(state, params, layer, shape, rgb.shape[:2])
+        return Encoded(PARAMS.pack(K, params.check), [ec.finish(encoder)], [picture])
 
     def decoder(self, width: int, height: int, params: bytes) -> "DeepHQLayerDecoder":
         return DeepHQLayerDecoder(self, width, height, params)

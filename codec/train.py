@@ -203,7 +203,7 @@ def train(cfg: TrainConfig) -> None:
     num_layers = getattr(model.config, "layers", 1)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     log = (cfg.run_dir / "log.jsonl").open("a") if rank == 0 else None
-    sums, interval_start, last_ckpt = {}, time.time(), time.time()
+    sums, counted, interval_start, last_ckpt = {}, 0, time.time(), time.time()
     model.train()
     while step < cfg.steps:
         lr = learning_rate(cfg, step)
@@ -220,20 +220,21 @@ def train(cfg: TrainConfig) -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         optimizer.step()
         step += 1
+        counted += 1
         for k, v in metrics.items():
             sums[k] = sums.get(k, 0.0) + v
         if rank != 0:
             continue
         if step % cfg.log_every == 0:
             elapsed = time.time() - interval_start
-            record = {"step": step, "lr": lr, **{k: round(v / cfg.log_every, 4) for k, v in sums.items()},
-                      "steps_per_s": round(cfg.log_every / elapsed, 3), "time": round(time.time())}
+            record = {"step": step, "lr": lr, **{k: round(v / counted, 4) for k, v in sums.items()},
+                      "steps_per_s": round(counted / elapsed, 3), "time": round(time.time())}
             if step % cfg.eval_every == 0:
                 record.update(evaluate(model, evals, cfg, num_layers))
             print(json.dumps(record), flush=True)
             log.write(json.dumps(record) + "\n")
             log.flush()
-            sums, interval_start = {}, time.time()
+            sums, counted, interval_start = {}, 0, time.time()
         if time.time() - last_ckpt > 60 * cfg.checkpoint_minutes or step == cfg.steps:
             save_checkpoint(cfg, model, optimizer, step, rng)
             last_ckpt = time.time()
@@ -263,10 +264,13 @@ def main() -> None:
     parser.add_argument("config", help="TOML file with the run's settings (see configs/)")
     parser.add_argument("--export", metavar="PATH", help="export the latest checkpoint and exit")
     parser.add_argument("--steps", type=int, help="override the number of steps (smoke tests)")
+    parser.add_argument("--threads", type=int, help="override torch's thread count (share the CPU)")
     args = parser.parse_args()
     cfg = TrainConfig.load(args.config)
     if args.steps:
         cfg.steps = args.steps
+    if args.threads:
+        cfg.threads = args.threads
     if args.export:
         export(cfg, args.export)
     else:

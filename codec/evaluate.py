@@ -1,0 +1,176 @@
+"""`strata eval`: rate-distortion of the learned codecs and the classic anchors on a folder.
+
+For every image and codec: encode once, decode every layer, and score each layer's 8-bit output
+(PSNR-RGB, optional MS-SSIM) at its cumulative rate, every byte of the file counted (header,
+z and all layers up to that one: bpp = 8 * bytes / (H * W)). Points are means over images, as
+for the anchors (codec/anchors.py), which are measured on the same images in the same run. Each
+learned curve gets a Bjontegaard delta rate against each anchor over their overlapping range.
+
+Curves: "deephq" (the 8 layers of one bitstream), "deephq-single" (each layer's quantizer coded
+alone without nesting: the cost of progressiveness), "hc" (the family's full decodes) and
+"hc-q<k>" (layers 1..3 of member k).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from codec import anchors, container, metrics
+from codec.anchors import RDPoint
+from codec.bdrate import bd_rate
+from codec.data import list_images, load_rgb
+from codec.registry import load_codec, weights_file
+
+HC_MODELS = (1, 2, 3, 4)
+
+
+def _score(reference: np.ndarray, decoded: np.ndarray, with_ms_ssim: bool) -> dict:
+    score = {"psnr": metrics.psnr(reference, decoded)}
+    if with_ms_ssim:
+        score["ms_ssim"] = metrics.ms_ssim(reference, decoded)
+    return score
+
+
+def _mean_points(rows: list[list[dict]]) -> list[RDPoint]:
+    """rows[image][point] dicts -> one RDPoint per point, each field the mean over images."""
+    keys = rows[0][0].keys()
+    return [RDPoint(**{k: float(np.mean([r[i][k] for r in rows])) for k in keys}) for i in range(len(rows[0]))]
+
+
+def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool) -> list[RDPoint]:
+    """Per-layer points of one layered codec: encode, then decode the layers one by one."""
+    rows = []
+    for rgb in images:
+        start = time.perf_counter()
+        encoded = codec.encode(rgb)
+        encode_ms = 1000 * (time.perf_counter() - start)
+        header_bytes = container.Header(codec.name, codec.model_id, codec.digest, rgb.shape[1], rgb.shape[0], "RGB",
+                                        tuple(len(p) for p in encoded.layers), (None,) * len(encoded.layers),
+                                        encoded.params).size
+        decoder = codec.decoder(rgb.shape[1], rgb.shape[0], encoded.params)
+        used, elapsed, points = header_bytes, 0.0, []
+        for index, payload in enumerate(encoded.layers):
+            start = time.perf_counter()
+            decoded = decoder.decode_layer(payload)
+            elapsed += time.perf_counter() - start
+            used += len(payload) + 4  # the layer's CRC
+            assert np.array_equal(decoded, encoded.reconstructions[index])
+            points.append({"bpp": 8 * used / rgb.shape[0] / rgb.shape[1], "encode_ms": encode_ms,
+                           "decode_ms": 1000 * elapsed, **_score(rgb, decoded, with_ms_ssim)})
+        rows.append(points)
+    return _mean_points(rows)
+
+
+def measure_single_rate(codec, images: list[np.ndarray], with_ms_ssim: bool) -> list[RDPoint]:
+    """DeepHQ's layers coded one at a time without nesting; header counted as for a 1-layer file."""
+    rows = []
+    for rgb in images:
+        points = []
+        for layer in range(codec.num_layers):
+            start = time.perf_counter()
+            encoded = codec.encode_single_rate(rgb, layer)
+            encode_ms = 1000 * (time.perf_counter() - start)
+            size = container.Header(codec.name, 0, codec.digest, rgb.shape[1], rgb.shape[0], "RGB",
+                                    (len(encoded.layers[0]),), (None,), encoded.params).file_size
+            points.append({"bpp": 8 * size / rgb.shape[0] / rgb.shape[1], "encode_ms": encode_ms, "decode_ms": 0.0,
+                           **_score(rgb, encoded.reconstructions[0], with_ms_ssim)})
+        rows.append(points)
+    return _mean_points(rows)
+
+
+def learned_curves(names: list[str], images: list[np.ndarray], device: str, with_ms_ssim: bool) -> dict[str, list[RDPoint]]:
+    curves = {}
+    if "deephq" in names:
+        codec = load_codec("deephq", 0, device)
+        curves["deephq"] = measure_layers(codec, images, with_ms_ssim)
+        if "deephq-single" in names:
+            curves["deephq-single"] = measure_single_rate(codec, images, with_ms_ssim)
+    if "hc" in names:
+        members = [q for q in HC_MODELS if weights_file("hc", q).exists()]
+        for q in members:
+            curves[f"hc-q{q}"] = measure_layers(load_codec("hc", q, device), images, with_ms_ssim)
+        if members:
+            curves["hc"] = [curves[f"hc-q{q}"][-1] for q in members]
+    return curves
+
+
+def bd_table(curves: dict[str, list[RDPoint]], anchor_curves: dict[str, list[RDPoint]]) -> dict:
+    """BD-rate (percent, PSNR range) of every learned curve against every anchor."""
+    table = {}
+    for name, points in curves.items():
+        for anchor, reference in anchor_curves.items():
+            try:
+                result = bd_rate(anchors.rd_curve(reference), anchors.rd_curve(points))
+                table[f"{name} vs {anchor}"] = {"percent": round(result.percent, 2),
+                                                "psnr_range": [round(v, 2) for v in result.psnr_range]}
+            except ValueError as exc:
+                table[f"{name} vs {anchor}"] = {"error": str(exc)}
+    return table
+
+
+def plot(curves: dict[str, list[RDPoint]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
+    for name, points in curves.items():
+        style = "-o" if not name.startswith(("jpeg", "webp", "heic", "avif")) else "--"
+        ax.plot([p.bpp for p in points], [p.psnr for p in points], style, label=name, markersize=3)
+    ax.set(xlabel="bits per pixel (all bytes)", ylabel="PSNR-RGB (dB)", title=title, xlim=(0, 2.2))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def format_curves(curves: dict[str, list[RDPoint]]) -> str:
+    lines = ["| curve | point | bpp | PSNR dB | encode ms | decode ms (cumulative) |", "|---|---|---|---|---|---|"]
+    for name, points in curves.items():
+        for i, p in enumerate(points):
+            lines.append(f"| {name} | {i} | {p.bpp:.4f} | {p.psnr:.2f} | {p.encode_ms:.0f} | {p.decode_ms:.0f} |")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> dict:
+    paths = list_images(args.folder)[: args.limit or None]
+    if not paths:
+        raise ValueError(f"no images in {args.folder}")
+    images = [load_rgb(p) for p in paths]
+    names = args.codecs.split(",")
+    curves = learned_curves(names, images, args.device, args.ms_ssim)
+    anchor_names = [a for a in args.anchors.split(",") if a]
+    anchor_curves = {a: anchors.measure(a, images, args.ms_ssim) for a in anchor_names}
+    result = {
+        "images": [str(p) for p in paths],
+        "curves": {k: [asdict(p) for p in v] for k, v in {**curves, **anchor_curves}.items()},
+        "bd_rate": bd_table(curves, anchor_curves),
+        "psnr_at": {k: {r: anchors._psnr_or_none(v, r, "linear") for r in anchors.REPORT_RATES}
+                    for k, v in {**curves, **anchor_curves}.items()},
+    }
+    print(format_curves(curves))
+    print(anchors.format_table([anchors.summarize(a, anchor_curves[a], None) for a in anchor_names]) if anchor_names else "")
+    for key, value in result["bd_rate"].items():
+        print(f"BD-rate {key}: {value}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.plot:
+        plot({**curves, **anchor_curves}, Path(args.plot), f"{Path(args.folder).name}, {len(images)} images")
+    return result
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", help="folder of test images (e.g. ../shared/data/kodak)")
+    parser.add_argument("--codecs", default="deephq,deephq-single,hc", help="learned curves to measure")
+    parser.add_argument("--anchors", default="jpeg2000,webp,heic,avif", help="classic anchors (codec/anchors.py)")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--ms-ssim", action="store_true", help="also compute MS-SSIM")
+    parser.add_argument("--json", help="write all points, BD-rates and PSNR at 0.25/0.5/1 bpp here")
+    parser.add_argument("--plot", help="write an RD plot (PNG) here")
