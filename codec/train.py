@@ -48,7 +48,7 @@ class TrainConfig:
     lr_scale: dict = field(default_factory=dict)  # parameter-name prefix -> lr multiplier
     clip: float = 1.0
     bf16: bool = True
-    init_from: str = ""
+    init_from: list = field(default_factory=list)  # candidates; the first that exists is used
     data: str = "../shared/data/train"
     eval_data: str = "../shared/data/kodak"  # monitoring only, never trained on
     eval_images: int = 6
@@ -103,8 +103,13 @@ def loss_function(cfg: TrainConfig):
     raise ValueError(f"no training loss for codec {cfg.codec!r}")
 
 
-def load_initial_state(model: torch.nn.Module, source: str) -> None:
-    """Initialise from a run checkpoint or a shipped weights file; new modules keep their init."""
+def load_initial_state(model: torch.nn.Module, candidates: list[str]) -> None:
+    """Initialise from the first existing run checkpoint or shipped weights file in candidates;
+    new modules keep their initialisation. A DeepHQ phase-1 state (all steps 1) gets the phase-2
+    starting steps of the lambda ladder."""
+    source = next((c for c in candidates if (REPO / c).exists()), None)
+    if source is None:
+        raise FileNotFoundError(f"none of the initial states exists: {candidates}")
     path = REPO / source
     payload = torch.load(path, map_location="cpu", weights_only=True)
     state = payload["model"] if "model" in payload else read_weights(path)["state"]
@@ -113,6 +118,8 @@ def load_initial_state(model: torch.nn.Module, source: str) -> None:
     missing, unexpected = model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
     if unexpected:
         raise ValueError(f"{source}: unexpected parameters {unexpected}")
+    if "log_delta" in state and not state["log_delta"].any():
+        model.init_steps_from_ladder()
     print(f"initialised from {source}; new parameters: {missing or 'none'}", flush=True)
 
 

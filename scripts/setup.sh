@@ -10,7 +10,7 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 # torch first, pinned: on this project's CPU machines 2.13.0 is a local CPU build, while an open
 # range would pull a multi-GB CUDA build. pyproject.toml's range then installs nothing more.
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -e ".[test,eval]"
 # System libraries Qt needs for a real window (xcb) and for screenshots (Xvfb), on Debian as root.
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     missing=$(for p in libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
