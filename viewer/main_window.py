@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         self.settings = QSettings()
         self.active_pane = 0
         self.banner = Banner()
-        self.panes = (PaneView("A"), PaneView("B"))
+        self.panes = (PaneView(), PaneView())
         self.panes[1].canvas.link(self.panes[0].canvas)
         self.panel = Panel(self.viewer)
         self._build_central()

@@ -17,10 +17,9 @@ class PaneView(QWidget):
 
     layerChosen = Signal(int)
 
-    def __init__(self, name: str, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.name = name
-        self.title = QLabel(name)
+        self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold")
         self.canvas = Canvas()
         self.slider = QSlider(Qt.Orientation.Horizontal)

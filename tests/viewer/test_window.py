@@ -72,6 +72,16 @@ def test_cancel_encode_leaves_nothing(qtbot, window, image_path, tmp_path, servi
     assert "cancelled" in window.banner.text()
 
 
+def test_opening_another_file_cancels_the_encode(qtbot, window, image_path, deephq_file, tmp_path, service):
+    open_file(qtbot, window, image_path)
+    with qtbot.waitSignal(window.encoding.stage, timeout=TIMEOUT_MS):
+        window.encode([Target("deephq", None, tmp_path / "never.strata")])
+    with qtbot.waitSignal(window.encoding.cancelled, timeout=TIMEOUT_MS):
+        open_file(qtbot, window, deephq_file)
+    assert os.listdir(tmp_path) == [] and not service.encoder.running
+    wait_layers(qtbot, window, 8)
+
+
 def test_stream_layers_arrive_in_order_and_panel_follows_the_file(qtbot, window, deephq_file):
     open_file(qtbot, window, deephq_file)
     header = window.viewer.stream(0).header
@@ -318,3 +328,20 @@ def test_command_line_arguments():
     args = parse_args(["photo.png", "--compare", "b.strata"])
     assert (args.file, args.compare) == ("photo.png", "b.strata")
     assert parse_args([]).file is None
+
+
+def test_encode_dialog_offers_hc_only_when_installed(qtbot, tmp_path):
+    from viewer.dialogs import BOTH, HC, EncodeDialog
+
+    image = tmp_path / "photo.png"
+    without = EncodeDialog(image, ())
+    qtbot.addWidget(without)
+    assert not without.choice.button(HC).isEnabled() and not without.choice.button(BOTH).isEnabled()
+    assert [(t.codec, t.path.name) for t in without.targets()] == [("deephq", "photo.deephq.strata")]
+    with_hc = EncodeDialog(image, (2, 3))
+    qtbot.addWidget(with_hc)
+    with_hc.choice.button(BOTH).setChecked(True)
+    with_hc.quality.setCurrentIndex(1)
+    assert [(t.codec, t.quality, t.path.name) for t in with_hc.targets()] == [
+        ("deephq", None, "photo.deephq.strata"), ("hc", 3, "photo.hc-q3.strata")]
+    assert "photo.hc-q3.strata" in with_hc.names.text()
