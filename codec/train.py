@@ -57,6 +57,7 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
     seed: int = 100
     threads: int = 0  # 0: torch's default
+    runs: str = "runs"  # folder of run folders
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
@@ -68,7 +69,7 @@ class TrainConfig:
 
     @property
     def run_dir(self) -> Path:
-        return REPO / "runs" / self.name
+        return REPO / self.runs / self.name
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -203,7 +204,8 @@ def train(cfg: TrainConfig) -> None:
     elif cfg.init_from:
         load_initial_state(model, cfg.init_from)
     model = model.to(memory_format=torch.channels_last)
-    trained = DistributedDataParallel(model) if world > 1 else model
+    # phase 1 leaves the steps, gains and importance net unused
+    trained = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
     loss_fn = loss_function(cfg)
     images = load_cached(REPO / cfg.data, REPO / ".cache" / "pixels", cfg.crop)
     evals = eval_tensors(cfg, device, model.config.downsampling) if rank == 0 else []

@@ -1,0 +1,94 @@
+"""Training runs: resumable from a kill, and data-parallel under torchrun (2 gloo processes)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def tiny_setup(tmp_path_factory, sample_rgb):
+    root = tmp_path_factory.mktemp("train")
+    data = root / "data"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(sample_rgb[i * 100 : i * 100 + 160, i * 150 : i * 150 + 200]).save(data / f"{i}.png")
+    return root, data
+
+
+def write_config(root: Path, data: Path, name: str, codec: str = "deephq", steps: int = 4, extra: str = "") -> Path:
+    model = "{ N = 16, M = 24, layers = 8 }" if codec == "deephq" else "{ N = 16, M = 24, lmbda = 0.013 }"
+    config = root / f"{name}.toml"
+    config.write_text(f"""
+name = "{name}"
+codec = "{codec}"
+model = {model}
+steps = {steps}
+batch = 2
+crop = 64
+log_every = 2
+eval_every = 2
+eval_images = 1
+data = "{data}"
+eval_data = "{data}"
+runs = "{root / 'runs'}"
+{extra}
+""")
+    return config
+
+
+def train(config: Path, *args: str, launcher: list[str] | None = None) -> subprocess.CompletedProcess:
+    command = (launcher or [sys.executable, "-m"]) + ["codec.train", str(config), "--threads", "1", *args]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_run_resumes_from_its_checkpoint(tiny_setup):
+    root, data = tiny_setup
+    config = write_config(root, data, "resume", extra="checkpoint_minutes = 0.0")
+    train(config, "--steps", "2")
+    ckpt = torch.load(root / "runs/resume/ckpt.pt", weights_only=True)
+    assert ckpt["step"] == 2
+    result = train(config)
+    assert "resumed" in result.stdout and "at step 2" in result.stdout
+    records = [json.loads(line) for line in (root / "runs/resume/log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert all(np.isfinite(r["loss"]) and r["steps_per_s"] > 0 for r in records)
+    assert "eval_psnr" in records[-1]
+    assert (root / "runs/resume/weights.pt").exists()
+
+
+def test_phase2_starts_from_phase1_with_ladder_steps(tiny_setup):
+    root, data = tiny_setup
+    first = write_config(root, data, "p1", steps=2)
+    train(first)
+    second = write_config(root, data, "p2", steps=2, extra=f'phase = 2\nlayers_per_step = 2\ninit_from = ["{root}/runs/p1/ckpt.pt"]')
+    train(second)
+    steps = torch.load(root / "runs/p2/ckpt.pt", weights_only=True)["model"]["log_delta"].exp()
+    assert steps[0].mean() > 5 * steps[-1].mean()  # coarse layer 0, fine layer 7
+
+
+def test_hc_trains_from_a_deephq_state(tiny_setup):
+    root, data = tiny_setup
+    base = write_config(root, data, "hcbase", steps=2)
+    train(base)
+    hc = write_config(root, data, "hc", codec="hc", steps=2, extra=f'drop = 0.5\ninit_from = ["{root}/runs/hcbase/ckpt.pt"]')
+    result = train(hc)
+    assert "initialised from" in result.stdout and "merge_3.weight" in result.stdout
+
+
+def test_two_gloo_processes_train_together(tiny_setup):
+    root, data = tiny_setup
+    config = write_config(root, data, "ddp", steps=2)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", "-m"]
+    train(config, launcher=launcher)
+    assert torch.load(root / "runs/ddp/ckpt.pt", weights_only=True)["step"] == 2
