@@ -1,0 +1,104 @@
+"""The public API on odd inputs: modes, sizes, orientation, and the CLI around it."""
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from codec import api, cli, container, images
+
+
+@pytest.fixture(scope="module")
+def tile(sample_rgb):
+    return sample_rgb[100:148, 200:264].copy()  # 48 x 64
+
+
+def decode_all(data):
+    return api.decode(data, device="cpu")
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "CMYK", "I;16", "I", "1", "F"])
+def test_every_mode_encodes_and_decodes(tile, mode):
+    image = Image.fromarray(tile)
+    if mode == "I;16":
+        image = Image.fromarray((np.asarray(image.convert("L")).astype(np.uint16) * 257))
+    elif mode == "I":
+        image = image.convert("L").convert("I")
+    else:
+        image = image.convert(mode)
+    rgb = images.to_rgb(image)
+    assert rgb.dtype == np.uint8 and rgb.shape == (48, 64, 3)
+    result = decode_all(api.encode(image, device="cpu"))
+    assert result.complete and result.last.rgb.shape == (48, 64, 3)
+    expected_mode = images.source_mode(image)
+    assert result.header.source_mode == expected_mode
+    assert result.image().mode == ("L" if expected_mode in ("L", "LA") else "RGB")
+
+
+def test_sixteen_bit_gray_keeps_its_range():
+    ramp = np.linspace(0, 65535, 64 * 8).reshape(8, 64).astype(np.uint16)
+    rgb = images.to_rgb(Image.fromarray(ramp))
+    assert rgb[0, 0, 0] == 0 and rgb[-1, -1, 0] == 255
+
+
+def test_alpha_is_composited_on_white():
+    rgba = np.zeros((4, 4, 4), dtype=np.uint8)
+    rgba[..., 0] = 200  # red, fully transparent
+    assert np.all(images.to_rgb(Image.fromarray(rgba, "RGBA")) == 255)
+
+
+def test_exif_orientation_is_applied(tile):
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    Image.fromarray(tile).save(buffer, "JPEG", exif=exif, quality=95)
+    rgb = images.to_rgb(Image.open(buffer))
+    assert rgb.shape == (64, 48, 3)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 97), (70, 1), (3, 5)])
+def test_tiny_and_strip_images(sample_rgb, shape):
+    rgb = sample_rgb[: shape[0], : shape[1]].copy()
+    result = decode_all(api.encode(rgb, device="cpu"))
+    assert result.last.rgb.shape == (*shape, 3)
+
+
+def test_not_an_image_is_a_clear_error(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("hello")
+    with pytest.raises(images.ImageInputError, match="not a readable image"):
+        api.encode(path)
+
+
+def test_progressive_decoder_accepts_pieces_of_any_size(tile):
+    data = api.encode(tile, device="cpu")
+    decoder = api.ProgressiveDecoder(device="cpu")
+    got = []
+    rng = np.random.default_rng(0)
+    position = 0
+    while position < len(data):
+        size = int(rng.integers(1, 40))
+        got += [layer.index for layer in decoder.feed(data[position : position + size])]
+        position += size
+    assert got == list(range(8)) and decoder.done
+    header = container.read_header(data)
+    assert decoder.layers[-1].bytes_used == len(data)
+    assert [l.psnr for l in decoder.layers] == list(header.layer_psnr)
+
+
+def test_cli_encode_info_decode(tmp_path, tile, capsys):
+    source = tmp_path / "tile.png"
+    Image.fromarray(tile).save(source)
+    assert cli.main(["encode", str(source), "-q", "--device", "cpu"]) == cli.EXIT_OK
+    target = tmp_path / "tile.strata"
+    assert target.exists()
+    assert cli.main(["encode", str(source), "-q"]) == cli.EXIT_FAILED  # exists, not overwritten
+    assert cli.main(["info", "--json", str(target)]) == cli.EXIT_OK
+    info = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert info["num_layers"] == 8 and info["complete"] and info["file_bytes"] == target.stat().st_size
+    assert cli.main(["decode", str(target), "--layers", "2", "-o", str(tmp_path / "out.png"), "-q"]) == cli.EXIT_OK
+    assert Image.open(tmp_path / "out.png").size == (64, 48)
+    (tmp_path / "bad.strata").write_bytes(b"\x89STRATA\n" + b"\x00" * 20)
+    assert cli.main(["info", str(tmp_path / "bad.strata")]) == cli.EXIT_FAILED
+    assert "bad.strata" in capsys.readouterr().err
