@@ -146,13 +146,13 @@ class Panel(QWidget):
             line.setColor(PANE_COLORS[pane])
             line.setPointsVisible(True)
             marker = QScatterSeries()
-            marker.setName(f"{stream.label}: on screen")
             marker.setColor(CURRENT_COLOR)
             marker.setMarkerSize(12)
             for series in (line, marker):
                 self.psnr_chart.addSeries(series)
                 series.attachAxis(x)
                 series.attachAxis(y)
+            self.psnr_chart.legend().markers(marker)[0].setVisible(False)  # the red dot needs no entry
             self.psnr_series[pane], self.markers[pane] = line, marker
 
     # ---- updating -----------------------------------------------------------------------
