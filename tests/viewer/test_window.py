@@ -345,3 +345,18 @@ def test_encode_dialog_offers_hc_only_when_installed(qtbot, tmp_path):
     assert [(t.codec, t.quality, t.path.name) for t in with_hc.targets()] == [
         ("deephq", None, "photo.deephq.strata"), ("hc", 3, "photo.hc-q3.strata")]
     assert "photo.hc-q3.strata" in with_hc.names.text()
+
+
+def test_a_crashed_decoder_is_reported_and_restarted(qtbot, deephq_file, loop):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    open_file(qtbot, window, deephq_file)
+    wait_layers(qtbot, window, 8)
+    window.set_bandwidth(56e3)
+    window.viewer.restart()
+    window.service.decoder.process.kill()
+    qtbot.waitUntil(lambda: "stopped unexpectedly" in window.banner.text(), timeout=TIMEOUT_MS)
+    open_file(qtbot, window, deephq_file)  # a new decoder process starts
+    wait_layers(qtbot, window, 8)
+    window.close()
