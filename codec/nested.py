@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codec.normal_cdf import interval_mass
+from codec.normal_cdf import interval_mass, masses_between
 
 T = 0.3  # smallest edge sliver, in units of the step, before cells are stretched instead
 
@@ -101,7 +101,7 @@ def pmf(grid: CellGrid, sigma: np.ndarray, width: int) -> np.ndarray:
     """
     edges = boundaries(grid, width)
     parent_mass = interval_mass(grid.lower, grid.upper, sigma)
-    masses = interval_mass(edges[:, :-1], edges[:, 1:], sigma[:, None])
+    masses = masses_between(edges, sigma[:, None])
     uniform = parent_mass <= 1e-300
     widths = edges[:, 1:] - edges[:, :-1]
     masses = np.where(uniform[:, None], widths, masses)

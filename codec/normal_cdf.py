@@ -47,18 +47,26 @@ def erfc(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, tail, 2.0 - tail)
 
 
-def cdf(x: np.ndarray) -> np.ndarray:
-    """Phi(x) = P(N(0, 1) <= x), float64, accurate in relative terms in the lower tail."""
-    return 0.5 * erfc(np.asarray(x, dtype=np.float64) * -0.70710678118654752440)
+def cdf_pair(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Phi(x), Phi(-x)) with one exp per value; each accurate in relative terms in its tail."""
+    x = np.asarray(x, dtype=np.float64)
+    tail = 0.5 * erfc(np.abs(x) * 0.70710678118654752440)  # P(N(0, 1) > |x|)
+    return np.where(x < 0, tail, 1.0 - tail), np.where(x > 0, tail, 1.0 - tail)
+
+
+def masses_between(edges: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Masses of N(0, sigma^2) between consecutive edges along the last axis, >= 0.
+
+    edges (..., k + 1), sigma broadcastable to edges[..., :1] -> (..., k). Each cell is evaluated
+    on the side of zero where it lies (Phi(-t) for upper-tail cells), so masses far in either
+    tail keep their relative precision.
+    """
+    lower, upper = cdf_pair(edges / sigma)
+    upper_side = (edges[..., :-1] + edges[..., 1:]) > 0
+    mass = np.where(upper_side, upper[..., :-1] - upper[..., 1:], lower[..., 1:] - lower[..., :-1])
+    return np.maximum(mass, 0.0)
 
 
 def interval_mass(lo: np.ndarray, hi: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """P(lo <= N(0, sigma^2) < hi), elementwise, >= 0.
-
-    Evaluated on the side of zero where the interval lies (Phi(-t) for upper-tail intervals), so
-    masses far in either tail keep their relative precision.
-    """
-    lo, hi = lo / sigma, hi / sigma
-    upper = (lo + hi) > 0
-    mass = np.where(upper, cdf(-lo) - cdf(-hi), cdf(hi) - cdf(lo))
-    return np.maximum(mass, 0.0)
+    """P(lo <= N(0, sigma^2) < hi), elementwise; identical to masses_between on [lo, hi]."""
+    return masses_between(np.stack([lo, hi], axis=-1), np.asarray(sigma)[..., None])[..., 0]
