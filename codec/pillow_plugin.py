@@ -1,0 +1,173 @@
+"""Pillow plugin for layered `.strata` files: Image.open, load, verify and save.
+
+    import codec.pillow_plugin            # registers the STRATA format (importing does not load torch)
+    from PIL import Image
+
+    with Image.open("photo.strata") as img:        # reads the header only
+        img.size, img.mode, img.info["psnr"]     # mode "L" for grayscale sources, else "RGB"
+        img.layers = 3                           # optional, before load: decode layers 0..2 only
+        img.load()                               # decodes with codec.api (torch is imported here)
+    Image.open("photo.png").save("photo.strata", codec="hc", quality=2)
+
+Choosing layers follows Pillow's JPEG 2000 plugin: `img.layers` is the number of quality layers
+to decode, 0 (the default) meaning all of them; larger values are clamped to the file's count.
+It must be set between open and the first load (anything that reads pixels loads).
+
+`info` (from the header): "codec", "model_id", "layers" (count in the file), "psnr" (tuple of
+the encoder's PSNR-RGB in dB per layer, None when unknown), "layer_bytes" (file size up to the
+end of each layer), "source_mode"; after load also "decoded_layers".
+
+Truncated or damaged files follow ImageFile.LOAD_TRUNCATED_IMAGES: by default load() raises
+OSError when fewer complete, intact layers are present than were asked for; with it set, load()
+decodes the complete ones (see info["decoded_layers"]). A file with no complete layer always
+raises OSError. verify() checks every CRC without decoding.
+
+Save options: codec ("deephq", the default, or "hc"), quality (HC model 1..4; DeepHQ has a single
+model, so quality is None or 0 and the reader chooses layers instead), device ("auto").
+"""
+from __future__ import annotations
+
+from typing import IO
+
+from PIL import Image, ImageFile
+
+from codec import container
+
+FORMAT = "STRATA"
+EXTENSION = ".strata"
+MIME = "application/x-strata"
+_PREAMBLE_SIZE = len(container.MAGIC) + 3  # magic, version (u8), header_len (u16)
+_CRC_SIZE = 4
+
+
+def _accept(prefix: bytes) -> bool:
+    return prefix.startswith(container.MAGIC)
+
+
+def _open_error(error: Exception) -> OSError:
+    return OSError(f"cannot read Strata file: {error}")
+
+
+class StrataImageFile(ImageFile.ImageFile):
+    format = FORMAT
+    format_description = "Strata layered image (learned progressive codec)"
+
+    def _open(self) -> None:
+        assert self.fp is not None
+        self._start = self.fp.tell()
+        data = self.fp.read(_PREAMBLE_SIZE)
+        if not _accept(data):
+            raise SyntaxError("not a Strata file")
+        try:
+            if len(data) == _PREAMBLE_SIZE:
+                header_len = int.from_bytes(data[-2:], "little")
+                data += self.fp.read(min(header_len, container.MAX_HEADER_LEN) + _CRC_SIZE)
+            header = container.read_header(data)
+            if header is None:
+                raise container.TruncatedHeader(
+                    f"the data is only {len(data)} bytes long and ends inside the header")
+        except container.ContainerError as error:
+            raise _open_error(error) from error
+        self.header = header
+        self._mode = "L" if header.source_mode in ("L", "LA") else "RGB"
+        self._size = (header.width, header.height)
+        self.info.update(
+            codec=header.codec,
+            model_id=header.model_id,
+            layers=header.num_layers,
+            psnr=header.layer_psnr,
+            layer_bytes=tuple(header.layer_offset(i + 1) for i in range(header.num_layers)),
+            source_mode=header.source_mode,
+        )
+        self.layers = 0  # quality layers to decode, 0 = all (as in Pillow's JPEG 2000 plugin)
+        self.tile = [ImageFile._Tile("strata", (0, 0, *self._size), self._start)]
+
+    def _wanted_layers(self) -> int:
+        layers = int(self.layers or 0)
+        if layers < 0:
+            raise ValueError(f"layers must be 0 (all) or a positive count, got {layers}")
+        return min(layers or self.header.num_layers, self.header.num_layers)
+
+    def _read_file(self) -> bytes:
+        assert self.fp is not None
+        self.fp.seek(self._start)
+        return self.fp.read()
+
+    def load(self) -> Image.core.PixelAccess | None:
+        if self.tile:
+            wanted = self._wanted_layers()
+            data = self._read_file()
+            parsed = _parse(data)
+            available = min(len(parsed.layers), wanted)
+            if available < wanted and not ImageFile.LOAD_TRUNCATED_IMAGES or available == 0:
+                raise OSError(_truncation_message(parsed, wanted, len(data)))
+            from codec import api, weights  # torch is imported here, not when the plugin registers
+
+            try:
+                result = api.decode(data, layers=available)
+            except (container.ContainerError, api.WeightsMismatch, weights.WeightsError) as error:
+                raise OSError(f"cannot decode Strata file: {error}") from error
+            image = result.image()
+            self.im = image.im
+            self.info["decoded_layers"] = available
+            self.tile = []
+            self.readonly = 0
+            if self._exclusive_fp and self._close_exclusive_fp_after_loading:
+                self.fp.close()
+            self.fp = None
+        return Image.Image.load(self)
+
+    def verify(self) -> None:
+        """Raise SyntaxError unless the file is complete and every CRC matches."""
+        parsed = _parse(self._read_file())
+        if not parsed.complete or parsed.damage is not None:
+            raise SyntaxError(_truncation_message(parsed, self.header.num_layers, None))
+        super().verify()
+
+
+def _parse(data: bytes) -> container.ParsedFile:
+    try:
+        return container.parse_container(data)
+    except container.ContainerError as error:
+        raise _open_error(error) from error
+
+
+def _truncation_message(parsed: container.ParsedFile, wanted: int, size: int | None) -> str:
+    header = parsed.header
+    intact = len(parsed.layers)
+    if parsed.damage is not None and not isinstance(parsed.damage, container.TrailingData):
+        reason = str(parsed.damage)
+    elif parsed.complete:
+        reason = str(parsed.damage) if parsed.damage else "complete"
+    else:
+        got = f"{size} of " if size is not None else ""
+        reason = f"image file is truncated ({got}{header.file_size} bytes)"
+    if intact == 0:
+        return f"Strata file has no complete quality layer to decode: {reason}"
+    return (f"Strata file has {intact} of {header.num_layers} quality layers intact, {wanted} "
+            f"requested: {reason}; set img.layers = {intact} or ImageFile.LOAD_TRUNCATED_IMAGES = "
+            f"True to decode the intact ones")
+
+
+def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    from codec import api
+    from codec.registry import DEFAULT_CODEC
+
+    options = im.encoderinfo
+    try:
+        data = api.encode(im, codec=options.get("codec", DEFAULT_CODEC),
+                          quality=options.get("quality"), device=options.get("device", "auto"))
+    except ValueError as error:  # ImageInputError, a bad codec/quality, WeightsError
+        raise OSError(f"cannot write Strata file: {error}") from error
+    fp.write(data)
+
+
+def register() -> None:
+    """Register the STRATA format with Pillow (idempotent; also done on import)."""
+    Image.register_open(FORMAT, StrataImageFile, _accept)
+    Image.register_save(FORMAT, _save)
+    Image.register_extension(FORMAT, EXTENSION)
+    Image.register_mime(FORMAT, MIME)
+
+
+register()
