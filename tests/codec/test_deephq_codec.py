@@ -98,3 +98,26 @@ def test_decoding_in_another_process_with_other_threads_is_identical(small_rgb, 
                            cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=300)
     assert child.returncode == 0, child.stderr
     assert child.stdout.split() == expected.split()
+
+
+def test_selective_masks_round_trip(small_rgb):
+    """Phase-3 bitstream: partial masks, elements selected for the first time at late layers."""
+    import torch
+    from codec.deephq_codec import DeepHQCodec
+    from codec.models.deephq import DeepHQ, DeepHQConfig
+    from codec.weights import weights_payload
+
+    torch.manual_seed(0)
+    model = DeepHQ(DeepHQConfig(N=32, M=48, selective=True))
+    with torch.no_grad():
+        model.init_steps_from_ladder()
+        model.importance[-1].bias.fill_(-5.0)  # m around sigmoid(0): masks decided by gamma
+        model.mask_exponent.copy_(torch.linspace(3.0, 0.2, 8)[:, None].expand(8, 48))
+    codec = DeepHQCodec(weights_payload(model, "deephq"), torch.device("cpu"))
+    encoded = codec.encode(small_rgb)
+    decoder = codec.decoder(small_rgb.shape[1], small_rgb.shape[0], encoded.params)
+    for layer, payload in enumerate(encoded.layers):
+        assert np.array_equal(decoder.decode_layer(payload), encoded.reconstructions[layer])
+    masks = decoder.params.masks
+    assert masks[0].mean() < 0.9 and masks[-1].mean() > masks[0].mean()  # selection grows
+    assert np.all(masks[1:] >= masks[:-1])
