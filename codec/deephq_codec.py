@@ -18,6 +18,7 @@ import torch
 
 from codec import entropy_coding as ec
 from codec import pixels
+from codec.tiling import run_tiled
 from codec.latent_coding import (Encoded, NestedState, SnappedGaussian, ZCoder, alphabet_size, decode_pass,
                                  encode_pass, verify)
 from codec.weights import build_model, weights_digest
@@ -104,14 +105,15 @@ class DeepHQCodec:
         scale = (self.gains[layer] / self.steps[layer]).reshape(M, 1, 1)
         u = (state.value + params.gaussian.mu).reshape(M, *shape) * scale
         u = torch.from_numpy(u).float()[None].to(self.device)
-        return pixels.to_rgb(self.model.synthesize(u, params.support), *size)
+        (x_hat,) = run_tiled(lambda a, b: (self.model.synthesize(a, b),), [(u, 1), (params.support, 1)], [16])
+        return pixels.to_rgb(x_hat, *size)
 
     # ---- encoder ---------------------------------------------------------------------------
     @torch.no_grad()
     def _analyse(self, rgb: np.ndarray):
         """g_a, h_a and the z stream: -> (encoder holding z, parameters, y* flat, y shape)."""
         x = pixels.to_tensor(rgb, self.config.downsampling, self.device)
-        y = self.model.g_a(x)
+        (y,) = run_tiled(lambda t: (self.model.g_a(t),), [(x, 16)], [1])
         encoder = ec.new_encoder()
         params = self._entropy_parameters(self.z_coder.encode(encoder, self.model.h_a(y)[0]))
         y_star = y[0].cpu().double().numpy().ravel() - params.gaussian.mu

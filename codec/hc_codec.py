@@ -17,6 +17,7 @@ import torch
 
 from codec import entropy_coding as ec
 from codec import pixels
+from codec.tiling import run_tiled
 from codec.latent_coding import Encoded, NestedState, SnappedGaussian, ZCoder, alphabet_size, decode_pass, encode_pass, verify
 from codec.weights import build_model, weights_digest
 
@@ -71,14 +72,15 @@ class HCCodec:
         y3 = context.get("y3") or (self._gaussian("y3", context).mu, shapes["y3"])
         y2 = context.get("y2") or (self._gaussian("y2", {**context, "y3": y3}).mu, shapes["y2"])
         latents = [self._tensor(t).float().to(self.device) for t in (context["y4"], y3, y2)]
-        return pixels.to_rgb(self.model.synthesis(*latents), *size)
+        (x_hat,) = run_tiled(lambda *t: (self.model.synthesis(*t),), list(zip(latents, (1, 2, 4))), [16])
+        return pixels.to_rgb(x_hat, *size)
 
     # ---- encoder ---------------------------------------------------------------------------
     @torch.no_grad()
     def encode(self, rgb: np.ndarray) -> Encoded:
         size = rgb.shape[:2]
         x = pixels.to_tensor(rgb, self.config.downsampling, self.device)
-        y = dict(zip(LATENTS, self.model.analysis(x)))
+        y = dict(zip(LATENTS, run_tiled(self.model.analysis, [(x, 16)], [1, 2, 4])))
         encoder = ec.new_encoder()
         context = {"z_hat": self.z_coder.encode(encoder, self.model.h_a(y["y4"])[0]),
                    "shapes": self._latent_shapes(*size)}
