@@ -264,7 +264,7 @@ def export(cfg: TrainConfig, target: str) -> None:
     model = build_model(cfg.codec, cfg.model, state["model"])
     if cfg.codec == "deephq" and cfg.phase == 1:
         model.init_steps_from_ladder()
-    export_weights(model, cfg.codec, target)
+    export_weights(model, cfg.codec, target, source={"run": cfg.name, "step": state["step"]})
     print(f"exported step {state['step']} of {cfg.name} to {target}")
 
 

@@ -64,9 +64,9 @@ def weights_payload(model: nn.Module, codec: str) -> dict:
     }
 
 
-def export_weights(model: nn.Module, codec: str, path: str | Path) -> None:
-    """Write model as an fp16 weights file."""
-    atomic_torch_save(weights_payload(model, codec), path)
+def export_weights(model: nn.Module, codec: str, path: str | Path, source: dict | None = None) -> None:
+    """Write model as an fp16 weights file; source (e.g. run name and step) is kept as metadata."""
+    atomic_torch_save({**weights_payload(model, codec), "source": source or {}}, path)
 
 
 def build_model(codec: str, config: dict, state: dict) -> nn.Module:
