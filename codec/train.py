@@ -248,8 +248,7 @@ def train(cfg: TrainConfig) -> None:
             save_checkpoint(cfg, model, optimizer, step, rng)
             last_ckpt = time.time()
     if rank == 0:
-        export_weights(model, cfg.codec, cfg.run_dir / "weights.pt")
-        print(f"done: {cfg.run_dir / 'weights.pt'}", flush=True)
+        export(cfg, cfg.run_dir / "weights.pt")
     if world > 1:
         dist.destroy_process_group()
 
