@@ -90,7 +90,8 @@ def decode_symbols(decoder: constriction.stream.queue.RangeDecoder, sizes: np.nd
     try:
         for part in chunks(sizes):
             out[part] = decoder.decode(_MODEL, rows(part))
-    except (RuntimeError, ValueError, OverflowError) as exc:
+    except (RuntimeError, ValueError, OverflowError, AssertionError) as exc:
+        # constriction raises AssertionError for data that is invalid under the model
         raise CorruptStream(f"entropy-coded data is invalid ({exc})") from exc
     return out
 
