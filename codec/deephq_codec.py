@@ -19,8 +19,8 @@ import torch
 from codec import entropy_coding as ec
 from codec import pixels
 from codec.tiling import run_tiled
-from codec.latent_coding import (Encoded, NestedState, SnappedGaussian, ZCoder, alphabet_size, decode_pass,
-                                 encode_pass, verify)
+from codec.latent_coding import (Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, ZCoder,
+                                 alphabet_size, decode_pass, encode_pass, verify)
 from codec.weights import build_model, weights_digest
 
 PARAMS = struct.Struct("<HI")
@@ -158,11 +158,11 @@ class DeepHQLayerDecoder:
 
     def __init__(self, codec: DeepHQCodec, width: int, height: int, params: bytes):
         if len(params) != PARAMS.size:
-            raise ValueError(f"DeepHQ parameters must be {PARAMS.size} bytes, found {len(params)}")
+            raise InvalidCodecParameters(f"DeepHQ parameters must be {PARAMS.size} bytes, found {len(params)}")
         self.codec = codec
         self.K, self.check = PARAMS.unpack(params)
         if self.K % 2 == 0:
-            raise ValueError(f"DeepHQ alphabet size K must be odd, found {self.K}")
+            raise InvalidCodecParameters(f"DeepHQ alphabet size K must be odd, found {self.K}")
         self.size = (height, width)
         d = codec.config.downsampling
         self.z_shape = (codec.config.N, -(-height // d), -(-width // d))
@@ -176,7 +176,8 @@ class DeepHQLayerDecoder:
         """Decode the next layer from its payload; RGB uint8 (H, W, 3)."""
         codec, layer = self.codec, self.layer
         if layer >= codec.num_layers:
-            raise ValueError(f"this model has {codec.num_layers} layers; no layer {layer}")
+            raise InvalidCodecParameters(f"the DeepHQ model has {codec.num_layers} layers; the file's layer "
+                                         f"{layer} cannot be decoded")
         decoder = ec.new_decoder(payload)
         hw = self.shape[0] * self.shape[1]
         if layer == 0:

@@ -18,7 +18,8 @@ import torch
 from codec import entropy_coding as ec
 from codec import pixels
 from codec.tiling import run_tiled
-from codec.latent_coding import Encoded, NestedState, SnappedGaussian, ZCoder, alphabet_size, decode_pass, encode_pass, verify
+from codec.latent_coding import (Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, ZCoder, alphabet_size,
+                                 decode_pass, encode_pass, verify)
 from codec.weights import build_model, weights_digest
 
 PARAMS = struct.Struct("<3H3I")
@@ -114,11 +115,11 @@ class HCLayerDecoder:
 
     def __init__(self, codec: HCCodec, width: int, height: int, params: bytes):
         if len(params) != PARAMS.size:
-            raise ValueError(f"HC parameters must be {PARAMS.size} bytes, found {len(params)}")
+            raise InvalidCodecParameters(f"HC parameters must be {PARAMS.size} bytes, found {len(params)}")
         values = PARAMS.unpack(params)
         self.alphabets, self.checks = values[:3], values[3:]
         if any(K % 2 == 0 for K in self.alphabets):
-            raise ValueError(f"HC alphabet sizes must be odd, found {self.alphabets}")
+            raise InvalidCodecParameters(f"HC alphabet sizes must be odd, found {self.alphabets}")
         self.codec = codec
         self.size = (height, width)
         shapes = codec._latent_shapes(height, width)
@@ -131,7 +132,7 @@ class HCLayerDecoder:
     def decode_layer(self, payload: bytes) -> np.ndarray:
         codec, layer = self.codec, self.layer
         if layer >= 3:
-            raise ValueError("HC files have 3 layers; no layer 3")
+            raise InvalidCodecParameters("HC files have 3 layers; the file's layer 3 cannot be decoded")
         decoder = ec.new_decoder(payload)
         latent = LATENTS[layer]
         if layer == 0:

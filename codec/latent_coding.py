@@ -24,6 +24,10 @@ class ParameterMismatch(ValueError):
     """The decoder derived entropy parameters that differ from the encoder's."""
 
 
+class InvalidCodecParameters(ValueError):
+    """The header's codec parameters (params blob, layer count) are impossible for the codec."""
+
+
 @dataclass
 class Encoded:
     """What a codec's encoder produces for the container."""
