@@ -181,6 +181,7 @@ class DeepHQLayerDecoder:
         decoder = ec.new_decoder(payload)
         hw = self.shape[0] * self.shape[1]
         if layer == 0:
+            codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
             self.params = codec._entropy_parameters(codec.z_coder.decode(decoder, self.z_shape))
             verify(self.params.check, self.check, "DeepHQ")
             self.state = NestedState.start(self.K, np.repeat(codec.steps[0], hw))

@@ -136,6 +136,7 @@ class HCLayerDecoder:
         decoder = ec.new_decoder(payload)
         latent = LATENTS[layer]
         if layer == 0:
+            codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
             self.context["z_hat"] = codec.z_coder.decode(decoder, self.z_shape)
         gaussian = codec._gaussian(latent, self.context)
         verify(gaussian.check(), self.checks[layer], f"HC {latent}")

@@ -133,6 +133,10 @@ class ZCoder:
         self.offsets = tables["z_offsets"].numpy().astype(np.int64)
         self.freqs = tables["z_freqs"].numpy()
         self.widths = np.count_nonzero(self.freqs, axis=1)
+        # Each z symbol costs at least -log2 of its row's largest probability (+2^-12 for the coder's
+        # requantization), and a range coder's output is at least the information it codes.
+        top = self.freqs.max(axis=1) / self.freqs.sum(axis=1)
+        self.min_bits_per_position = float(-np.log2(np.minimum(top + 2.0**-12, 1.0)).sum())
 
     def _rows(self, shape: tuple[int, int, int]) -> tuple[np.ndarray, ec.RowsFn]:
         c, h, w = shape
@@ -144,6 +148,15 @@ class ZCoder:
         symbols = np.clip(z - self.offsets[:, None, None], 0, self.widths[:, None, None] - 1)
         ec.encode_symbols(encoder, symbols.ravel(), *self._rows(z.shape))
         return symbols + self.offsets[:, None, None]
+
+    def check_room(self, payload: bytes, shape: tuple[int, int, int], picture: str) -> None:
+        """Raise CorruptStream if payload is too short to hold z of this shape (a header lying
+        about the picture size), before anything of that size is allocated."""
+        need = int(self.min_bits_per_position * shape[1] * shape[2] / 16)  # bytes, halved for safety
+        if len(payload) < need:
+            raise ec.CorruptStream(
+                f"layer 0 has {len(payload)} bytes, but the hyper-latent of a {picture} picture takes at "
+                f"least {need}: the picture size in the header is wrong or layer 0 is cut short")
 
     def decode(self, decoder, shape: tuple[int, int, int]) -> np.ndarray:
         symbols = ec.decode_symbols(decoder, *self._rows(shape)).reshape(shape)
