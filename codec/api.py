@@ -22,9 +22,29 @@ from PIL import Image
 from codec import container, images, metrics
 from codec.registry import DEFAULT_CODEC, load_codec
 
+# Decoding refuses headers announcing more pixels than this (like Pillow's Image.MAX_IMAGE_PIXELS):
+# the decoder's memory grows with the announced size, and a hostile header of a few bytes can
+# announce up to 2^28 pixels. None disables the check; decode(max_pixels=...) overrides it per call.
+MAX_IMAGE_PIXELS: int | None = 2**25  # 33.5 megapixels, e.g. 8192 x 4096 (8K UHD fits)
+
 
 class WeightsMismatch(ValueError):
     """The file was encoded with other weights than the ones this decoder has."""
+
+
+class ImageTooLarge(ValueError):
+    """The header announces more pixels than the decoder's limit (MAX_IMAGE_PIXELS or max_pixels)."""
+
+
+def _check_size(header: container.Header, max_pixels: int | None) -> None:
+    limit = MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    pixels = header.width * header.height
+    if limit is not None and pixels > limit:
+        raise ImageTooLarge(
+            f"the file announces a {header.width}x{header.height} picture ({pixels:,} pixels), more than "
+            f"this decoder's limit of {limit:,} pixels; if you trust the file, raise the limit with "
+            f"max_pixels= or codec.api.MAX_IMAGE_PIXELS"
+        )
 
 
 @dataclass(frozen=True)
@@ -89,12 +109,14 @@ class ProgressiveDecoder:
 
     feed() takes the bytes at once and returns an iterator over the layers completed so far; each
     layer is decoded when the iterator reaches it. Damage (a failed layer CRC) stops decoding at
-    the last intact layer and is kept in `damage`; a bad header raises ContainerError.
+    the last intact layer and is kept in `damage`; a bad header raises ContainerError, a header
+    announcing more than max_pixels pixels (default MAX_IMAGE_PIXELS) raises ImageTooLarge.
     """
 
-    def __init__(self, device: str = "auto", weights: str | Path | None = None):
+    def __init__(self, device: str = "auto", weights: str | Path | None = None, max_pixels: int | None = None):
         self.device = device
         self.weights = weights
+        self.max_pixels = max_pixels
         self.reader = container.StreamingReader()
         self.layers: list[DecodedLayer] = []
         self._pending: list[tuple[int, bytes]] = []
@@ -114,6 +136,8 @@ class ProgressiveDecoder:
 
     def feed(self, data: bytes) -> Iterator[DecodedLayer]:
         self._pending.extend(self.reader.feed(data))
+        if self.header is not None:
+            _check_size(self.header, self.max_pixels)
         return self._drain()
 
     def _drain(self) -> Iterator[DecodedLayer]:
@@ -163,9 +187,15 @@ class DecodeResult:
         return self.last.image("L" if self.header.source_mode in ("L", "LA") else "RGB")
 
 
-def decode(data: bytes, layers: int | None = None, device: str = "auto", weights: str | Path | None = None) -> DecodeResult:
-    """Decode the first `layers` layers (default: all complete ones) of a `.strata` file or prefix."""
+def decode(data: bytes, layers: int | None = None, device: str = "auto", weights: str | Path | None = None,
+           max_pixels: int | None = None) -> DecodeResult:
+    """Decode the first `layers` layers (default: all complete ones) of a `.strata` file or prefix.
+
+    Raises ImageTooLarge if the header announces more than max_pixels pixels (None: use
+    MAX_IMAGE_PIXELS).
+    """
     parsed = container.parse_container(data)
+    _check_size(parsed.header, max_pixels)
     wanted = parsed.header.num_layers if layers is None else layers
     if wanted < 1:
         raise ValueError(f"layers must be at least 1, got {wanted}")
@@ -173,6 +203,6 @@ def decode(data: bytes, layers: int | None = None, device: str = "auto", weights
     if not available:
         reason = parsed.damage or f"only {len(data)} of {parsed.header.file_size} bytes are present"
         raise container.ContainerError(f"no complete layer to decode: {reason}")
-    decoder = ProgressiveDecoder(device, weights)
+    decoder = ProgressiveDecoder(device, weights, max_pixels)
     prefix = bytes(data[: parsed.header.layer_offset(len(available))])
     return DecodeResult(parsed.header, list(decoder.feed(prefix)), parsed.damage)
