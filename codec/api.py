@@ -20,6 +20,8 @@ import numpy as np
 from PIL import Image
 
 from codec import container, images, metrics
+from codec.entropy_coding import CorruptStream
+from codec.latent_coding import InvalidCodecParameters, ParameterMismatch
 from codec.registry import DEFAULT_CODEC, load_codec
 
 # Decoding refuses headers announcing more pixels than this (like Pillow's Image.MAX_IMAGE_PIXELS):
@@ -109,8 +111,10 @@ class ProgressiveDecoder:
 
     feed() takes the bytes at once and returns an iterator over the layers completed so far; each
     layer is decoded when the iterator reaches it. Damage (a failed layer CRC) stops decoding at
-    the last intact layer and is kept in `damage`; a bad header raises ContainerError, a header
-    announcing more than max_pixels pixels (default MAX_IMAGE_PIXELS) raises ImageTooLarge.
+    the last intact layer and is kept in `damage`; so does a layer that passes its CRC but cannot
+    be decoded (CorruptStream, ParameterMismatch or InvalidCodecParameters, with a `layer`
+    attribute). A bad header raises ContainerError, a header announcing more than max_pixels
+    pixels (default MAX_IMAGE_PIXELS) raises ImageTooLarge.
     """
 
     def __init__(self, device: str = "auto", weights: str | Path | None = None, max_pixels: int | None = None):
@@ -121,21 +125,26 @@ class ProgressiveDecoder:
         self.layers: list[DecodedLayer] = []
         self._pending: list[tuple[int, bytes]] = []
         self._decoder = None
+        self._failure: ValueError | None = None
 
     @property
     def header(self) -> container.Header | None:
         return self.reader.header
 
     @property
-    def damage(self) -> container.ContainerError | None:
-        return self.reader.damage
+    def damage(self) -> ValueError | None:
+        """Why decoding stopped before the last layer: a ContainerError, or the error of the first
+        layer that cannot be decoded."""
+        return self._failure or self.reader.damage
 
     @property
     def done(self) -> bool:
         return self.reader.done and not self._pending
 
     def feed(self, data: bytes) -> Iterator[DecodedLayer]:
-        self._pending.extend(self.reader.feed(data))
+        completed = self.reader.feed(data)
+        if self._failure is None:
+            self._pending.extend(completed)
         if self.header is not None:
             _check_size(self.header, self.max_pixels)
         return self._drain()
@@ -143,14 +152,27 @@ class ProgressiveDecoder:
     def _drain(self) -> Iterator[DecodedLayer]:
         while self._pending:
             index, payload = self._pending.pop(0)
+            decoder = self._layer_decoder()
             start = time.perf_counter()
-            rgb = self._layer_decoder().decode_layer(payload)
+            try:
+                rgb = decoder.decode_layer(payload)
+            except (CorruptStream, ParameterMismatch, InvalidCodecParameters) as error:
+                self._fail(index, error)
+                return
             header = self.header
             used = header.layer_offset(index + 1)
             layer = DecodedLayer(index, rgb, used, 8 * used / (header.width * header.height),
                                  header.layer_psnr[index], time.perf_counter() - start)
             self.layers.append(layer)
             yield layer
+
+    def _fail(self, index: int, error: ValueError) -> None:
+        """Stop at layer index, which passed its CRC check but cannot be decoded."""
+        failure = type(error)(f"decoding stops at quality layer {index} (counting from 0): {error}")
+        failure.layer = index
+        failure.__cause__ = error
+        self._failure = failure
+        self._pending.clear()
 
     def _layer_decoder(self):
         if self._decoder is None:
@@ -172,7 +194,7 @@ class DecodeResult:
 
     header: container.Header
     layers: list[DecodedLayer]
-    damage: container.ContainerError | None
+    damage: ValueError | None  # a ContainerError, or the error of a layer that cannot be decoded
 
     @property
     def last(self) -> DecodedLayer:
@@ -192,7 +214,8 @@ def decode(data: bytes, layers: int | None = None, device: str = "auto", weights
     """Decode the first `layers` layers (default: all complete ones) of a `.strata` file or prefix.
 
     Raises ImageTooLarge if the header announces more than max_pixels pixels (None: use
-    MAX_IMAGE_PIXELS).
+    MAX_IMAGE_PIXELS). A layer that passes its CRC but cannot be decoded ends the result like a
+    damaged one (`damage`); if it is layer 0, its error is raised.
     """
     parsed = container.parse_container(data)
     _check_size(parsed.header, max_pixels)
@@ -205,4 +228,7 @@ def decode(data: bytes, layers: int | None = None, device: str = "auto", weights
         raise container.ContainerError(f"no complete layer to decode: {reason}")
     decoder = ProgressiveDecoder(device, weights, max_pixels)
     prefix = bytes(data[: parsed.header.layer_offset(len(available))])
-    return DecodeResult(parsed.header, list(decoder.feed(prefix)), parsed.damage)
+    decoded = list(decoder.feed(prefix))
+    if decoder.damage is not None and not decoded:
+        raise decoder.damage
+    return DecodeResult(parsed.header, decoded, decoder.damage or parsed.damage)
