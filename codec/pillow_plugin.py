@@ -18,9 +18,11 @@ the encoder's PSNR-RGB in dB per layer, None when unknown), "layer_bytes" (file 
 end of each layer), "source_mode"; after load also "decoded_layers".
 
 Truncated or damaged files follow ImageFile.LOAD_TRUNCATED_IMAGES: by default load() raises
-OSError when fewer complete, intact layers are present than were asked for; with it set, load()
-decodes the complete ones (see info["decoded_layers"]). A file with no complete layer always
-raises OSError. verify() checks every CRC without decoding.
+OSError when fewer complete, intact (or decodable) layers are present than were asked for; with it
+set, load() decodes the intact ones (see info["decoded_layers"]). A file with no complete layer
+always raises OSError. verify() checks every CRC without decoding. A header announcing more than
+codec.api.MAX_IMAGE_PIXELS pixels makes load() raise Image.DecompressionBombError (Pillow's own
+Image.MAX_IMAGE_PIXELS check applies at open, as for every format).
 
 Save options: codec ("deephq", the default, or "hc"), quality (HC model 1..4; DeepHQ has a single
 model, so quality is None or 0 and the reader chooses layers instead), device ("auto").
@@ -101,15 +103,20 @@ class StrataImageFile(ImageFile.ImageFile):
             available = min(len(parsed.layers), wanted)
             if available < wanted and not ImageFile.LOAD_TRUNCATED_IMAGES or available == 0:
                 raise OSError(_truncation_message(parsed, wanted, len(data)))
-            from codec import api, weights  # torch is imported here, not when the plugin registers
+            from codec import api  # torch is imported here, not when the plugin registers
 
             try:
                 result = api.decode(data, layers=available)
-            except (container.ContainerError, api.WeightsMismatch, weights.WeightsError) as error:
+            except api.ImageTooLarge as error:
+                raise Image.DecompressionBombError(str(error)) from error
+            except ValueError as error:  # ContainerError, WeightsMismatch, a corrupt layer 0, ...
                 raise OSError(f"cannot decode Strata file: {error}") from error
-            image = result.image()
-            self.im = image.im
-            self.info["decoded_layers"] = available
+            decoded = len(result.layers)
+            if decoded < wanted and not ImageFile.LOAD_TRUNCATED_IMAGES:  # a layer failed to decode
+                raise OSError(f"Strata file: only {decoded} of {wanted} requested quality layers "
+                              f"decode: {result.damage}")
+            self.im = result.image().im
+            self.info["decoded_layers"] = decoded
             self.tile = []
             self.readonly = 0
             if self._exclusive_fp and self._close_exclusive_fp_after_loading:

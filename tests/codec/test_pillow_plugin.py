@@ -1,8 +1,10 @@
 """The Pillow plugin: Image.open reads the header, load() decodes through codec.api, save encodes."""
 import io
 import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +176,29 @@ def test_truncated_header_and_damage(data):
     Image.open(io.BytesIO(data)).verify()  # an intact file verifies
     img = Image.open(io.BytesIO(bytes(damaged)))
     with pytest.raises(OSError, match="7 of 8 quality layers intact.*corrupted"):
+        img.load()
+
+
+def test_undecodable_layer_with_a_valid_crc(data, monkeypatch):
+    header = container.read_header(data)
+    start, length = header.layer_offset(4), header.layer_lengths[4]
+    broken = bytearray(data)
+    broken[start:start + length] = b"\xff" * length  # garbage for the entropy decoder, CRC fixed up
+    broken[start + length:start + length + 4] = struct.pack("<I", zlib.crc32(b"\xff" * length))
+    img = Image.open(io.BytesIO(bytes(broken)))
+    with pytest.raises(OSError, match="only 4 of 8 requested quality layers decode"):
+        img.load()
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    img = Image.open(io.BytesIO(bytes(broken)))
+    img.load()
+    assert img.info["decoded_layers"] == 4
+    assert np.array_equal(pixels(img), pixels(api.decode(data, layers=4, device="cpu").image()))
+
+
+def test_pixel_limit_is_a_decompression_bomb(data, monkeypatch):
+    monkeypatch.setattr(api, "MAX_IMAGE_PIXELS", 1000)  # the tile has 3072
+    img = Image.open(io.BytesIO(data))  # Pillow's own limit is far higher: open works
+    with pytest.raises(Image.DecompressionBombError, match="limit of 1,000 pixels"):
         img.load()
 
 
