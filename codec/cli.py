@@ -167,6 +167,17 @@ def _add_batch_options(p: argparse.ArgumentParser, suffix: str) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
 
 
+def _add_eval_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", help="folder of test images (e.g. ../shared/data/kodak)")
+    parser.add_argument("--codecs", default="deephq,deephq-single,hc", help="learned curves to measure")
+    parser.add_argument("--anchors", default="jpeg2000,webp,heic,avif", help="classic anchors (codec/anchors.py)")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--ms-ssim", action="store_true", help="also compute MS-SSIM")
+    parser.add_argument("--json", help="write all points, BD-rates and PSNR at 0.25/0.5/1 bpp here")
+    parser.add_argument("--plot", help="write an RD plot (PNG) here")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strata", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -184,8 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="one JSON object per file")
     info.set_defaults(run=cmd_info)
     ev = sub.add_parser("eval", help="rate-distortion of the codecs and classic anchors on a folder")
-    from codec.evaluate import add_arguments
-    add_arguments(ev)
+    _add_eval_options(ev)
     ev.set_defaults(run=cmd_eval)
     return parser
 

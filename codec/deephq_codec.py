@@ -19,7 +19,7 @@ import torch
 from codec import entropy_coding as ec
 from codec import pixels
 from codec.tiling import run_tiled
-from codec.latent_coding import (Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, ZCoder,
+from codec.latent_coding import (bind_alphabet, check_alphabet, Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, ZCoder,
                                  alphabet_size, decode_pass, encode_pass, verify)
 from codec.weights import build_model, weights_digest
 
@@ -133,7 +133,7 @@ class DeepHQCodec:
             layers.append(ec.finish(encoder))
             encoder = ec.new_encoder()
             reconstructions.append(self._reconstruct(state, params, layer, shape, rgb.shape[:2]))
-        return Encoded(PARAMS.pack(K, params.check), layers, reconstructions)
+        return Encoded(PARAMS.pack(K, bind_alphabet(params.check, K)), layers, reconstructions)
 
     @torch.no_grad()
     def encode_single_rate(self, rgb: np.ndarray, layer: int) -> Encoded:
@@ -147,7 +147,7 @@ class DeepHQCodec:
         coded = np.flatnonzero(params.masks[layer])
         encode_pass(encoder, state, coded, step[coded], params.gaussian.sigma[coded], y_star[coded])
         picture = self._reconstruct(state, params, layer, shape, rgb.shape[:2])
-        return Encoded(PARAMS.pack(K, params.check), [ec.finish(encoder)], [picture])
+        return Encoded(PARAMS.pack(K, bind_alphabet(params.check, K)), [ec.finish(encoder)], [picture])
 
     def decoder(self, width: int, height: int, params: bytes) -> "DeepHQLayerDecoder":
         return DeepHQLayerDecoder(self, width, height, params)
@@ -161,8 +161,7 @@ class DeepHQLayerDecoder:
             raise InvalidCodecParameters(f"DeepHQ parameters must be {PARAMS.size} bytes, found {len(params)}")
         self.codec = codec
         self.K, self.check = PARAMS.unpack(params)
-        if self.K % 2 == 0:
-            raise InvalidCodecParameters(f"DeepHQ alphabet size K must be odd, found {self.K}")
+        check_alphabet(self.K, "DeepHQ")
         self.size = (height, width)
         d = codec.config.downsampling
         self.z_shape = (codec.config.N, -(-height // d), -(-width // d))
@@ -183,7 +182,7 @@ class DeepHQLayerDecoder:
         if layer == 0:
             codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
             self.params = codec._entropy_parameters(codec.z_coder.decode(decoder, self.z_shape))
-            verify(self.params.check, self.check, "DeepHQ")
+            verify(bind_alphabet(self.params.check, self.K), self.check, "DeepHQ")
             self.state = NestedState.start(self.K, np.repeat(codec.steps[0], hw))
         codec._code_layer(decoder, self.state, self.params, layer, hw)
         self.layer += 1

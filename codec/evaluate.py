@@ -163,14 +163,3 @@ def run(args: argparse.Namespace) -> dict:
     if args.plot:
         plot({**curves, **anchor_curves}, Path(args.plot), f"{Path(args.folder).name}, {len(images)} images")
     return result
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("folder", help="folder of test images (e.g. ../shared/data/kodak)")
-    parser.add_argument("--codecs", default="deephq,deephq-single,hc", help="learned curves to measure")
-    parser.add_argument("--anchors", default="jpeg2000,webp,heic,avif", help="classic anchors (codec/anchors.py)")
-    parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--ms-ssim", action="store_true", help="also compute MS-SSIM")
-    parser.add_argument("--json", help="write all points, BD-rates and PSNR at 0.25/0.5/1 bpp here")
-    parser.add_argument("--plot", help="write an RD plot (PNG) here")

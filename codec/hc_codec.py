@@ -18,7 +18,7 @@ import torch
 from codec import entropy_coding as ec
 from codec import pixels
 from codec.tiling import run_tiled
-from codec.latent_coding import (Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, ZCoder, alphabet_size,
+from codec.latent_coding import (bind_alphabet, check_alphabet, Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, ZCoder, alphabet_size,
                                  decode_pass, encode_pass, verify)
 from codec.weights import build_model, weights_digest
 
@@ -96,7 +96,7 @@ class HCCodec:
             layers.append(ec.finish(encoder))
             encoder = ec.new_encoder()
             alphabets.append(K)
-            checks.append(gaussian.check())
+            checks.append(bind_alphabet(gaussian.check(), K))
             self._store(context, latent, gaussian, state)
             pictures.append(self._picture(context, size))
         return Encoded(PARAMS.pack(*alphabets, *checks), layers, pictures)
@@ -118,8 +118,8 @@ class HCLayerDecoder:
             raise InvalidCodecParameters(f"HC parameters must be {PARAMS.size} bytes, found {len(params)}")
         values = PARAMS.unpack(params)
         self.alphabets, self.checks = values[:3], values[3:]
-        if any(K % 2 == 0 for K in self.alphabets):
-            raise InvalidCodecParameters(f"HC alphabet sizes must be odd, found {self.alphabets}")
+        for latent, K in zip(LATENTS, self.alphabets):
+            check_alphabet(K, f"HC {latent}")
         self.codec = codec
         self.size = (height, width)
         shapes = codec._latent_shapes(height, width)
@@ -139,7 +139,7 @@ class HCLayerDecoder:
             codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
             self.context["z_hat"] = codec.z_coder.decode(decoder, self.z_shape)
         gaussian = codec._gaussian(latent, self.context)
-        verify(gaussian.check(), self.checks[layer], f"HC {latent}")
+        verify(bind_alphabet(gaussian.check(), self.alphabets[layer]), self.checks[layer], f"HC {latent}")
         n = gaussian.mu.size
         state = NestedState.start(self.alphabets[layer], np.ones(n))
         decode_pass(decoder, state, np.arange(n), np.ones(n), gaussian.sigma)

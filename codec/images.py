@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-Image.MAX_IMAGE_PIXELS = 2**28  # the container limit; Pillow raises DecompressionBombError beyond
 
 
 class ImageInputError(ValueError):

@@ -9,6 +9,7 @@ DeepHQ's hierarchical quantization.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 from codec import entropy_coding as ec
 from codec import nested
 
-MAX_ALPHABET = 65535
+MAX_ALPHABET = 4095  # first-pass cells; the encoder clips rarer outliers to the outermost cell
 
 
 class ParameterMismatch(ValueError):
@@ -81,11 +82,21 @@ class NestedState:
 
 
 def alphabet_size(y_star: np.ndarray, first_step: np.ndarray) -> int:
-    """Odd K with every |y*| / step inside K / 2 (the first pass's alphabet)."""
+    """Odd K with every |y*| / step inside K / 2 (the first pass's alphabet), at most
+    MAX_ALPHABET (values beyond are coded in the outermost cell)."""
     K = 2 * math.ceil(float(np.max(np.abs(y_star) / first_step, initial=0.0))) + 1
-    if K > MAX_ALPHABET:
-        raise ValueError(f"latent range too large to code (K = {K})")
-    return K
+    return min(K, MAX_ALPHABET)
+
+
+def check_alphabet(K: int, what: str) -> None:
+    """Raise InvalidCodecParameters for an alphabet size no encoder writes."""
+    if K % 2 == 0 or K > MAX_ALPHABET:
+        raise InvalidCodecParameters(f"{what} alphabet size must be odd and at most {MAX_ALPHABET}, found {K}")
+
+
+def bind_alphabet(check: int, K: int) -> int:
+    """The stored check value: the parameters' check extended by K, so a forged K is detected."""
+    return zlib.crc32(K.to_bytes(2, "little"), check)
 
 
 def _informative(grid: nested.CellGrid, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, ec.RowsFn]:

@@ -21,7 +21,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="strata-view", description="View, encode and stream layered images.")
     parser.add_argument("file", nargs="?", help="an image or a .strata file to open")
     parser.add_argument("--compare", metavar="FILE", help="a second .strata file, shown side by side")
-    return parser.parse_args(argv)
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="open FILE, wait until the codec worker answers and, for a layered file, "
+                             "its first layer is painted, then quit (exit 0; 1 on failure or after 300 s)")
+    args = parser.parse_args(argv)
+    if args.smoke_test and not args.file:
+        parser.error("--smoke-test needs a FILE to open")
+    return args
 
 
 def make_application(argv: list[str]):
@@ -47,6 +53,40 @@ async def run_window(app, window, args: argparse.Namespace) -> None:
     await closed.wait()
 
 
+async def smoke_test(window, path: str, timeout: float = 300.0) -> int:
+    """--smoke-test: 0 once path is open, the codec worker has answered (torch and the weights
+    load) and, for a layered file, its first layer is painted; 1 otherwise."""
+    from pathlib import Path
+
+    from viewer import files
+
+    opened, painted, notices = asyncio.Event(), asyncio.Event(), []
+    window.viewer.opened.connect(lambda _path: opened.set())
+    window.viewer.notice.connect(notices.append)
+    window.panes[0].canvas.shown.connect(lambda _token: painted.set())
+    window.show()
+
+    async def steps() -> None:
+        await window.open_path(path)
+        if not opened.is_set():
+            raise RuntimeError(f"{path} was not opened")
+        while window.capabilities is None:  # the decoder worker's first answer
+            await asyncio.sleep(0.1)
+        if files.is_layered(Path(path)):
+            await painted.wait()
+
+    try:
+        await asyncio.wait_for(steps(), timeout)
+        error = None
+    except (asyncio.TimeoutError, RuntimeError) as exc:
+        error = str(exc) or f"no result after {timeout:g} s"
+    for line in notices + ([error] if error else []):
+        print(f"strata-view: {line}", file=sys.stderr)
+    print(f"smoke test {'FAILED' if error else 'passed'}: {path}", file=sys.stderr)
+    window.close()
+    return 1 if error else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `strata-view`."""
     import qasync
@@ -60,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     window = MainWindow()
     with loop:
+        if args.smoke_test:
+            return loop.run_until_complete(smoke_test(window, args.file))
         loop.run_until_complete(run_window(app, window, args))
     return 0
 

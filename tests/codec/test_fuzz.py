@@ -190,7 +190,7 @@ def test_damage_in_each_layer_keeps_the_layers_before_it(seeds, which):
 # --- lying sizes: the pixel limit and the layer-0 plausibility check --------------------------
 
 def test_a_huge_picture_with_a_tiny_layer_0_is_refused_before_allocating(deephq):
-    tiny = rewrite(deephq, width=60000, height=4000)  # valid CRCs, the 48x64 picture's 48-byte layer 0
+    tiny = rewrite(deephq, width=60000, height=4000)  # valid CRCs, the 48x64 picture's own layer 0
     assert container.read_header(tiny).width == 60000
     tracemalloc.start()
     try:
@@ -199,7 +199,8 @@ def test_a_huge_picture_with_a_tiny_layer_0_is_refused_before_allocating(deephq)
         decoder = api.ProgressiveDecoder(device="cpu")
         with pytest.raises(api.ImageTooLarge):
             decoder.feed(tiny[:deephq.header.size])  # as soon as the header is in
-        with pytest.raises(ec.CorruptStream, match=r"layer 0 has 48 bytes.*60000x4000 picture takes at least \d{6}"):
+        real = deephq.header.layer_lengths[0]
+        with pytest.raises(ec.CorruptStream, match=rf"layer 0 has {real} bytes.*60000x4000 picture takes at least \d{{6}}"):
             decode(deephq, tiny, max_pixels=2**28)  # above the limit: layer 0 is far too short
         empty = rewrite(deephq, width=60000, height=4000, layers=[b""] * 8)
         with pytest.raises(ec.CorruptStream, match="layer 0 has 0 bytes"):
@@ -223,7 +224,7 @@ def test_the_pixel_limit_is_overridable(deephq, monkeypatch):
 
 def test_a_lying_size_within_the_limit_is_caught_by_layer_0s_length(deephq):
     data = rewrite(deephq, width=640, height=480)  # 80 z positions: over 900 bytes
-    with pytest.raises(ec.CorruptStream, match="decoding stops at quality layer 0.*layer 0 has 48 bytes.*640x480"):
+    with pytest.raises(ec.CorruptStream, match=rf"decoding stops at quality layer 0.*layer 0 has {deephq.header.layer_lengths[0]} bytes.*640x480"):
         decode(deephq, data)
     with pytest.raises(ParameterMismatch):  # one more column of blocks: the same length is plausible
         decode(deephq, rewrite(deephq, width=65))
@@ -297,18 +298,16 @@ def test_params_blobs_of_the_wrong_length(seeds, which, size):
 def test_lying_alphabet_sizes(seeds):
     deephq, hc = seeds
     check = deephq.header.params[2:]
-    for K in (0, 2, 4, 65534):
-        with pytest.raises(InvalidCodecParameters, match=f"K must be odd, found {K}"):
+    for K in (0, 2, 4, 4097, 65535):
+        with pytest.raises(InvalidCodecParameters, match=f"must be odd and at most 4095, found {K}"):
             decode(deephq, rewrite(deephq, params=struct.pack("<H", K) + check))
     with pytest.raises(InvalidCodecParameters, match="must be odd"):
         decode(hc, rewrite(hc, params=struct.pack("<3H", 3, 4, 3) + hc.header.params[6:]))
-    for K in (1, 3, 7, 4097):  # odd but wrong: a picture or a named error, in bounded time
+    real = struct.unpack("<H", deephq.header.params[:2])[0]
+    for K in {1, 3, 7, 4095} - {real}:  # odd but forged: the check value covers K
         start = time.perf_counter()
-        try:
-            result = decode(deephq, rewrite(deephq, params=struct.pack("<H", K) + check))
-        except (ec.CorruptStream, ParameterMismatch):
-            continue
-        assert all(layer.rgb.shape == (48, 64, 3) for layer in result.layers)
+        with pytest.raises(ParameterMismatch):
+            decode(deephq, rewrite(deephq, params=struct.pack("<H", K) + check))
         assert time.perf_counter() - start < 30
 
 
