@@ -156,7 +156,7 @@ def cmd_info(args) -> int:
 
 
 def _add_batch_options(p: argparse.ArgumentParser, suffix: str) -> None:
-    p.add_argument("inputs", nargs="+", help="input files")
+    p.add_argument("inputs", nargs="+", help=f"input files; with one input, a second name ending in the output's kind ({suffix}) is the output")
     target = p.add_mutually_exclusive_group()
     target.add_argument("-o", "--output", help="output file (one input only)")
     target.add_argument("-d", "--outdir", help=f"output folder (default: beside each input, suffix {suffix})")
@@ -211,9 +211,24 @@ def cmd_eval(args) -> int:
     return EXIT_OK
 
 
+def _positional_output(args) -> None:
+    """`strata encode in.jpg out.strata` / `strata decode in.strata out.png`: a last positional
+    argument with the output's kind of suffix is the output file."""
+    if args.command not in ("encode", "decode") or len(args.inputs) != 2 or args.output or args.outdir:
+        return
+    is_strata = args.inputs[1].lower().endswith(".strata")
+    if is_strata == (args.command == "encode"):
+        args.output = args.inputs.pop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "inputs") and not any(e.startswith("-") for e in extra):
+        args.inputs += extra  # positionals after options: `strata decode in.strata --layers 3 out.png`
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    _positional_output(args)
     if getattr(args, "output", None) and len(args.inputs) > 1:
         parser.error("--output takes one input; use --outdir for several")
     try:

@@ -99,6 +99,9 @@ def test_cli_encode_info_decode(tmp_path, tile, capsys):
     assert info["num_layers"] == 8 and info["complete"] and info["file_bytes"] == target.stat().st_size
     assert cli.main(["decode", str(target), "--layers", "2", "-o", str(tmp_path / "out.png"), "-q"]) == cli.EXIT_OK
     assert Image.open(tmp_path / "out.png").size == (64, 48)
+    assert cli.main(["encode", str(source), str(tmp_path / "named.strata"), "-q"]) == cli.EXIT_OK
+    assert cli.main(["decode", str(tmp_path / "named.strata"), "--layers", "3", str(tmp_path / "named.png"), "-q"]) == cli.EXIT_OK
+    assert Image.open(tmp_path / "named.png").size == (64, 48)
     (tmp_path / "bad.strata").write_bytes(b"\x89STRATA\n" + b"\x00" * 20)
     assert cli.main(["info", str(tmp_path / "bad.strata")]) == cli.EXIT_FAILED
     assert "bad.strata" in capsys.readouterr().err
