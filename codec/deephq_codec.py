@@ -19,8 +19,8 @@ import torch
 from codec import entropy_coding as ec
 from codec import pixels
 from codec.tiling import run_tiled
-from codec.latent_coding import (bind_alphabet, check_alphabet, Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, ZCoder,
-                                 alphabet_size, decode_pass, encode_pass, verify)
+from codec.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, decode_pass,
+    encode_pass, Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, verify, ZCoder)
 from codec.weights import build_model, weights_digest
 
 PARAMS = struct.Struct("<HI")

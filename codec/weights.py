@@ -4,8 +4,8 @@ A weights file is a plain dict saved by torch.save and read with torch.load(weig
     {"format": "strata-weights", "version": 1, "codec": "deephq" | "hc",
      "config": {...network sizes...}, "state": {name: tensor}, "tables": {name: int32 tensor}}
 `tables` holds what model.coding_tables() returns (integer z tables, float64 steps), computed once
-at export from the fp16 values, so
-every decoder codes z with the very same frequencies, whatever its platform.
+at export from the fp16 values, so every decoder codes with the very same tables, whatever its
+platform. `source` records the training run and step the weights came from.
 """
 from __future__ import annotations
 
