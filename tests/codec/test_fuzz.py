@@ -179,12 +179,16 @@ def test_damage_in_each_layer_keeps_the_layers_before_it(seeds, which):
                     decode(seed, bytes(data))
                 continue
             result = decode(seed, bytes(data))
-            assert len(result.layers) == i, (i, where)
-            assert np.array_equal(result.last.rgb, seed.pictures[i - 1])
-            if where == "delete" and i == h.num_layers - 1:
+            n = len(result.layers)
+            # deleting a zero byte of an empty layer's CRC (00000000) can shift the damage to the
+            # next layer, whose first byte then completes that CRC
+            shifted = where == "delete" and h.layer_lengths[i] == 0 and seed.data[at + 4] == 0
+            assert n == i or (shifted and n > i), (i, where)
+            assert np.array_equal(result.last.rgb, seed.pictures[n - 1])
+            if where == "delete" and n == h.num_layers - 1:
                 assert result.damage is None and not result.complete  # the file is one byte short
             else:
-                assert isinstance(result.damage, container.LayerCorrupted) and result.damage.layer == i
+                assert isinstance(result.damage, container.LayerCorrupted) and result.damage.layer == n
 
 
 # --- lying sizes: the pixel limit and the layer-0 plausibility check --------------------------
