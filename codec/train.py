@@ -104,16 +104,22 @@ def loss_function(cfg: TrainConfig):
     raise ValueError(f"no training loss for codec {cfg.codec!r}")
 
 
-def load_initial_state(model: torch.nn.Module, candidates: list[str]) -> None:
-    """Initialise from the first existing run checkpoint or shipped weights file in candidates;
+def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> int:
+    """Initialise from the first existing run checkpoint or shipped weights file in cfg.init_from;
     new modules keep their initialisation. A DeepHQ phase-1 state (all steps 1) gets the phase-2
-    starting steps of the lambda ladder."""
-    source = next((c for c in candidates if (REPO / c).exists()), None)
+    starting steps of the lambda ladder. Returns the step to continue from: the source's step when
+    it is an export of this same run (a fresh machine continuing from the shipped weights), else 0.
+    """
+    source = next((c for c in cfg.init_from if (REPO / c).exists()), None)
     if source is None:
-        raise FileNotFoundError(f"none of the initial states exists: {candidates}")
+        raise FileNotFoundError(f"none of the initial states exists: {cfg.init_from}")
     path = REPO / source
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    state = payload["model"] if "model" in payload else read_weights(path)["state"]
+    if "model" in payload:
+        state, origin = payload["model"], {"run": json.loads(payload["config"])["name"], "step": payload["step"]}
+    else:
+        weights = read_weights(path)
+        state, origin = weights["state"], weights.get("source") or {}
     if hasattr(model, "state_from_deephq") and "log_delta" in state:
         state = model.state_from_deephq(state)
     missing, unexpected = model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
@@ -121,7 +127,9 @@ def load_initial_state(model: torch.nn.Module, candidates: list[str]) -> None:
         raise ValueError(f"{source}: unexpected parameters {unexpected}")
     if "log_delta" in state and not state["log_delta"].any():
         model.init_steps_from_ladder()
-    print(f"initialised from {source}; new parameters: {missing or 'none'}", flush=True)
+    step = int(origin.get("step", 0)) if origin.get("run") == cfg.name else 0
+    print(f"initialised from {source}; new parameters: {missing or 'none'}; starting at step {step}", flush=True)
+    return step
 
 
 @torch.no_grad()
@@ -202,7 +210,7 @@ def train(cfg: TrainConfig) -> None:
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         print(f"resumed {ckpt} at step {step}", flush=True)
     elif cfg.init_from:
-        load_initial_state(model, cfg.init_from)
+        step = load_initial_state(model, cfg)
     model = model.to(memory_format=torch.channels_last)
     # phase 1 leaves the steps, gains and importance net unused
     trained = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model

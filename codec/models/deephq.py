@@ -25,7 +25,13 @@ from torch.nn import functional as F
 from codec.entropy_models import FactorizedPrior, gaussian_likelihood
 from codec.layers import GDN, conv, deconv, ste_round
 
-LAMBDAS = (0.0025, 0.0035, 0.0067, 0.013, 0.025, 0.05, 0.1, 0.2)
+# Nested cells split only when the parent is at least (1 + 2T) = 1.6 steps wide (codec/nested.py), so
+# each layer's step is at least NEST_RATIO times finer than the previous one (1.65: margin for fp16).
+# [DEVIATION] The paper's ladder (0.0025 ... 0.2) asks for step ratios of about 1.41, which refine
+# only every other layer; Strata's ladder keeps the top lambda and spaces the others so that the
+# high-rate optimal steps sqrt(lambda_7 / lambda_l) are exactly NEST_RATIO apart.
+NEST_RATIO = 1.65
+LAMBDAS = tuple(0.2 * NEST_RATIO ** (-2 * (7 - l)) for l in range(8))
 SIGMA_MIN_SCALED = 0.11  # lower bound of sigma / Delta_l in the training likelihood
 IMPORTANCE_BIAS = 5.0  # m starts at sigmoid(5) ~ 0.993: almost everything selected
 
@@ -90,8 +96,16 @@ class DeepHQ(nn.Module):
         return torch.sigmoid((self.importance(z_hat) + IMPORTANCE_BIAS).clamp(-20, 20))
 
     def steps(self) -> torch.Tensor:
-        """Delta_l, (L, M), positive."""
-        return self.log_delta.exp()
+        """Delta_l, (L, M), positive, each at least NEST_RATIO times the next layer's step.
+
+        The constraint is a projection from the finest layer down: Delta_l = max(exp(log_delta_l),
+        NEST_RATIO * Delta_{l+1}), so every layer of the nested quantizer refines every element.
+        """
+        free = self.log_delta.exp()
+        rows = [free[-1]]
+        for layer in range(free.shape[0] - 2, -1, -1):
+            rows.append(torch.maximum(free[layer], NEST_RATIO * rows[-1]))
+        return torch.stack(rows[::-1])
 
     def gains(self) -> torch.Tensor:
         """Gamma_l, (L, M), positive."""
@@ -111,8 +125,9 @@ class DeepHQ(nn.Module):
     def init_steps_from_ladder(self) -> None:
         """Phase-2 start from a phase-1 base: Delta_l = Gamma_l = sqrt(lambda_top / lambda_l).
 
-        This is the high-rate optimum of a uniform quantizer for each lambda; with Gamma = Delta
-        the synthesis sees the phase-1 latent domain at every layer.
+        This is the high-rate optimum of a uniform quantizer for each lambda (NEST_RATIO^(7 - l)
+        on Strata's ladder); with Gamma = Delta the synthesis sees the phase-1 latent domain at
+        every layer.
         """
         ladder = torch.tensor(LAMBDAS[: self.config.layers], dtype=torch.float64)
         log_step = (0.5 * torch.log(ladder[-1] / ladder)).float().view(-1, 1)
@@ -126,7 +141,7 @@ class DeepHQ(nn.Module):
         return {
             "z_offsets": torch.from_numpy(offsets),
             "z_freqs": torch.from_numpy(freqs),
-            "steps": self.log_delta.detach().cpu().double().exp(),
+            "steps": self.steps().detach().cpu().double(),
         }
 
     # ---- training-time forward passes (notes, section 5) -------------------------------------

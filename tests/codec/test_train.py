@@ -67,6 +67,19 @@ def test_run_resumes_from_its_checkpoint(tiny_setup):
     assert (root / "runs/resume/weights.pt").exists()
 
 
+def test_a_fresh_machine_continues_from_the_runs_export(tiny_setup):
+    root, data = tiny_setup
+    config = write_config(root, data, "cont", steps=2)
+    train(config)
+    shipped = root / "cont.pt"
+    train(config, "--export", str(shipped))
+    fresh = write_config(root, data, "cont", steps=4, extra=f'runs = "{root / "fresh"}"\ninit_from = ["{shipped}"]')
+    fresh.write_text(fresh.read_text().replace(f'runs = "{root / "runs"}"\n', ""))
+    result = train(fresh)
+    assert "starting at step 2" in result.stdout
+    assert torch.load(root / "fresh/cont/ckpt.pt", weights_only=True)["step"] == 4
+
+
 def test_phase2_starts_from_phase1_with_ladder_steps(tiny_setup):
     root, data = tiny_setup
     first = write_config(root, data, "p1", steps=2)
