@@ -123,7 +123,7 @@ def plot(curves: dict[str, list[RDPoint]], path: Path, title: str) -> None:
     for name, points in curves.items():
         style = "-o" if not name.startswith(("jpeg", "webp", "heic", "avif")) else "--"
         ax.plot([p.bpp for p in points], [p.psnr for p in points], style, label=name, markersize=3)
-    ax.set(xlabel="bits per pixel (all bytes)", ylabel="PSNR-RGB (dB)", title=title, xlim=(0, 2.2))
+    ax.set(xlabel="bits per pixel (all bytes)", ylabel="PSNR-RGB (dB)", title=title, xlim=(0, 2.6))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

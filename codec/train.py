@@ -120,13 +120,13 @@ def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> int:
     else:
         weights = read_weights(path)
         state, origin = weights["state"], weights.get("source") or {}
-    if hasattr(model, "state_from_deephq") and "log_delta" in state:
+    if hasattr(model, "state_from_deephq") and "log_gain" in state:
         state = model.state_from_deephq(state)
     missing, unexpected = model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
     if unexpected:
         raise ValueError(f"{source}: unexpected parameters {unexpected}")
-    if "log_delta" in state and not state["log_delta"].any():
-        model.init_steps_from_ladder()
+    if "step_logits" in missing or ("step_logits" in state and not state["step_logits"].any()):
+        model.init_steps_from_ladder()  # a phase-1 base: its steps were never trained
     step = int(origin.get("step", 0)) if origin.get("run") == cfg.name else 0
     print(f"initialised from {source}; new parameters: {missing or 'none'}; starting at step {step}", flush=True)
     return step

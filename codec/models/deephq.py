@@ -16,6 +16,7 @@ phase 2 adds the learned steps and gains with the 8-lambda ladder, phase 3 the m
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -79,8 +80,9 @@ class DeepHQ(nn.Module):
             deconv(N, N, 3), nn.ReLU(), deconv(N, M * 3 // 2, 3), nn.ReLU(), conv(M * 3 // 2, M, 3, 1)
         )
         self.z_prior = FactorizedPrior(N)
-        # Per-layer per-channel log step (Delta), log decoder gain (Gamma) and mask exponent (gamma).
-        self.log_delta = nn.Parameter(torch.zeros(L, M))
+        # Per-layer per-channel steps (Delta, through steps()), log decoder gain (Gamma) and mask
+        # exponent (gamma). All-zero step_logits mean "not learned yet" (phase 1).
+        self.step_logits = nn.Parameter(torch.zeros(L, M))
         self.log_gain = nn.Parameter(torch.zeros(L, M))
         self.mask_exponent = nn.Parameter(torch.ones(L, M))
 
@@ -98,14 +100,13 @@ class DeepHQ(nn.Module):
     def steps(self) -> torch.Tensor:
         """Delta_l, (L, M), positive, each at least NEST_RATIO times the next layer's step.
 
-        The constraint is a projection from the finest layer down: Delta_l = max(exp(log_delta_l),
-        NEST_RATIO * Delta_{l+1}), so every layer of the nested quantizer refines every element.
+        [DEVIATION] The paper learns log Delta_l freely. Strata learns the finest step and the
+        ratios: Delta_7 = exp(s_7), Delta_l = Delta_{l+1} * NEST_RATIO * exp(softplus(s_l)), so
+        every layer of the nested quantizer refines every element and no parameter is ever dead.
         """
-        free = self.log_delta.exp()
-        rows = [free[-1]]
-        for layer in range(free.shape[0] - 2, -1, -1):
-            rows.append(torch.maximum(free[layer], NEST_RATIO * rows[-1]))
-        return torch.stack(rows[::-1])
+        log_ratio = math.log(NEST_RATIO) + F.softplus(self.step_logits[:-1])
+        above = torch.flip(torch.cumsum(torch.flip(log_ratio, [0]), 0), [0])  # sum over j >= l
+        return torch.cat([above + self.step_logits[-1:], self.step_logits[-1:]]).exp()
 
     def gains(self) -> torch.Tensor:
         """Gamma_l, (L, M), positive."""
@@ -126,13 +127,14 @@ class DeepHQ(nn.Module):
         """Phase-2 start from a phase-1 base: Delta_l = Gamma_l = sqrt(lambda_top / lambda_l).
 
         This is the high-rate optimum of a uniform quantizer for each lambda (NEST_RATIO^(7 - l)
-        on Strata's ladder); with Gamma = Delta the synthesis sees the phase-1 latent domain at
-        every layer.
+        on Strata's ladder, kept 1% above it as softplus cannot reach 0); with Gamma = Delta the
+        synthesis sees the phase-1 latent domain at every layer.
         """
         ladder = torch.tensor(LAMBDAS[: self.config.layers], dtype=torch.float64)
-        log_step = (0.5 * torch.log(ladder[-1] / ladder)).float().view(-1, 1)
-        self.log_delta.copy_(log_step.expand_as(self.log_delta))
-        self.log_gain.copy_(log_step.expand_as(self.log_gain))
+        excess = (0.5 * torch.log(ladder[1:] / ladder[:-1]) - math.log(NEST_RATIO)).clamp_min(0.01)
+        logits = torch.cat([torch.log(torch.expm1(excess)), torch.zeros(1, dtype=torch.float64)])
+        self.step_logits.copy_(logits.float().view(-1, 1).expand_as(self.step_logits))
+        self.log_gain.copy_(self.steps().log())
 
     @torch.no_grad()
     def coding_tables(self) -> dict[str, torch.Tensor]:

@@ -257,8 +257,10 @@ def test_the_layer_0_length_bound_holds_for_the_most_compressible_z(seeds, codec
 
 def test_payloads_that_are_not_whole_words(seeds):
     for seed in seeds:
-        with pytest.raises(ec.CorruptStream, match="layer 0 .*45 bytes is not a whole number of 32-bit words"):
-            decode(seed, with_layer(seed, 0, fuzz.fields_of(seed.data).layers[0][:45]))
+        layer0 = fuzz.fields_of(seed.data).layers[0]
+        cut = len(layer0) - 1 if (len(layer0) - 1) % 4 else len(layer0) - 2
+        with pytest.raises(ec.CorruptStream, match=f"layer 0 .*{cut} bytes is not a whole number of 32-bit words"):
+            decode(seed, with_layer(seed, 0, layer0[:cut]))
         result = decode(seed, with_layer(seed, 1, b"\x00" * 5))
         assert len(result.layers) == 1 and isinstance(result.damage, ec.CorruptStream)
         assert result.damage.layer == 1 and "quality layer 1" in str(result.damage)
