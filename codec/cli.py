@@ -169,7 +169,7 @@ def _add_batch_options(p: argparse.ArgumentParser, suffix: str) -> None:
 
 def _add_eval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", help="folder of test images (e.g. ../shared/data/kodak)")
-    parser.add_argument("--codecs", default="deephq,deephq-single,hc", help="learned curves to measure")
+    parser.add_argument("--codecs", default="deephq,deephq-single,hc", help="learned curves to measure: deephq, deephq-single, hc (the family), hc-q1 ... hc-q4 (one member)")
     parser.add_argument("--anchors", default="jpeg2000,webp,heic,avif", help="classic anchors (codec/anchors.py)")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
     parser.add_argument("--device", default="auto")

@@ -90,12 +90,12 @@ def learned_curves(names: list[str], images: list[np.ndarray], device: str, with
         curves["deephq"] = measure_layers(codec, images, with_ms_ssim)
         if "deephq-single" in names:
             curves["deephq-single"] = measure_single_rate(codec, images, with_ms_ssim)
-    if "hc" in names:
-        members = [q for q in HC_MODELS if weights_file("hc", q).exists()]
-        for q in members:
-            curves[f"hc-q{q}"] = measure_layers(load_codec("hc", q, device), images, with_ms_ssim)
-        if members:
-            curves["hc"] = [curves[f"hc-q{q}"][-1] for q in members]
+    family = "hc" in names
+    members = [q for q in HC_MODELS if (family or f"hc-q{q}" in names) and weights_file("hc", q).exists()]
+    for q in members:
+        curves[f"hc-q{q}"] = measure_layers(load_codec("hc", q, device), images, with_ms_ssim)
+    if family and members:
+        curves["hc"] = [curves[f"hc-q{q}"][-1] for q in members]
     return curves
 
 

@@ -104,11 +104,12 @@ def loss_function(cfg: TrainConfig):
     raise ValueError(f"no training loss for codec {cfg.codec!r}")
 
 
-def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> int:
+def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> tuple[int, dict]:
     """Initialise from the first existing run checkpoint or shipped weights file in cfg.init_from;
     new modules keep their initialisation. A DeepHQ phase-1 state (all steps 1) gets the phase-2
-    starting steps of the lambda ladder. Returns the step to continue from: the source's step when
-    it is an export of this same run (a fresh machine continuing from the shipped weights), else 0.
+    starting steps of the lambda ladder. Returns the step to continue from (the source's step when
+    it is an export of this same run: a fresh machine continuing from the shipped weights; else 0)
+    and where the state came from ({"from": path, "run": ..., "step": ...}).
     """
     source = next((c for c in cfg.init_from if (REPO / c).exists()), None)
     if source is None:
@@ -129,7 +130,7 @@ def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> int:
         model.init_steps_from_ladder()  # a phase-1 base: its steps were never trained
     step = int(origin.get("step", 0)) if origin.get("run") == cfg.name else 0
     print(f"initialised from {source}; new parameters: {missing or 'none'}; starting at step {step}", flush=True)
-    return step
+    return step, {"from": source, **origin}
 
 
 @torch.no_grad()
@@ -163,7 +164,7 @@ def eval_tensors(cfg: TrainConfig, device: torch.device, multiple: int) -> list[
     return tensors
 
 
-def save_checkpoint(cfg: TrainConfig, model, optimizer, step: int, rng: np.random.Generator) -> None:
+def save_checkpoint(cfg: TrainConfig, model, optimizer, step: int, rng: np.random.Generator, init: dict) -> None:
     atomic_torch_save(
         {
             "model": model.state_dict(),
@@ -172,6 +173,7 @@ def save_checkpoint(cfg: TrainConfig, model, optimizer, step: int, rng: np.rando
             "torch_rng": torch.get_rng_state(),
             "numpy_rng": json.dumps(rng.bit_generator.state),
             "config": json.dumps(cfg.__dict__),
+            "init": json.dumps(init),
         },
         cfg.run_dir / "ckpt.pt",
     )
@@ -191,7 +193,8 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return (dist.get_rank() if world > 1 else 0), world, device
 
 
-def train(cfg: TrainConfig) -> None:
+def train(cfg: TrainConfig, restart: bool = False) -> None:
+    """Run (or resume) cfg; restart=True ignores an existing checkpoint and starts from init_from."""
     rank, world, device = setup_distributed()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -200,17 +203,18 @@ def train(cfg: TrainConfig) -> None:
     model_cls, config_cls = model_classes()[cfg.codec]
     model = model_cls(config_cls(**cfg.model)).to(device)
     optimizer = make_optimizer(model, cfg)
-    step, ckpt = 0, cfg.run_dir / "ckpt.pt"
-    if ckpt.exists():
+    step, ckpt, init = 0, cfg.run_dir / "ckpt.pt", {}
+    if ckpt.exists() and not restart:
         state = torch.load(ckpt, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step = state["step"]
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = json.loads(state["numpy_rng"])
+        init = json.loads(state.get("init", "{}"))
         print(f"resumed {ckpt} at step {step}", flush=True)
     elif cfg.init_from:
-        step = load_initial_state(model, cfg)
+        step, init = load_initial_state(model, cfg)
     model = model.to(memory_format=torch.channels_last)
     # phase 1 leaves the steps, gains and importance net unused
     trained = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
@@ -253,7 +257,7 @@ def train(cfg: TrainConfig) -> None:
             log.flush()
             sums, counted, interval_start = {}, 0, time.time()
         if time.time() - last_ckpt > 60 * cfg.checkpoint_minutes or step == cfg.steps:
-            save_checkpoint(cfg, model, optimizer, step, rng)
+            save_checkpoint(cfg, model, optimizer, step, rng, init)
             last_ckpt = time.time()
     if rank == 0:
         export(cfg, cfg.run_dir / "weights.pt")
@@ -271,7 +275,8 @@ def export(cfg: TrainConfig, target: str) -> None:
     model = build_model(cfg.codec, cfg.model, state["model"])
     if cfg.codec == "deephq" and cfg.phase == 1:
         model.init_steps_from_ladder()
-    export_weights(model, cfg.codec, target, source={"run": cfg.name, "step": state["step"]})
+    init = json.loads(state.get("init", "{}"))
+    export_weights(model, cfg.codec, target, source={"run": cfg.name, "step": state["step"], "init": init})
     print(f"exported step {state['step']} of {cfg.name} to {target}")
 
 
@@ -281,6 +286,8 @@ def main() -> None:
     parser.add_argument("--export", metavar="PATH", help="export the latest checkpoint and exit")
     parser.add_argument("--steps", type=int, help="override the number of steps (smoke tests)")
     parser.add_argument("--threads", type=int, help="override torch's thread count (share the CPU)")
+    parser.add_argument("--restart", action="store_true",
+                        help="start again from init_from even if the run has a checkpoint (branch runs)")
     args = parser.parse_args()
     cfg = TrainConfig.load(args.config)
     if args.steps:
@@ -290,7 +297,7 @@ def main() -> None:
     if args.export:
         export(cfg, args.export)
     else:
-        train(cfg)
+        train(cfg, args.restart)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,18 @@ def test_a_fresh_machine_continues_from_the_runs_export(tiny_setup):
     assert torch.load(root / "fresh/cont/ckpt.pt", weights_only=True)["step"] == 4
 
 
+def test_a_branch_restarts_from_its_source_and_records_it(tiny_setup):
+    root, data = tiny_setup
+    train(write_config(root, data, "trunk", steps=2))
+    branch = write_config(root, data, "branch", steps=2, extra=f'init_from = ["{root}/runs/trunk/ckpt.pt"]')
+    train(branch)
+    result = train(branch, "--restart")
+    assert "initialised from" in result.stdout and "resumed" not in result.stdout
+    train(branch, "--export", str(root / "branch.pt"))
+    source = torch.load(root / "branch.pt", weights_only=True)["source"]
+    assert source["run"] == "branch" and source["init"]["run"] == "trunk" and source["init"]["step"] == 2
+
+
 def test_phase2_starts_from_phase1_with_ladder_steps(tiny_setup):
     root, data = tiny_setup
     first = write_config(root, data, "p1", steps=2)
