@@ -280,12 +280,23 @@ def export(cfg: TrainConfig, target: str) -> None:
     print(f"exported step {state['step']} of {cfg.name} to {target}")
 
 
+def evaluate_checkpoint(cfg: TrainConfig) -> None:
+    """Estimated bpp and PSNR per layer of the run's latest checkpoint (likelihoods, not a codec)."""
+    state = torch.load(cfg.run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
+    model = build_model(cfg.codec, cfg.model, state["model"])
+    images = eval_tensors(cfg, torch.device("cpu"), model.config.downsampling)
+    result = evaluate(model, images, cfg, getattr(model.config, "layers", 1))
+    print(json.dumps({"run": cfg.name, "step": state["step"], "images": len(images), **result}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", help="TOML file with the run's settings (see configs/)")
     parser.add_argument("--export", metavar="PATH", help="export the latest checkpoint and exit")
     parser.add_argument("--steps", type=int, help="override the number of steps (smoke tests)")
     parser.add_argument("--threads", type=int, help="override torch's thread count (share the CPU)")
+    parser.add_argument("--evaluate", type=int, metavar="N", nargs="?", const=24,
+                        help="print the latest checkpoint's estimated bpp and PSNR on N eval images and exit")
     parser.add_argument("--restart", action="store_true",
                         help="start again from init_from even if the run has a checkpoint (branch runs)")
     args = parser.parse_args()
@@ -294,8 +305,13 @@ def main() -> None:
         cfg.steps = args.steps
     if args.threads:
         cfg.threads = args.threads
+    if args.threads:
+        torch.set_num_threads(cfg.threads)
     if args.export:
         export(cfg, args.export)
+    elif args.evaluate:
+        cfg.eval_images = args.evaluate
+        evaluate_checkpoint(cfg)
     else:
         train(cfg, args.restart)
 
