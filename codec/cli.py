@@ -176,6 +176,8 @@ def _add_eval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ms-ssim", action="store_true", help="also compute MS-SSIM")
     parser.add_argument("--json", help="write all points, BD-rates and PSNR at 0.25/0.5/1 bpp here")
     parser.add_argument("--plot", help="write an RD plot (PNG) here")
+    parser.add_argument("--reuse", metavar="JSON", help="take the learned curves this earlier --json output of the "
+                        "same images holds instead of measuring them again")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -99,6 +99,15 @@ def learned_curves(names: list[str], images: list[np.ndarray], device: str, with
     return curves
 
 
+def reused_curves(path: str, paths: list[Path]) -> dict[str, list[RDPoint]]:
+    """The learned curves of an earlier --json result, which must have measured the same images."""
+    earlier = json.loads(Path(path).read_text())
+    if earlier["images"] != [str(p) for p in paths]:
+        raise ValueError(f"{path} measured other images than this run")
+    return {name: [RDPoint(**p) for p in points] for name, points in earlier["curves"].items()
+            if name not in anchors.ANCHORS}
+
+
 def bd_table(curves: dict[str, list[RDPoint]], anchor_curves: dict[str, list[RDPoint]]) -> dict:
     """BD-rate (percent, PSNR range) of every learned curve against every anchor."""
     table = {}
@@ -144,7 +153,9 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"no images in {args.folder}")
     images = [load_rgb(p) for p in paths]
     names = args.codecs.split(",")
-    curves = learned_curves(names, images, args.device, args.ms_ssim)
+    reused = {k: v for k, v in (reused_curves(args.reuse, paths) if args.reuse else {}).items()
+              if k in names or (k.startswith("hc-q") and "hc" in names)}
+    curves = {**learned_curves([n for n in names if n not in reused], images, args.device, args.ms_ssim), **reused}
     anchor_names = [a for a in args.anchors.split(",") if a]
     anchor_curves = {a: anchors.measure(a, images, args.ms_ssim) for a in anchor_names}
     result = {
