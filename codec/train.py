@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import time
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -193,6 +194,18 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return (dist.get_rank() if world > 1 else 0), world, device
 
 
+class StopRequest:
+    """SIGTERM or SIGINT asks the training loop to checkpoint and stop at the next step."""
+
+    def __init__(self):
+        self.requested = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._request)
+
+    def _request(self, signum, frame) -> None:
+        self.requested = True
+
+
 def train(cfg: TrainConfig, restart: bool = False) -> None:
     """Run (or resume) cfg; restart=True ignores an existing checkpoint and starts from init_from."""
     rank, world, device = setup_distributed()
@@ -225,8 +238,14 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     log = (cfg.run_dir / "log.jsonl").open("a") if rank == 0 else None
     sums, counted, interval_start, last_ckpt = {}, 0, time.time(), time.time()
+    stop = StopRequest()
     model.train()
     while step < cfg.steps:
+        if stop.requested:
+            if rank == 0:
+                save_checkpoint(cfg, model, optimizer, step, rng, init)
+                print(f"stopped by signal at step {step}; checkpoint saved", flush=True)
+            break
         lr = learning_rate(cfg, step)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
@@ -259,7 +278,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
         if time.time() - last_ckpt > 60 * cfg.checkpoint_minutes or step == cfg.steps:
             save_checkpoint(cfg, model, optimizer, step, rng, init)
             last_ckpt = time.time()
-    if rank == 0:
+    if rank == 0 and step == cfg.steps:
         export(cfg, cfg.run_dir / "weights.pt")
     if world > 1:
         dist.destroy_process_group()

@@ -1,6 +1,7 @@
 """Training runs: resumable from a kill, and data-parallel under torchrun (2 gloo processes)."""
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,22 @@ def test_two_gloo_processes_train_together(tiny_setup):
     launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", "-m"]
     train(config, launcher=launcher)
     assert torch.load(root / "runs/ddp/ckpt.pt", weights_only=True)["step"] == 2
+
+
+def test_sigterm_checkpoints_before_stopping(tiny_setup):
+    root, data = tiny_setup
+    config = write_config(root, data, "term", steps=100_000)
+    command = [sys.executable, "-m", "codec.train", str(config), "--threads", "1"]
+    process = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        while '"step"' not in process.stdout.readline():  # training has started
+            assert process.poll() is None, "training ended early"
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=120)[0]
+    finally:
+        process.kill()
+    assert process.returncode == 0 and "stopped by signal" in output
+    step = torch.load(root / "runs/term/ckpt.pt", weights_only=True)["step"]
+    assert 2 <= step < 100_000 and f"step {step}" in output
+    assert not (root / "runs/term/weights.pt").exists()  # an unfinished run is not exported
