@@ -91,6 +91,9 @@ def test_a_branch_restarts_from_its_source_and_records_it(tiny_setup):
     train(branch, "--export", str(root / "branch.pt"))
     source = torch.load(root / "branch.pt", weights_only=True)["source"]
     assert source["run"] == "branch" and source["init"]["run"] == "trunk" and source["init"]["step"] == 2
+    trunk_again = write_config(root, data, "trunk", steps=3, extra=f'runs = "{root / "fresh2"}"\ninit_from = ["{root}/branch.pt"]')
+    trunk_again.write_text(trunk_again.read_text().replace(f'runs = "{root / "runs"}"\n', ""))
+    assert "starting at step 2" in train(trunk_again).stdout  # the trunk continues at its own step
     report = json.loads(train(branch, "--evaluate", "1").stdout)
     assert report["step"] == 2 and len(report["eval_psnr"]) == 1 and report["eval_bpp"][0] > 0
 
