@@ -83,19 +83,26 @@ def measure_single_rate(codec, images: list[np.ndarray], with_ms_ssim: bool) -> 
     return _mean_points(rows)
 
 
-def learned_curves(names: list[str], images: list[np.ndarray], device: str, with_ms_ssim: bool) -> dict[str, list[RDPoint]]:
+def learned_curves(names: list[str], images: list[np.ndarray], device: str, with_ms_ssim: bool,
+                   reused: dict[str, list[RDPoint]] | None = None) -> dict[str, list[RDPoint]]:
+    """The requested learned curves; a curve found in `reused` is taken from there, not measured.
+    "hc" asks for every installed member (hc-q1 ... hc-q4) and the family curve of their full decodes."""
+    reused = reused or {}
     curves = {}
+
+    def add(name: str, measure) -> None:
+        if name in names or (name.startswith("hc-q") and "hc" in names):
+            curves[name] = reused[name] if name in reused else measure()
+
     if "deephq" in names:
-        codec = load_codec("deephq", 0, device)
-        curves["deephq"] = measure_layers(codec, images, with_ms_ssim)
-        if "deephq-single" in names:
-            curves["deephq-single"] = measure_single_rate(codec, images, with_ms_ssim)
-    family = "hc" in names
-    members = [q for q in HC_MODELS if (family or f"hc-q{q}" in names) and weights_file("hc", q).exists()]
-    for q in members:
-        curves[f"hc-q{q}"] = measure_layers(load_codec("hc", q, device), images, with_ms_ssim)
-    if family and members:
-        curves["hc"] = [curves[f"hc-q{q}"][-1] for q in members]
+        add("deephq", lambda: measure_layers(load_codec("deephq", 0, device), images, with_ms_ssim))
+        add("deephq-single", lambda: measure_single_rate(load_codec("deephq", 0, device), images, with_ms_ssim))
+    for q in HC_MODELS:
+        if weights_file("hc", q).exists():
+            add(f"hc-q{q}", lambda: measure_layers(load_codec("hc", q, device), images, with_ms_ssim))
+    members = [name for name in curves if name.startswith("hc-q")]
+    if "hc" in names and members:
+        curves["hc"] = [curves[name][-1] for name in members]
     return curves
 
 
@@ -153,9 +160,8 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"no images in {args.folder}")
     images = [load_rgb(p) for p in paths]
     names = args.codecs.split(",")
-    reused = {k: v for k, v in (reused_curves(args.reuse, paths) if args.reuse else {}).items()
-              if k in names or (k.startswith("hc-q") and "hc" in names)}
-    curves = {**learned_curves([n for n in names if n not in reused], images, args.device, args.ms_ssim), **reused}
+    reused = reused_curves(args.reuse, paths) if args.reuse else {}
+    curves = learned_curves(names, images, args.device, args.ms_ssim, reused)
     anchor_names = [a for a in args.anchors.split(",") if a]
     anchor_curves = {a: anchors.measure(a, images, args.ms_ssim) for a in anchor_names}
     result = {

@@ -110,8 +110,7 @@ def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> tuple[int, d
     new modules keep their initialisation. A DeepHQ phase-1 state (all steps 1) gets the phase-2
     starting steps of the lambda ladder. Returns the step to continue from (the source's step when
     it is an export of this same run or of a branch off it: a fresh machine continuing from the
-    shipped weights; else 0)
-    and where the state came from ({"from": path, "run": ..., "step": ...}).
+    shipped weights; else 0) and where the state came from ({"from": path, "run", "step"}).
     """
     source = next((c for c in cfg.init_from if (REPO / c).exists()), None)
     if source is None:
@@ -286,14 +285,19 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
         dist.destroy_process_group()
 
 
+def checkpoint_model(cfg: TrainConfig) -> tuple[dict, torch.nn.Module]:
+    """The run's latest checkpoint and its model (float32, eval mode, on the CPU)."""
+    state = torch.load(cfg.run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
+    return state, build_model(cfg.codec, cfg.model, state["model"])
+
+
 def export(cfg: TrainConfig, target: str) -> None:
     """Export the run's latest checkpoint as an fp16 weights file.
 
     A DeepHQ phase-1 run has one quantizer step (Delta = 1) for all layers; its export gets the
     phase-2 starting steps (Delta_l = Gamma_l from the lambda ladder) so its layers differ.
     """
-    state = torch.load(cfg.run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
-    model = build_model(cfg.codec, cfg.model, state["model"])
+    state, model = checkpoint_model(cfg)
     if cfg.codec == "deephq" and cfg.phase == 1:
         model.init_steps_from_ladder()
     init = json.loads(state.get("init", "{}"))
@@ -303,8 +307,7 @@ def export(cfg: TrainConfig, target: str) -> None:
 
 def evaluate_checkpoint(cfg: TrainConfig) -> None:
     """Estimated bpp and PSNR per layer of the run's latest checkpoint (likelihoods, not a codec)."""
-    state = torch.load(cfg.run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
-    model = build_model(cfg.codec, cfg.model, state["model"])
+    state, model = checkpoint_model(cfg)
     images = eval_tensors(cfg, torch.device("cpu"), model.config.downsampling)
     result = evaluate(model, images, cfg, getattr(model.config, "layers", 1))
     print(json.dumps({"run": cfg.name, "step": state["step"], "images": len(images), **result}))
@@ -326,7 +329,6 @@ def main() -> None:
         cfg.steps = args.steps
     if args.threads:
         cfg.threads = args.threads
-    if args.threads:
         torch.set_num_threads(cfg.threads)
     if args.export:
         export(cfg, args.export)
