@@ -48,7 +48,7 @@ class TrainConfig:
     lr: list = field(default_factory=lambda: [[0.0, 5e-4], [0.85, 1e-4], [0.95, 2e-5]])
     lr_scale: dict = field(default_factory=dict)  # parameter-name prefix -> lr multiplier
     clip: float = 1.0
-    bf16: bool = True
+    bf16: bool = True  # bf16 autocast where the hardware computes bf16 natively (bf16_is_native)
     init_from: list = field(default_factory=list)  # candidates; the first that exists is used
     data: str = "../shared/data/train"
     eval_data: str = "../shared/data/kodak"  # monitoring only, never trained on
@@ -135,6 +135,23 @@ def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> tuple[int, d
     return step, {"from": source, **origin}
 
 
+def bf16_is_native(device: torch.device) -> bool:
+    """True where bf16 math runs in hardware: CUDA GPUs with bf16, CPUs with AVX512-BF16 or AMX.
+
+    Elsewhere (AVX2-only CPUs) autocast emulates bf16 and a training step is far slower than in
+    float32 (scripts/bench_training.py measures it).
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    cpu = torch.cpu
+    return any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+def autocast(cfg: TrainConfig, device: torch.device) -> torch.autocast:
+    """bf16 autocast when the config asks for it and the device computes bf16 natively."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and bf16_is_native(device))
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, images: list[torch.Tensor], cfg: TrainConfig, num_layers: int) -> dict:
     """Estimated bpp (from likelihoods of the rounded latents) and PSNR per layer, mean over images."""
@@ -142,7 +159,7 @@ def evaluate(model: torch.nn.Module, images: list[torch.Tensor], cfg: TrainConfi
     layers = None if cfg.phase == 1 else list(range(num_layers))
     bpp, psnr = [], []
     for x in images:
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+        with autocast(cfg, x.device):
             if cfg.codec == "hc":
                 out = model(x)
                 out = {"x_hat": out["x_hat"][None], "bpp_y": sum(out["bpp"].values()).view(1), "bpp_z": 0.0}
@@ -230,6 +247,10 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     elif cfg.init_from:
         step, init = load_initial_state(model, cfg)
     model = model.to(memory_format=torch.channels_last)
+    if rank == 0:
+        native = bf16_is_native(device)
+        print(f"precision: {'bf16 autocast' if cfg.bf16 and native else 'float32'} "
+              f"(config bf16 = {cfg.bf16}, native bf16 on {device.type}: {native})", flush=True)
     # phase 1 leaves the steps, gains and importance net unused
     trained = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
     loss_fn = loss_function(cfg)
@@ -251,7 +272,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
         x = random_crops(images, cfg.batch, cfg.crop, rng).to(device).contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+        with autocast(cfg, device):
             loss, metrics = loss_fn(trained, x, training_layers(cfg, num_layers, rng))
         optimizer.zero_grad(set_to_none=True)
         if not math.isfinite(metrics["loss"]):

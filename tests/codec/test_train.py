@@ -145,3 +145,19 @@ def test_sigterm_checkpoints_before_stopping(tiny_setup):
     step = torch.load(root / "runs/term/ckpt.pt", weights_only=True)["step"]
     assert 2 <= step < 100_000 and f"step {step}" in output
     assert not (root / "runs/term/weights.pt").exists()  # an unfinished run is not exported
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_autocast_only_where_the_cpu_computes_bf16(monkeypatch, native):
+    from codec.train import TrainConfig, autocast, bf16_is_native
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    cpu = torch.device("cpu")
+    assert bf16_is_native(cpu) is native
+    conv = torch.nn.Conv2d(3, 4, 3)
+    with autocast(TrainConfig(name="t", bf16=True), cpu):
+        dtype = conv(torch.rand(1, 3, 8, 8)).dtype
+    assert dtype == (torch.bfloat16 if native else torch.float32)
+    with autocast(TrainConfig(name="t", bf16=False), cpu):
+        assert conv(torch.rand(1, 3, 8, 8)).dtype == torch.float32
