@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView,
                               QLineSeries, QScatterSeries, QValueAxis)
 from PySide6.QtCore import QMargins, QPointF, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from viewer.controller import Viewer
@@ -71,6 +71,7 @@ class Panel(QWidget):
             layout.addWidget(widget, stretch)
         self.bar_sets: dict[int, QBarSet] = {}
         self.psnr_series: dict[int, QLineSeries] = {}
+        self.psnr_dots: dict[int, QScatterSeries] = {}
         self.markers: dict[int, QScatterSeries] = {}
         self._layout_key = None
 
@@ -108,6 +109,7 @@ class Panel(QWidget):
                 chart.removeAxis(axis)
         self.bar_sets.clear()
         self.psnr_series.clear()
+        self.psnr_dots.clear()
         self.markers.clear()
         if streams:
             self._build_bits(streams)
@@ -144,16 +146,21 @@ class Panel(QWidget):
             line = QLineSeries()
             line.setName(stream.label)
             line.setColor(PANE_COLORS[pane])
-            line.setPointsVisible(True)
-            marker = QScatterSeries()
-            marker.setColor(CURRENT_COLOR)
-            marker.setMarkerSize(12)
-            for series in (line, marker):
+            dots = QScatterSeries()  # the layers' points, drawn even while the line has only one
+            dots.setColor(PANE_COLORS[pane])
+            dots.setBorderColor(PANE_COLORS[pane])
+            dots.setMarkerSize(7)
+            marker = QScatterSeries()  # a ring, so the layer points under it stay visible
+            marker.setColor(Qt.GlobalColor.transparent)
+            marker.setPen(QPen(CURRENT_COLOR, 2))
+            marker.setMarkerSize(14)
+            for series in (line, dots, marker):
                 self.psnr_chart.addSeries(series)
                 series.attachAxis(x)
                 series.attachAxis(y)
-            self.psnr_chart.legend().markers(marker)[0].setVisible(False)  # the red dot needs no entry
-            self.psnr_series[pane], self.markers[pane] = line, marker
+            for series in (dots, marker):  # one legend entry per file: its line
+                self.psnr_chart.legend().markers(series)[0].setVisible(False)
+            self.psnr_series[pane], self.psnr_dots[pane], self.markers[pane] = line, dots, marker
 
     # ---- updating -----------------------------------------------------------------------
 
@@ -167,10 +174,12 @@ class Panel(QWidget):
 
     def _update_psnr(self, pane: int, stream: Stream) -> None:
         layers = [stream.layers[i] for i in sorted(stream.layers)]
-        self.psnr_series[pane].replace([QPointF(l.bpp, l.psnr) for l in layers if l.psnr is not None])
+        points = [QPointF(l.bpp, l.psnr) for l in layers if l.psnr is not None]
+        self.psnr_series[pane].replace(points)
+        self.psnr_dots[pane].replace(points)
         shown = stream.layers.get(stream.shown) if stream.shown is not None else None
-        points = [QPointF(shown.bpp, shown.psnr)] if shown is not None and shown.psnr is not None else []
-        self.markers[pane].replace(points)
+        ring = [QPointF(shown.bpp, shown.psnr)] if shown is not None and shown.psnr is not None else []
+        self.markers[pane].replace(ring)
 
     def _fit_psnr_axes(self, streams) -> None:
         """Axes that hold every layer of every file, so the curves grow without rescaling."""

@@ -124,6 +124,8 @@ def test_slider_shows_any_decoded_layer(qtbot, window, deephq_file):
     window.panel.refresh()
     marker = flat(window.panel.markers[0].points())
     assert marker == pytest.approx([stream.layers[7].bpp, stream.layers[7].psnr])
+    dots = flat(window.panel.psnr_dots[0].points())
+    assert dots == flat(window.panel.psnr_points(0)) and len(dots) == 2 * 8
 
 
 def test_pause_resume_restart(qtbot, window, deephq_file):
