@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -42,10 +44,18 @@ def _mean_points(rows: list[list[dict]]) -> list[RDPoint]:
     return [RDPoint(**{k: float(np.mean([r[i][k] for r in rows])) for k in keys}) for i in range(len(rows[0]))]
 
 
-def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool) -> list[RDPoint]:
+def _with_progress(images: list[np.ndarray], curve: str) -> Iterator[np.ndarray]:
+    """The images in order; after each, a progress line on stderr (a Kodak run takes minutes)."""
+    start = time.perf_counter()
+    for done, rgb in enumerate(images, 1):
+        yield rgb
+        print(f"{curve}: {done}/{len(images)} images, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+
+
+def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: str = "") -> list[RDPoint]:
     """Per-layer points of one layered codec: encode, then decode the layers one by one."""
     rows = []
-    for rgb in images:
+    for rgb in _with_progress(images, curve or codec.name):
         start = time.perf_counter()
         encoded = codec.encode(rgb)
         encode_ms = 1000 * (time.perf_counter() - start)
@@ -69,7 +79,7 @@ def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool) -> list[
 def measure_single_rate(codec, images: list[np.ndarray], with_ms_ssim: bool) -> list[RDPoint]:
     """DeepHQ's layers coded one at a time without nesting; header counted as for a 1-layer file."""
     rows = []
-    for rgb in images:
+    for rgb in _with_progress(images, f"{codec.name}-single"):
         points = []
         for layer in range(codec.num_layers):
             start = time.perf_counter()
@@ -94,12 +104,11 @@ def learned_curves(names: list[str], images: list[np.ndarray], device: str, with
         if name in names or (name.startswith("hc-q") and "hc" in names):
             curves[name] = reused[name] if name in reused else measure()
 
-    if "deephq" in names:
-        add("deephq", lambda: measure_layers(load_codec("deephq", 0, device), images, with_ms_ssim))
-        add("deephq-single", lambda: measure_single_rate(load_codec("deephq", 0, device), images, with_ms_ssim))
+    add("deephq", lambda: measure_layers(load_codec("deephq", 0, device), images, with_ms_ssim))
+    add("deephq-single", lambda: measure_single_rate(load_codec("deephq", 0, device), images, with_ms_ssim))
     for q in HC_MODELS:
         if weights_file("hc", q).exists():
-            add(f"hc-q{q}", lambda: measure_layers(load_codec("hc", q, device), images, with_ms_ssim))
+            add(f"hc-q{q}", lambda: measure_layers(load_codec("hc", q, device), images, with_ms_ssim, f"hc-q{q}"))
     members = [name for name in curves if name.startswith("hc-q")]
     if "hc" in names and members:
         curves["hc"] = [curves[name][-1] for name in members]

@@ -26,3 +26,17 @@ def test_eval_measures_and_reuses_curves(tmp_path, sample_rgb, monkeypatch):
     assert cli.main(["eval", str(folder), "--codecs", "deephq", "--anchors", "jpeg2000", "--device", "cpu",
                      "--json", str(second), "--reuse", str(first)]) == 0
     assert json.loads(second.read_text())["curves"]["deephq"] == points
+
+
+def test_single_rate_curve_alone_with_progress(tmp_path, sample_rgb, capsys):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(sample_rgb[i * 64 : i * 64 + 128, 200:328]).save(folder / f"crop{i}.png")
+    out = tmp_path / "single.json"
+    assert cli.main(["eval", str(folder), "--codecs", "deephq-single", "--anchors", "", "--device", "cpu",
+                     "--json", str(out)]) == 0
+    curves = json.loads(out.read_text())["curves"]
+    assert list(curves) == ["deephq-single"] and len(curves["deephq-single"]) == 8
+    progress = [line for line in capsys.readouterr().err.splitlines() if line.startswith("deephq-single:")]
+    assert [line.split(",")[0] for line in progress] == ["deephq-single: 1/2 images", "deephq-single: 2/2 images"]
