@@ -52,10 +52,10 @@ def _with_progress(images: list[np.ndarray], curve: str) -> Iterator[np.ndarray]
         print(f"{curve}: {done}/{len(images)} images, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
 
 
-def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: str = "") -> list[RDPoint]:
+def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: str) -> list[RDPoint]:
     """Per-layer points of one layered codec: encode, then decode the layers one by one."""
     rows = []
-    for rgb in _with_progress(images, curve or codec.name):
+    for rgb in _with_progress(images, curve):
         start = time.perf_counter()
         encoded = codec.encode(rgb)
         encode_ms = 1000 * (time.perf_counter() - start)
@@ -76,10 +76,10 @@ def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: s
     return _mean_points(rows)
 
 
-def measure_single_rate(codec, images: list[np.ndarray], with_ms_ssim: bool) -> list[RDPoint]:
+def measure_single_rate(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: str) -> list[RDPoint]:
     """DeepHQ's layers coded one at a time without nesting; header counted as for a 1-layer file."""
     rows = []
-    for rgb in _with_progress(images, f"{codec.name}-single"):
+    for rgb in _with_progress(images, curve):
         points = []
         for layer in range(codec.num_layers):
             start = time.perf_counter()
@@ -100,15 +100,16 @@ def learned_curves(names: list[str], images: list[np.ndarray], device: str, with
     reused = reused or {}
     curves = {}
 
-    def add(name: str, measure) -> None:
+    def add(name: str, measure, codec) -> None:
+        """measure(codec, images, with_ms_ssim, name) unless reused; codec() loads the model."""
         if name in names or (name.startswith("hc-q") and "hc" in names):
-            curves[name] = reused[name] if name in reused else measure()
+            curves[name] = reused[name] if name in reused else measure(codec(), images, with_ms_ssim, name)
 
-    add("deephq", lambda: measure_layers(load_codec("deephq", 0, device), images, with_ms_ssim))
-    add("deephq-single", lambda: measure_single_rate(load_codec("deephq", 0, device), images, with_ms_ssim))
+    add("deephq", measure_layers, lambda: load_codec("deephq", 0, device))
+    add("deephq-single", measure_single_rate, lambda: load_codec("deephq", 0, device))
     for q in HC_MODELS:
         if weights_file("hc", q).exists():
-            add(f"hc-q{q}", lambda: measure_layers(load_codec("hc", q, device), images, with_ms_ssim, f"hc-q{q}"))
+            add(f"hc-q{q}", measure_layers, lambda: load_codec("hc", q, device))
     members = [name for name in curves if name.startswith("hc-q")]
     if "hc" in names and members:
         curves["hc"] = [curves[name][-1] for name in members]

@@ -227,8 +227,6 @@ class StopRequest:
 def train(cfg: TrainConfig, restart: bool = False) -> None:
     """Run (or resume) cfg; restart=True ignores an existing checkpoint and starts from init_from."""
     rank, world, device = setup_distributed()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed + rank)
     rng = np.random.default_rng(cfg.seed + rank)
     model_cls, config_cls = model_classes()[cfg.codec]
@@ -350,6 +348,7 @@ def main() -> None:
         cfg.steps = args.steps
     if args.threads:
         cfg.threads = args.threads
+    if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if args.export:
         export(cfg, args.export)
