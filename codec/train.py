@@ -40,8 +40,7 @@ class TrainConfig:
     codec: str = "deephq"
     model: dict = field(default_factory=dict)  # network sizes, e.g. {N = 128, M = 192}
     phase: int = 1  # DeepHQ: 1 base, 2 learned steps and gains, 3 masks
-    layers_per_step: int = 8  # phases 2-3: layers decoded per image and step
-    layer_sampling: str = "batch"  # "batch": one random layer set for all images; "image": each its own
+    layers_per_step: int = 8  # phases 2-3: random subset of layers decoded per step
     drop: float = 0.0  # HC: probability of replacing shallower latents by their means
     steps: int = 80_000
     batch: int = 8
@@ -89,24 +88,11 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
     return torch.optim.Adam([{"params": p, "lr_scale": s} for s, p in groups.items()], lr=cfg.lr[0][1])
 
 
-def training_layers(cfg: TrainConfig, num_layers: int, rng: np.random.Generator) -> torch.Tensor | None:
-    """Layers decoded this step (unbiased over layers): None in phase 1, else an index tensor.
-
-    "batch" sampling: (layers_per_step, 1), one random subset of layers for every image.
-    "image" sampling: (layers_per_step, batch), each row a stratified draw that gives the images
-    every layer equally often (a batch of 8 decodes all 8 layers once per row), so one decoded
-    layer per image covers the whole ladder at a third of the synthesis cost of 3 shared layers.
-    """
+def training_layers(cfg: TrainConfig, num_layers: int, rng: np.random.Generator) -> list[int] | None:
+    """Layers decoded this step: None in phase 1, else a random subset (unbiased over layers)."""
     if cfg.phase == 1:
         return None
-    count = min(cfg.layers_per_step, num_layers)
-    if cfg.layer_sampling == "batch":
-        return torch.from_numpy(np.sort(rng.choice(num_layers, size=count, replace=False))).view(-1, 1)
-    if cfg.layer_sampling == "image":
-        rounds = -(-cfg.batch // num_layers)
-        rows = [np.concatenate([rng.permutation(num_layers) for _ in range(rounds)])[: cfg.batch] for _ in range(count)]
-        return torch.from_numpy(np.stack(rows))
-    raise ValueError(f"layer_sampling must be 'batch' or 'image', not {cfg.layer_sampling!r}")
+    return sorted(rng.choice(num_layers, size=min(cfg.layers_per_step, num_layers), replace=False).tolist())
 
 
 def loss_function(cfg: TrainConfig):
@@ -170,18 +156,18 @@ def autocast(cfg: TrainConfig, device: torch.device) -> torch.autocast:
 def evaluate(model: torch.nn.Module, images: list[torch.Tensor], cfg: TrainConfig, num_layers: int) -> dict:
     """Estimated bpp (from likelihoods of the rounded latents) and PSNR per layer, mean over images."""
     model.eval()
-    layers = None if cfg.phase == 1 else torch.arange(num_layers, device=images[0].device).view(-1, 1)
+    layers = None if cfg.phase == 1 else list(range(num_layers))
     bpp, psnr = [], []
     for x in images:
         with autocast(cfg, x.device):
             if cfg.codec == "hc":
                 out = model(x)
-                out = {"x_hat": out["x_hat"][None], "bpp_y": sum(out["bpp"].values()).view(1, 1), "bpp_z": 0.0}
+                out = {"x_hat": out["x_hat"][None], "bpp_y": sum(out["bpp"].values()).view(1), "bpp_z": 0.0}
             else:
                 out = model(x, layers, cfg.phase >= 3)
         mse = (out["x_hat"].clamp(0, 1) - x).pow(2).flatten(1).mean(1)
         psnr.append((-10 * torch.log10(mse)).tolist())
-        bpp.append((out["bpp_y"][:, 0] + out["bpp_z"]).tolist())
+        bpp.append((out["bpp_y"] + out["bpp_z"]).tolist())
     model.train()
     return {"eval_bpp": np.mean(bpp, 0).round(4).tolist(), "eval_psnr": np.mean(psnr, 0).round(3).tolist()}
 
@@ -285,8 +271,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
             group["lr"] = lr * group["lr_scale"]
         x = random_crops(images, cfg.batch, cfg.crop, rng).to(device).contiguous(memory_format=torch.channels_last)
         with autocast(cfg, device):
-            layers = training_layers(cfg, num_layers, rng)
-            loss, metrics = loss_fn(trained, x, None if layers is None else layers.to(device))
+            loss, metrics = loss_fn(trained, x, training_layers(cfg, num_layers, rng))
         optimizer.zero_grad(set_to_none=True)
         if not math.isfinite(metrics["loss"]):
             print(f"step {step}: non-finite loss, batch skipped", flush=True)

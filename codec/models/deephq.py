@@ -147,13 +147,12 @@ class DeepHQ(nn.Module):
         }
 
     # ---- training-time forward passes (notes, section 5) -------------------------------------
-    def forward(self, x: torch.Tensor, layers: torch.Tensor | None = None, use_masks: bool = False) -> dict:
+    def forward(self, x: torch.Tensor, layers: list[int] | None = None, use_masks: bool = False) -> dict:
         """Independent per-layer quantization of y / Delta_l for the chosen layers.
 
-        x: (B, 3, H, W) in [0, 1]. layers: (S, B) layer indices, row s decodes image b at layer
-        layers[s, b]; an (S, 1) column applies to the whole batch. None is phase 1: one layer with
-        Delta = Gamma = 1. Returns x_hat (S, B, 3, H, W), bpp_y (S, B) per image and bpp_z (scalar,
-        batch mean). In eval mode the rates are those of the rounded values instead of the noisy ones.
+        x: (B, 3, H, W) in [0, 1]. layers=None is phase 1: one layer with Delta = Gamma = 1.
+        Returns x_hat (S, B, 3, H, W) and bpp_y (S,), bpp_z (scalar), one row per layer.
+        In eval mode the rates are those of the rounded values instead of the noisy ones.
         """
         B, _, H, W = x.shape
         y = self.g_a(x).float()
@@ -165,8 +164,8 @@ class DeepHQ(nn.Module):
         if layers is None:
             delta = gain = torch.ones(1, 1, y.shape[1], 1, 1, device=x.device)
         else:
-            delta = self.steps()[layers].unsqueeze(-1).unsqueeze(-1)  # (S, B or 1, M, 1, 1)
-            gain = self.gains()[layers].unsqueeze(-1).unsqueeze(-1)
+            delta = self.steps()[layers].view(len(layers), 1, -1, 1, 1)
+            gain = self.gains()[layers].view(len(layers), 1, -1, 1, 1)
         ys, ms, ss = y / delta, mu / delta, sigma / delta  # (S, B, M, h, w)
         y_hat = ste_round(ys - ms) + ms
         lik = gaussian_likelihood(self._rate_proxy(ys, y_hat), ms, ss, SIGMA_MIN_SCALED)
@@ -180,7 +179,7 @@ class DeepHQ(nn.Module):
         x_hat = self.synthesize(u, support.repeat(S, 1, 1, 1))
         return {
             "x_hat": x_hat.float().view(S, B, *x.shape[1:]),
-            "bpp_y": bits.flatten(2).sum(2) / (H * W),
+            "bpp_y": bits.flatten(1).sum(1) / (B * H * W),
             "bpp_z": bpp_z,
         }
 
@@ -188,12 +187,11 @@ class DeepHQ(nn.Module):
         """Additive uniform noise in training (Balle et al.); the rounded value in eval."""
         return value + torch.rand_like(value) - 0.5 if self.training else rounded
 
-    def layer_masks(self, z_hat: torch.Tensor, layers: torch.Tensor) -> torch.Tensor:
-        """Cumulative masks of the chosen (S, B or 1) layers, (S, B, M, h, w): sampled in training,
-        thresholded in eval."""
+    def layer_masks(self, z_hat: torch.Tensor, layers: list[int]) -> torch.Tensor:
+        """Cumulative masks of the chosen layers, (S, B, M, h, w): sampled in training, thresholded in eval."""
         m = self.importance_map(z_hat).float()
         cumulative, masks = torch.zeros_like(m), []
-        for layer in range(int(layers.max()) + 1):
+        for layer in range(max(layers) + 1):
             p = self.selection_probability(m, layer)
             if self.training:  # Bernoulli(p) with a straight-through gradient
                 sample = p + (torch.floor(torch.rand_like(p) + p) - p).detach()
@@ -201,25 +199,22 @@ class DeepHQ(nn.Module):
                 sample = (p > 0.5).float()
             cumulative = cumulative + (1 - cumulative) * sample
             masks.append(cumulative)
-        images = torch.arange(m.shape[0], device=m.device)
-        return torch.stack(masks)[layers, images]  # (L, B, ...) picked at (layers[s, b], b)
+        return torch.stack([masks[l] for l in layers])
 
 
-def training_loss(model: DeepHQ, x: torch.Tensor, layers: torch.Tensor | None, use_masks: bool = False) -> tuple[torch.Tensor, dict]:
-    """Mean over the decoded (layer, image) pairs of lambda_l * 255^2 * MSE + bpp_y, plus bpp_z (notes, 5).
+def training_loss(model: DeepHQ, x: torch.Tensor, layers: list[int] | None, use_masks: bool = False) -> tuple[torch.Tensor, dict]:
+    """Mean over the chosen layers of lambda_l * 255^2 * MSE_l + bpp_y,l + bpp_z (notes, 5).
 
-    layers: (S, B or 1) layer indices as in DeepHQ.forward; None is phase 1 at the top of the
-    ladder. Returns (loss, metrics of plain floats).
+    layers=None is phase 1 at the top of the ladder. Returns (loss, metrics of plain floats).
     """
     out = model(x, layers, use_masks)
-    top = torch.full((1, 1), len(LAMBDAS) - 1, device=x.device)
-    lambdas = torch.tensor(LAMBDAS, device=x.device)[top if layers is None else layers]  # (S, B or 1)
-    mse = (out["x_hat"] - x.float().unsqueeze(0)).pow(2).flatten(2).mean(2)  # (S, B)
-    loss = (lambdas * 255**2 * mse + out["bpp_y"]).mean() + out["bpp_z"]
+    lambdas = torch.tensor([LAMBDAS[l] for l in (layers or [len(LAMBDAS) - 1])], device=x.device)
+    mse = (out["x_hat"] - x.float().unsqueeze(0)).pow(2).flatten(1).mean(1)
+    loss = (lambdas * 255**2 * mse + out["bpp_y"] + out["bpp_z"]).mean()
     psnr = -10 * torch.log10(mse.clamp_min(1e-10))
     metrics = {
         "loss": loss.item(),
-        "bpp": out["bpp_y"].mean().item() + out["bpp_z"].item(),
+        "bpp": (out["bpp_y"] + out["bpp_z"]).mean().item(),
         "psnr": psnr.mean().item(),
     }
     return loss, metrics

@@ -32,28 +32,3 @@ def test_ladder_start_matches_the_nesting_ratio():
     assert torch.allclose(model.steps()[:, 0], expected, rtol=1e-4)
     assert torch.allclose(model.gains(), model.steps())
     assert LAMBDAS[-1] == 0.2
-
-
-def test_per_image_layers_match_the_same_layers_decoded_for_the_whole_batch():
-    torch.manual_seed(0)
-    model = DeepHQ(DeepHQConfig(N=16, M=8)).eval()
-    model.init_steps_from_ladder()
-    x = torch.rand(3, 3, 64, 64)
-    with torch.no_grad():
-        mixed = model(x, torch.tensor([[6, 0, 3]]))
-        shared = model(x, torch.tensor([[6], [0], [3]]))
-    for image, row in enumerate((0, 1, 2)):
-        assert torch.allclose(mixed["x_hat"][0, image], shared["x_hat"][row, image], atol=1e-5)
-        assert torch.allclose(mixed["bpp_y"][0, image], shared["bpp_y"][row, image])
-    assert shared["bpp_y"][1, 0] < shared["bpp_y"][0, 0]  # layer 0 costs fewer bits than layer 6
-
-
-def test_per_image_masks_are_those_of_each_images_layer():
-    torch.manual_seed(0)
-    model = DeepHQ(DeepHQConfig(N=16, M=8)).eval()
-    with torch.no_grad():
-        model.mask_exponent.copy_(torch.linspace(40, 0, 8).view(-1, 1).expand(8, 8))
-        z_hat = torch.randn(2, 16, 1, 1)
-        mixed = model.layer_masks(z_hat, torch.tensor([[1, 7]]))
-        shared = model.layer_masks(z_hat, torch.tensor([[1], [7]]))
-    assert torch.equal(mixed[0, 0], shared[0, 0]) and torch.equal(mixed[0, 1], shared[1, 1])

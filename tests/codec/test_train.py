@@ -161,16 +161,3 @@ def test_bf16_autocast_only_where_the_cpu_computes_bf16(monkeypatch, native):
     assert dtype == (torch.bfloat16 if native else torch.float32)
     with autocast(TrainConfig(name="t", bf16=False), cpu):
         assert conv(torch.rand(1, 3, 8, 8)).dtype == torch.float32
-
-
-def test_image_sampling_decodes_every_layer_equally_often():
-    from codec.train import TrainConfig, training_layers
-
-    cfg = TrainConfig(name="t", phase=2, batch=12, layers_per_step=2, layer_sampling="image")
-    layers = training_layers(cfg, 8, np.random.default_rng(0))
-    assert layers.shape == (2, 12)
-    for row in layers:
-        counts = np.bincount(row.numpy(), minlength=8)
-        assert counts.min() == 1 and counts.max() == 2  # 12 images: every layer once, 4 of them twice
-    shared = training_layers(TrainConfig(name="t", phase=2, layers_per_step=3), 8, np.random.default_rng(0))
-    assert shared.shape == (3, 1) and len(set(shared.flatten().tolist())) == 3
