@@ -160,10 +160,14 @@ class ZCoder:
         ec.encode_symbols(encoder, symbols.ravel(), *self._rows(z.shape))
         return symbols + self.offsets[:, None, None]
 
+    def min_bytes(self, shape: tuple[int, int, int]) -> int:
+        """Bytes a stream holding z of shape (C, h, w) takes at least: half the bound, for safety."""
+        return int(self.min_bits_per_position * shape[1] * shape[2] / 16)
+
     def check_room(self, payload: bytes, shape: tuple[int, int, int], picture: str) -> None:
         """Raise CorruptStream if payload is too short to hold z of this shape (a header lying
         about the picture size), before anything of that size is allocated."""
-        need = int(self.min_bits_per_position * shape[1] * shape[2] / 16)  # bytes, halved for safety
+        need = self.min_bytes(shape)
         if len(payload) < need:
             raise ec.CorruptStream(
                 f"layer 0 has {len(payload)} bytes, but the hyper-latent of a {picture} picture takes at "

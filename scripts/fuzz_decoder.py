@@ -455,8 +455,8 @@ def bomb(size: str, layer0: str, max_pixels: int | None, address_space_gib: floa
     if layer0 == "empty":
         f.layers = [b""] * len(f.layers)
     elif layer0 == "zeros":
-        need = coder.z_coder.min_bits_per_position * -(-width // 64) * -(-height // 64) / 16
-        f.layers = [bytes(4 * int(need // 4 + 1))] + [b""] * (len(f.layers) - 1)
+        need = coder.z_coder.min_bytes((coder.config.N, -(-height // 64), -(-width // 64)))
+        f.layers = [bytes(4 * (need // 4 + 1))] + [b""] * (len(f.layers) - 1)
     data = pack(f)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()

@@ -9,7 +9,7 @@ of each outcome) is scripts/fuzz_decoder.py, which also makes the longer runs of
 """
 import ast
 import importlib.util
-import math
+import itertools
 import struct
 import sys
 import re
@@ -232,7 +232,7 @@ def test_the_pixel_limit_is_overridable(deephq, monkeypatch):
 def test_a_lying_size_within_the_limit_is_caught_by_layer_0s_length(deephq):
     layer_0 = deephq.header.layer_lengths[0]
     z = load_codec("deephq", deephq.header.model_id, "cpu", deephq.weights).z_coder
-    columns = math.ceil(16 * (layer_0 + 1) / z.min_bits_per_position)  # a row of z positions too long for layer 0
+    columns = next(c for c in itertools.count(1) if z.min_bytes((z.freqs.shape[0], 1, c)) > layer_0)  # too long for layer 0
     data = rewrite(deephq, width=64 * columns, height=64)
     with pytest.raises(ec.CorruptStream, match=rf"decoding stops at quality layer 0.*layer 0 has {layer_0} bytes.*{64 * columns}x64"):
         decode(deephq, data)
