@@ -1,0 +1,56 @@
+"""Carry DeepHQ weights or a training checkpoint from one NEST_RATIO to the current one.
+
+The steps are built from the same step_logits with the new ratio (Delta_7 unchanged, Delta_l =
+Delta_7 * ratio^(7 - l) up to the learned excesses), and every decoder gain is scaled with its
+step, so the synthesis input u_l = y_hat * Gamma_l / Delta_l keeps its scale:
+
+    log Gamma_l += log Delta_l(new) - log Delta_l(old)
+
+Usage: python scripts/migrate_nest_ratio.py FILE --old-ratio 1.65   (rewrites FILE atomically;
+a checkpoint's optimiser moments are kept, a weights file's coding tables are rebuilt).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+
+import torch
+import torch.nn.functional as F
+
+from codec.models import deephq
+from codec.weights import atomic_torch_save
+
+
+def steps_at_ratio(step_logits: torch.Tensor, ratio: float) -> torch.Tensor:
+    """DeepHQ.steps() for a given NEST_RATIO, (L, M) float64."""
+    logits = step_logits.double()
+    log_ratio = math.log(ratio) + F.softplus(logits[:-1])
+    above = torch.flip(torch.cumsum(torch.flip(log_ratio, [0]), 0), [0])
+    return torch.cat([above + logits[-1:], logits[-1:]]).exp()
+
+
+def migrate_state(state: dict, old_ratio: float) -> torch.Tensor:
+    """Rescale state['log_gain'] in place; returns the new steps (L, M) float64."""
+    old = steps_at_ratio(state["step_logits"], old_ratio)
+    new = steps_at_ratio(state["step_logits"], deephq.NEST_RATIO)
+    gain = state["log_gain"]
+    state["log_gain"] = (gain.double() + new.log() - old.log()).to(gain.dtype)
+    return new
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file")
+    parser.add_argument("--old-ratio", type=float, required=True)
+    args = parser.parse_args()
+    data = torch.load(args.file, map_location="cpu", weights_only=True)
+    if "optimizer" in data:  # a training checkpoint
+        migrate_state(data["model"], args.old_ratio)
+    else:  # shipped weights
+        data["tables"]["steps"] = migrate_state(data["state"], args.old_ratio)
+    atomic_torch_save(data, args.file)
+    print(f"{args.file}: steps and gains moved from ratio {args.old_ratio} to {deephq.NEST_RATIO}")
+
+
+if __name__ == "__main__":
+    main()
