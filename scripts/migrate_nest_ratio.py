@@ -12,27 +12,16 @@ a checkpoint's optimiser moments are kept, a weights file's coding tables are re
 from __future__ import annotations
 
 import argparse
-import math
-
 import torch
-import torch.nn.functional as F
 
-from codec.models import deephq
+from codec.models.deephq import NEST_RATIO, layer_steps
 from codec.weights import atomic_torch_save
-
-
-def steps_at_ratio(step_logits: torch.Tensor, ratio: float) -> torch.Tensor:
-    """DeepHQ.steps() for a given NEST_RATIO, (L, M) float64."""
-    logits = step_logits.double()
-    log_ratio = math.log(ratio) + F.softplus(logits[:-1])
-    above = torch.flip(torch.cumsum(torch.flip(log_ratio, [0]), 0), [0])
-    return torch.cat([above + logits[-1:], logits[-1:]]).exp()
 
 
 def migrate_state(state: dict, old_ratio: float) -> torch.Tensor:
     """Rescale state['log_gain'] in place; returns the new steps (L, M) float64."""
-    old = steps_at_ratio(state["step_logits"], old_ratio)
-    new = steps_at_ratio(state["step_logits"], deephq.NEST_RATIO)
+    logits = state["step_logits"].double()
+    old, new = layer_steps(logits, old_ratio), layer_steps(logits)
     gain = state["log_gain"]
     state["log_gain"] = (gain.double() + new.log() - old.log()).to(gain.dtype)
     return new
@@ -49,7 +38,7 @@ def main() -> None:
     else:  # shipped weights
         data["tables"]["steps"] = migrate_state(data["state"], args.old_ratio)
     atomic_torch_save(data, args.file)
-    print(f"{args.file}: steps and gains moved from ratio {args.old_ratio} to {deephq.NEST_RATIO}")
+    print(f"{args.file}: steps and gains moved from ratio {args.old_ratio} to {NEST_RATIO}")
 
 
 if __name__ == "__main__":

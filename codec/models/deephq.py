@@ -55,6 +55,18 @@ class DeepHQConfig:
         return 64
 
 
+def layer_steps(step_logits: torch.Tensor, ratio: float = NEST_RATIO) -> torch.Tensor:
+    """Delta_l (L, M) from the logits s (L, M), each step at least `ratio` times the next one.
+
+    [DEVIATION] The paper learns log Delta_l freely. Strata learns the finest step and the
+    ratios: Delta_7 = exp(s_7), Delta_l = Delta_{l+1} * ratio * exp(softplus(s_l)), so every
+    layer of the nested quantizer refines every element and no parameter is ever dead.
+    """
+    log_ratio = math.log(ratio) + F.softplus(step_logits[:-1])
+    above = torch.flip(torch.cumsum(torch.flip(log_ratio, [0]), 0), [0])  # sum over j >= l
+    return torch.cat([above + step_logits[-1:], step_logits[-1:]]).exp()
+
+
 class DeepHQ(nn.Module):
     """DeepHQ-lite: GDN mean-scale hyperprior + learned layer steps, gains and masks."""
 
@@ -101,15 +113,8 @@ class DeepHQ(nn.Module):
         return torch.sigmoid((self.importance(z_hat) + IMPORTANCE_BIAS).clamp(-20, 20))
 
     def steps(self) -> torch.Tensor:
-        """Delta_l, (L, M), positive, each at least NEST_RATIO times the next layer's step.
-
-        [DEVIATION] The paper learns log Delta_l freely. Strata learns the finest step and the
-        ratios: Delta_7 = exp(s_7), Delta_l = Delta_{l+1} * NEST_RATIO * exp(softplus(s_l)), so
-        every layer of the nested quantizer refines every element and no parameter is ever dead.
-        """
-        log_ratio = math.log(NEST_RATIO) + F.softplus(self.step_logits[:-1])
-        above = torch.flip(torch.cumsum(torch.flip(log_ratio, [0]), 0), [0])  # sum over j >= l
-        return torch.cat([above + self.step_logits[-1:], self.step_logits[-1:]]).exp()
+        """Delta_l, (L, M), positive, each at least NEST_RATIO times the next layer's step."""
+        return layer_steps(self.step_logits)
 
     def gains(self) -> torch.Tensor:
         """Gamma_l, (L, M), positive."""

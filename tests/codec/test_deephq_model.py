@@ -10,11 +10,11 @@ from codec.nested import T
 def test_steps_are_far_enough_apart_to_split_every_parent():
     model = DeepHQ(DeepHQConfig(N=16, M=8))
     with torch.no_grad():
-        model.step_logits.copy_(10 * torch.randn(8, 8))  # any learned values
+        model.step_logits.copy_(10 * torch.randn(8, 8, generator=torch.Generator().manual_seed(0)))  # any learned values
     steps = model.steps()
     ratios = steps[:-1] / steps[1:]
     assert NEST_RATIO > 1 + 2 * T
-    assert torch.all(ratios >= NEST_RATIO * (1 - 1e-6))
+    assert torch.all(ratios >= NEST_RATIO * (1 - 1e-4))  # float32 sums of logs up to about 100
     assert torch.allclose(steps[-1], model.step_logits[-1].exp())  # the finest layer is free
 
 
