@@ -14,7 +14,7 @@ def test_steps_are_far_enough_apart_to_split_every_parent():
     steps = model.steps()
     ratios = steps[:-1] / steps[1:]
     assert NEST_RATIO > 1 + 2 * T
-    assert torch.all(ratios >= NEST_RATIO * (1 - 1e-4))  # float32 sums of logs up to about 100
+    assert torch.all(ratios >= NEST_RATIO * (1 - 1e-5))  # float32 rounding of sums of logs up to about 100: 1.4e-6 here
     assert torch.allclose(steps[-1], model.step_logits[-1].exp())  # the finest layer is free
 
 
