@@ -1,10 +1,11 @@
 """Cost of progressiveness of the shipped DeepHQ weights at other ratios between layer steps.
 
-    python scripts/nest_ratio_study.py FOLDER [--ratio 1.65 --ratio 2] [--limit 6] [--threads 1]
+    python scripts/nest_ratio_study.py FOLDER [--weights FILE] [--ratio 1.65 --ratio 2] [--limit 6] [--threads 1]
 
-For each ratio r the codec's steps become Delta_l = Delta_7 * r^(7 - l) (the finest step kept)
-and each decoder gain moves with its step (Gamma_l / Delta_l kept, as in
-scripts/migrate_nest_ratio.py). Prints, per ratio, the nested (progressive) curve and the
+For each ratio r the codec's steps are rebuilt from the file's step logits by
+`codec.models.deephq.layer_steps` at ratio r (the finest step and the learned ratio excesses
+kept) and each decoder gain moves with its step (Gamma_l / Delta_l kept), as
+scripts/migrate_nest_ratio.py does. Prints, per ratio, the nested (progressive) curve and the
 single-rate curve at the same steps (bpp / PSNR dB per layer, real range-coded files, mean over
 images) and their BD-rate, the cost of progressiveness; then each nested curve against the first.
 """
@@ -21,13 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec.bdrate import bd_rate  # noqa: E402
 from codec.evaluate import measure_layers, measure_single_rate  # noqa: E402
 from codec.images import open_image  # noqa: E402
+from codec.models.deephq import layer_steps  # noqa: E402
 from codec.registry import load_codec  # noqa: E402
 
 
 def set_ratio(codec, ratio: float, steps: np.ndarray, gains: np.ndarray) -> None:
-    """Steps (L, M) at `ratio` from the finest row of `steps`; gains keep their ratio to the steps."""
-    layers = np.arange(steps.shape[0])[::-1, None]  # 7 - l
-    codec.steps = steps[-1:] * ratio ** layers
+    """The codec's steps (L, M) at `ratio` from its model's step logits; gains keep their ratio
+    to the steps (`steps`, `gains`: the file's own)."""
+    codec.steps = layer_steps(codec.model.step_logits.detach().cpu().double(), ratio).numpy()
     codec.gains = gains / steps * codec.steps
 
 
@@ -42,6 +44,7 @@ def points(curve) -> list[tuple[float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")
+    parser.add_argument("--weights", help="DeepHQ weights file (default: the shipped one)")
     parser.add_argument("--ratio", type=float, action="append")
     parser.add_argument("--limit", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
@@ -49,7 +52,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     paths = sorted(p for p in Path(args.folder).iterdir() if p.is_file())[: args.limit]
     images = [open_image(p)[0] for p in paths]
-    codec = load_codec("deephq", 0, "cpu")
+    codec = load_codec("deephq", 0, "cpu", args.weights)
     steps, gains = codec.steps.copy(), codec.gains.copy()
     nested_curves = []
     for ratio in args.ratio or [1.65, 2.0]:
