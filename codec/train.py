@@ -48,6 +48,8 @@ class TrainConfig:
     lr: list = field(default_factory=lambda: [[0.0, 5e-4], [0.85, 1e-4], [0.95, 2e-5]])
     lr_scale: dict = field(default_factory=dict)  # parameter-name prefix -> lr multiplier
     clip: float = 1.0
+    trainable: list = field(default_factory=list)  # parameter-name prefixes trained; [] trains all
+    distortion: bool = True  # False: rate-only loss, no synthesis (the hyper path's catch-up)
     bf16: bool = True  # bf16 autocast where the hardware computes bf16 natively (bf16_is_native)
     init_from: list = field(default_factory=list)  # candidates; the first that exists is used
     data: str = "../shared/data/train"
@@ -79,10 +81,23 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     return [lr for start, lr in cfg.lr if progress >= start][-1]
 
 
+def freeze_untrained(model: torch.nn.Module, cfg: TrainConfig) -> None:
+    """Parameters outside cfg.trainable's prefixes get no gradient (all train when it is empty)."""
+    if not cfg.trainable:
+        return
+    for name, param in model.named_parameters():
+        param.requires_grad_(any(name.startswith(prefix) for prefix in cfg.trainable))
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"no parameter matches trainable = {cfg.trainable}")
+
+
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam:
-    """Adam with one group per lr multiplier (cfg.lr_scale maps name prefixes to multipliers)."""
+    """Adam over the trainable parameters, one group per lr multiplier (cfg.lr_scale maps name
+    prefixes to multipliers)."""
     groups: dict[float, list] = {}
     for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
         scale = next((s for prefix, s in cfg.lr_scale.items() if name.startswith(prefix)), 1.0)
         groups.setdefault(float(scale), []).append(param)
     return torch.optim.Adam([{"params": p, "lr_scale": s} for s, p in groups.items()], lr=cfg.lr[0][1])
@@ -98,10 +113,10 @@ def training_layers(cfg: TrainConfig, num_layers: int, rng: np.random.Generator)
 def loss_function(cfg: TrainConfig):
     if cfg.codec == "deephq":
         from codec.models.deephq import training_loss
-        return lambda model, x, layers: training_loss(model, x, layers, use_masks=cfg.phase >= 3)
+        return lambda model, x, layers: training_loss(model, x, layers, cfg.phase >= 3, cfg.distortion)
     if cfg.codec == "hc":
         from codec.models.hc import training_loss
-        return lambda model, x, layers: training_loss(model, x, cfg.drop)
+        return lambda model, x, layers: training_loss(model, x, cfg.drop, cfg.distortion)
     raise ValueError(f"no training loss for codec {cfg.codec!r}")
 
 
@@ -231,6 +246,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     rng = np.random.default_rng(cfg.seed + rank)
     model_cls, config_cls = model_classes()[cfg.codec]
     model = model_cls(config_cls(**cfg.model)).to(device)
+    freeze_untrained(model, cfg)
     optimizer = make_optimizer(model, cfg)
     step, ckpt, init = 0, cfg.run_dir / "ckpt.pt", {}
     if ckpt.exists() and not restart:
@@ -277,7 +293,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
             print(f"step {step}: non-finite loss, batch skipped", flush=True)
             continue
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip)
         optimizer.step()
         step += 1
         counted += 1

@@ -155,12 +155,14 @@ class DeepHQ(nn.Module):
         }
 
     # ---- training-time forward passes (notes, section 5) -------------------------------------
-    def forward(self, x: torch.Tensor, layers: list[int] | None = None, use_masks: bool = False) -> dict:
+    def forward(self, x: torch.Tensor, layers: list[int] | None = None, use_masks: bool = False,
+                synthesize: bool = True) -> dict:
         """Independent per-layer quantization of y / Delta_l for the chosen layers.
 
         x: (B, 3, H, W) in [0, 1]. layers=None is phase 1: one layer with Delta = Gamma = 1.
         Returns x_hat (S, B, 3, H, W) and bpp_y (S,), bpp_z (scalar), one row per layer.
         In eval mode the rates are those of the rounded values instead of the noisy ones.
+        synthesize=False skips g_s (rate-only training of the hyper path): x_hat is None.
         """
         B, _, H, W = x.shape
         y = self.g_a(x).float()
@@ -182,12 +184,15 @@ class DeepHQ(nn.Module):
             mask = self.layer_masks(z_hat, layers)
             y_hat = mask * y_hat + (1 - mask) * ms
             bits = mask * bits
+        bpp_y = bits.flatten(1).sum(1) / (B * H * W)
+        if not synthesize:
+            return {"x_hat": None, "bpp_y": bpp_y, "bpp_z": bpp_z}
         S = y_hat.shape[0]
         u = (y_hat * gain).flatten(0, 1)
         x_hat = self.synthesize(u, support.repeat(S, 1, 1, 1))
         return {
             "x_hat": x_hat.float().view(S, B, *x.shape[1:]),
-            "bpp_y": bits.flatten(1).sum(1) / (B * H * W),
+            "bpp_y": bpp_y,
             "bpp_z": bpp_z,
         }
 
@@ -210,12 +215,18 @@ class DeepHQ(nn.Module):
         return torch.stack([masks[l] for l in layers])
 
 
-def training_loss(model: DeepHQ, x: torch.Tensor, layers: list[int] | None, use_masks: bool = False) -> tuple[torch.Tensor, dict]:
+def training_loss(model: DeepHQ, x: torch.Tensor, layers: list[int] | None, use_masks: bool = False,
+                  distortion: bool = True) -> tuple[torch.Tensor, dict]:
     """Mean over the chosen layers of lambda_l * 255^2 * MSE_l + bpp_y,l + bpp_z (notes, 5).
 
-    layers=None is phase 1 at the top of the ladder. Returns (loss, metrics of plain floats).
+    layers=None is phase 1 at the top of the ladder. distortion=False trains the rate alone
+    (mean bpp over the layers, no synthesis): the hyper path's catch-up with frozen transforms.
+    Returns (loss, metrics of plain floats).
     """
-    out = model(x, layers, use_masks)
+    out = model(x, layers, use_masks, synthesize=distortion)
+    if not distortion:
+        bpp = (out["bpp_y"] + out["bpp_z"]).mean()
+        return bpp, {"loss": bpp.item(), "bpp": bpp.item()}
     lambdas = torch.tensor([LAMBDAS[l] for l in (layers or [len(LAMBDAS) - 1])], device=x.device)
     mse = (out["x_hat"] - x.float().unsqueeze(0)).pow(2).flatten(1).mean(1)
     loss = (lambdas * 255**2 * mse + out["bpp_y"] + out["bpp_z"]).mean()

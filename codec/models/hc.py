@@ -146,11 +146,13 @@ class HC(nn.Module):
         return {"z_offsets": torch.from_numpy(offsets), "z_freqs": torch.from_numpy(freqs)}
 
     # ---- training-time forward -----------------------------------------------------------------
-    def forward(self, x: torch.Tensor, drop: float = 0.0) -> dict:
+    def forward(self, x: torch.Tensor, drop: float = 0.0, synthesize: bool = True) -> dict:
         """x (B, 3, H, W) -> x_hat (B, 3, H, W) and bits per pixel of each latent.
 
         drop: probability of replacing y_2 (and, half as often, also y_3) by its predicted mean
-        in the synthesis, so partial decodes look good; their rates are still counted.
+        in the synthesis, so partial decodes look good; their rates are still counted, each
+        conditioned on the coded deeper latents as in the codec. synthesize=False skips g_s
+        (rate-only training of the entropy models): x_hat is None.
         """
         B, _, H, W = x.shape
         y4, y3, y2 = (t.float() if t is not None else None for t in self.analysis(x))
@@ -167,12 +169,17 @@ class HC(nn.Module):
             mu3, sigma3 = mu3.float(), sigma3.float()
             y3_hat = self.quantize(y3, mu3)
             bpp["y3"] = self._bits(y3, y3_hat, mu3, sigma3) / pixels
-            keep3, keep2 = self._keep_masks(B, drop, x.device)
-            y3_used = keep3 * y3_hat + (1 - keep3) * mu3
-            mu2, sigma2 = (t.float() for t in self.params_2(y3_used, features))
+            mu2, sigma2 = (t.float() for t in self.params_2(y3_hat, features))
             y2_hat = self.quantize(y2, mu2)
             bpp["y2"] = self._bits(y2, y2_hat, mu2, sigma2) / pixels
-            y3_hat, y2_hat = y3_used, keep2 * y2_hat + (1 - keep2) * mu2
+            keep3, keep2 = self._keep_masks(B, drop, x.device)
+            # a partial decode lacks y_3 (then also y_2): its mean stands in, and y_2's mean is
+            # the one the decoder predicts from what it has
+            mu2_partial = self.params_2(mu3, features)[0].float() if drop > 0 and self.training else mu2
+            y2_mean = keep3 * mu2 + (1 - keep3) * mu2_partial
+            y3_hat, y2_hat = keep3 * y3_hat + (1 - keep3) * mu3, keep2 * y2_hat + (1 - keep2) * y2_mean
+        if not synthesize:
+            return {"x_hat": None, "bpp": bpp}
         return {"x_hat": self.synthesis(y4_hat, y3_hat, y2_hat).float(), "bpp": bpp}
 
     def _bits(self, y, y_hat, mu, sigma) -> torch.Tensor:
@@ -202,9 +209,12 @@ def _identity_merge(channels: int, extra: int) -> nn.Conv2d:
     return merge
 
 
-def training_loss(model: HC, x: torch.Tensor, drop: float = 0.0) -> tuple[torch.Tensor, dict]:
-    """lambda * 255^2 * MSE + total bpp (the paper's L = lambda D + R)."""
-    out = model(x, drop)
+def training_loss(model: HC, x: torch.Tensor, drop: float = 0.0, distortion: bool = True) -> tuple[torch.Tensor, dict]:
+    """lambda * 255^2 * MSE + total bpp (the paper's L = lambda D + R); distortion=False: bpp alone."""
+    out = model(x, drop, synthesize=distortion)
+    if not distortion:
+        bpp = sum(out["bpp"].values())
+        return bpp, {"loss": bpp.item(), "bpp": bpp.item(), **{f"bpp_{k}": v.item() for k, v in out["bpp"].items()}}
     mse = (out["x_hat"] - x.float()).pow(2).mean()
     bpp = sum(out["bpp"].values())
     lmbda = (model.module if hasattr(model, "module") else model).config.lmbda

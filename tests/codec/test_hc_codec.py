@@ -89,3 +89,15 @@ def test_trained_hc_gets_better_with_every_layer(sample_rgb):
     data = api.encode(sample_rgb[:256, :384], codec="hc", quality=2, device="cpu")
     psnr = container.read_header(data).layer_psnr
     assert psnr[0] <= psnr[1] <= psnr[2]
+
+
+def test_training_rates_are_conditioned_on_the_coded_latents_whatever_is_dropped(small_rgb):
+    """y_2's rate (and rounding) is conditioned on the coded y_3 as in the codec, also when the
+    synthesis drops y_3."""
+    model = HC(HCConfig(N=16, M=24)).train()
+    x = torch.from_numpy(small_rgb[:64, :64].copy()).permute(2, 0, 1)[None].float() / 255
+    outputs = []
+    for drop in (0.0, 1.0):
+        torch.manual_seed(0)
+        outputs.append(model(x, drop))
+    assert torch.equal(outputs[0]["bpp"]["y2"], outputs[1]["bpp"]["y2"])

@@ -161,3 +161,18 @@ def test_bf16_autocast_only_where_the_cpu_computes_bf16(monkeypatch, native):
     assert dtype == (torch.bfloat16 if native else torch.float32)
     with autocast(TrainConfig(name="t", bf16=False), cpu):
         assert conv(torch.rand(1, 3, 8, 8)).dtype == torch.float32
+
+
+def test_a_rate_only_catch_up_trains_only_the_named_parameters(tiny_setup):
+    root, data = tiny_setup
+    train(write_config(root, data, "catchbase", steps=2, extra="phase = 2\nlayers_per_step = 2"))
+    source = torch.load(root / "runs/catchbase/ckpt.pt", weights_only=True)["model"]
+    catch_up = write_config(root, data, "catchup", steps=3, extra=(
+        'phase = 2\nlayers_per_step = 8\ntrainable = ["h_a", "h_s", "z_prior"]\ndistortion = false\n'
+        f'init_from = ["{root}/runs/catchbase/ckpt.pt"]'))
+    train(catch_up)
+    state = torch.load(root / "runs/catchup/ckpt.pt", weights_only=True)["model"]
+    changed = {name.split(".")[0] for name in state if not torch.equal(state[name], source[name])}
+    assert changed == {"h_a", "h_s", "h_s_params", "z_prior"}
+    record = json.loads((root / "runs/catchup/log.jsonl").read_text().splitlines()[-1])
+    assert record["loss"] == record["bpp"] and "psnr" not in record
