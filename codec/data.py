@@ -27,8 +27,9 @@ def _cache_key(path: Path) -> str:
     return hashlib.sha1(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
 
 
-def load_cached(folder: str | Path, cache_dir: str | Path, min_side: int) -> list[np.ndarray]:
-    """All images of folder at least min_side pixels on each side, as RGB uint8 arrays.
+def load_cached(folder: str | Path, cache_dir: str | Path, min_side: int, exclude: set[str] = frozenset()) -> list[np.ndarray]:
+    """All images of folder at least min_side pixels on each side, as RGB uint8 arrays, except
+    those whose file names are in exclude.
 
     Decoded pixels are kept as .npy files in cache_dir, so later runs skip the slow decoding.
     """
@@ -36,6 +37,8 @@ def load_cached(folder: str | Path, cache_dir: str | Path, min_side: int) -> lis
     cache.mkdir(parents=True, exist_ok=True)
     images = []
     for path in list_images(folder):
+        if path.name in exclude:
+            continue
         entry = cache / f"{_cache_key(path)}.npy"
         if entry.exists():
             pixels = np.load(entry, allow_pickle=False)

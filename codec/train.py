@@ -50,9 +50,11 @@ class TrainConfig:
     clip: float = 1.0
     trainable: list = field(default_factory=list)  # parameter-name prefixes trained; [] trains all
     distortion: bool = True  # False: rate-only loss, no synthesis (the hyper path's catch-up)
+    ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights (e.g. 0.999)
     bf16: bool = True  # bf16 autocast where the hardware computes bf16 natively (bf16_is_native)
     init_from: list = field(default_factory=list)  # candidates; the first that exists is used
     data: str = "../shared/data/train"
+    held_out: str = "configs/held_out.txt"  # photos of `data` never trained on (large-photo checks)
     eval_data: str = "../shared/data/kodak"  # monitoring only, never trained on
     eval_images: int = 6
     eval_every: int = 2000
@@ -101,6 +103,24 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
         scale = next((s for prefix, s in cfg.lr_scale.items() if name.startswith(prefix)), 1.0)
         groups.setdefault(float(scale), []).append(param)
     return torch.optim.Adam([{"params": p, "lr_scale": s} for s, p in groups.items()], lr=cfg.lr[0][1])
+
+
+class WeightAverage:
+    """Exponential moving average of a model's floating-point state (decay d per step)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float, state: dict | None = None):
+        self.decay = decay
+        self.state = state or {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        current = model.state_dict()
+        for name, average in self.state.items():
+            average.lerp_(current[name], 1 - self.decay)
+
+    def model_state(self, model: torch.nn.Module) -> dict:
+        """model's state dict with the averaged tensors in place of its own."""
+        return {**model.state_dict(), **self.state}
 
 
 def training_layers(cfg: TrainConfig, num_layers: int, rng: np.random.Generator) -> list[int] | None:
@@ -198,10 +218,12 @@ def eval_tensors(cfg: TrainConfig, device: torch.device, multiple: int) -> list[
     return tensors
 
 
-def save_checkpoint(cfg: TrainConfig, model, optimizer, step: int, rng: np.random.Generator, init: dict) -> None:
+def save_checkpoint(cfg: TrainConfig, model, optimizer, step: int, rng: np.random.Generator, init: dict,
+                    average: WeightAverage | None) -> None:
     atomic_torch_save(
         {
             "model": model.state_dict(),
+            "ema": average.state if average else None,
             "optimizer": optimizer.state_dict(),
             "step": step,
             "torch_rng": torch.get_rng_state(),
@@ -260,6 +282,10 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
         print(f"resumed {ckpt} at step {step}", flush=True)
     elif cfg.init_from:
         step, init = load_initial_state(model, cfg)
+    average = None
+    if cfg.ema_decay > 0:
+        resumed = state.get("ema") if ckpt.exists() and not restart else None
+        average = WeightAverage(model, cfg.ema_decay, resumed)
     model = model.to(memory_format=torch.channels_last)
     if rank == 0:
         native = bf16_is_native(device)
@@ -268,7 +294,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     # phase 1 leaves the steps, gains and importance net unused
     trained = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
     loss_fn = loss_function(cfg)
-    images = load_cached(REPO / cfg.data, REPO / ".cache" / "pixels", cfg.crop)
+    images = load_cached(REPO / cfg.data, REPO / ".cache" / "pixels", cfg.crop, held_out(cfg))
     evals = eval_tensors(cfg, device, model.config.downsampling) if rank == 0 else []
     num_layers = getattr(model.config, "layers", 1)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
@@ -279,7 +305,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     while step < cfg.steps:
         if stop.requested:
             if rank == 0:
-                save_checkpoint(cfg, model, optimizer, step, rng, init)
+                save_checkpoint(cfg, model, optimizer, step, rng, init, average)
                 print(f"stopped by signal at step {step}; checkpoint saved", flush=True)
             break
         lr = learning_rate(cfg, step)
@@ -295,6 +321,8 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip)
         optimizer.step()
+        if average:
+            average.update(model)
         step += 1
         counted += 1
         for k, v in metrics.items():
@@ -312,7 +340,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
             log.flush()
             sums, counted, interval_start = {}, 0, time.time()
         if time.time() - last_ckpt > 60 * cfg.checkpoint_minutes or step == cfg.steps:
-            save_checkpoint(cfg, model, optimizer, step, rng, init)
+            save_checkpoint(cfg, model, optimizer, step, rng, init, average)
             last_ckpt = time.time()
     if rank == 0 and step == cfg.steps:
         export(cfg, cfg.run_dir / "weights.pt")
@@ -320,29 +348,44 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
         dist.destroy_process_group()
 
 
-def checkpoint_model(cfg: TrainConfig) -> tuple[dict, torch.nn.Module]:
-    """The run's latest checkpoint and its model (float32, eval mode, on the CPU)."""
+def held_out(cfg: TrainConfig) -> set[str]:
+    """File names listed in cfg.held_out (one per line, # comments), kept out of training."""
+    path = REPO / cfg.held_out
+    if not cfg.held_out or not path.exists():
+        return set()
+    return {line.split("#")[0].strip() for line in path.read_text().splitlines()} - {""}
+
+
+def checkpoint_model(cfg: TrainConfig, ema: bool = False) -> tuple[dict, torch.nn.Module]:
+    """The run's latest checkpoint and its model (float32, eval mode, on the CPU); ema=True takes
+    the moving average of the weights instead of the raw ones."""
     state = torch.load(cfg.run_dir / "ckpt.pt", map_location="cpu", weights_only=True)
-    return state, build_model(cfg.codec, cfg.model, state["model"])
+    weights = state["model"]
+    if ema:
+        if not state.get("ema"):
+            raise ValueError(f"{cfg.run_dir / 'ckpt.pt'} keeps no weight average (set ema_decay)")
+        weights = {**weights, **state["ema"]}
+    return state, build_model(cfg.codec, cfg.model, weights)
 
 
-def export(cfg: TrainConfig, target: str) -> None:
+def export(cfg: TrainConfig, target: str, ema: bool = False) -> None:
     """Export the run's latest checkpoint as an fp16 weights file.
 
     A DeepHQ phase-1 run has one quantizer step (Delta = 1) for all layers; its export gets the
     phase-2 starting steps (Delta_l = Gamma_l from the lambda ladder) so its layers differ.
     """
-    state, model = checkpoint_model(cfg)
+    state, model = checkpoint_model(cfg, ema)
     if cfg.codec == "deephq" and cfg.phase == 1:
         model.init_steps_from_ladder()
     init = json.loads(state.get("init", "{}"))
-    export_weights(model, cfg.codec, target, source={"run": cfg.name, "step": state["step"], "init": init})
-    print(f"exported step {state['step']} of {cfg.name} to {target}")
+    source = {"run": cfg.name, "step": state["step"], "init": init, **({"ema": cfg.ema_decay} if ema else {})}
+    export_weights(model, cfg.codec, target, source=source)
+    print(f"exported step {state['step']} of {cfg.name}{' (weight average)' if ema else ''} to {target}")
 
 
-def evaluate_checkpoint(cfg: TrainConfig) -> None:
+def evaluate_checkpoint(cfg: TrainConfig, ema: bool = False) -> None:
     """Estimated bpp and PSNR per layer of the run's latest checkpoint (likelihoods, not a codec)."""
-    state, model = checkpoint_model(cfg)
+    state, model = checkpoint_model(cfg, ema)
     images = eval_tensors(cfg, torch.device("cpu"), model.config.downsampling)
     result = evaluate(model, images, cfg, getattr(model.config, "layers", 1))
     print(json.dumps({"run": cfg.name, "step": state["step"], "images": len(images), **result}))
@@ -356,6 +399,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="override torch's thread count (share the CPU)")
     parser.add_argument("--evaluate", type=int, metavar="N", nargs="?", const=24,
                         help="print the latest checkpoint's estimated bpp and PSNR on N eval images and exit")
+    parser.add_argument("--ema", action="store_true",
+                        help="--export / --evaluate the moving average of the weights (ema_decay runs)")
     parser.add_argument("--restart", action="store_true",
                         help="start again from init_from even if the run has a checkpoint (branch runs)")
     args = parser.parse_args()
@@ -367,10 +412,10 @@ def main() -> None:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if args.export:
-        export(cfg, args.export)
+        export(cfg, args.export, args.ema)
     elif args.evaluate:
         cfg.eval_images = args.evaluate
-        evaluate_checkpoint(cfg)
+        evaluate_checkpoint(cfg, args.ema)
     else:
         train(cfg, args.restart)
 

@@ -176,3 +176,27 @@ def test_a_rate_only_catch_up_trains_only_the_named_parameters(tiny_setup):
     assert changed == {"h_a", "h_s", "h_s_params", "z_prior"}
     record = json.loads((root / "runs/catchup/log.jsonl").read_text().splitlines()[-1])
     assert record["loss"] == record["bpp"] and "psnr" not in record
+
+
+def test_a_weight_average_is_kept_resumed_and_exported(tiny_setup):
+    root, data = tiny_setup
+    config = write_config(root, data, "ema", steps=2, extra="ema_decay = 0.5\ncheckpoint_minutes = 0.0")
+    train(config, "--steps", "1")
+    train(config)
+    ckpt = torch.load(root / "runs/ema/ckpt.pt", weights_only=True)
+    assert ckpt["step"] == 2 and set(ckpt["ema"]) <= set(ckpt["model"])
+    name = "g_a.0.weight"
+    assert not torch.equal(ckpt["ema"][name], ckpt["model"][name])
+    train(config, "--export", str(root / "ema.pt"), "--ema")
+    exported = torch.load(root / "ema.pt", weights_only=True)
+    assert torch.equal(exported["state"][name], ckpt["ema"][name].half())
+    assert exported["source"]["ema"] == 0.5
+
+
+def test_held_out_photos_are_never_trained_on(tmp_path, sample_rgb):
+    from codec.data import load_cached
+
+    for name in ("a.png", "b.png"):
+        Image.fromarray(sample_rgb[:64, :64]).save(tmp_path / name)
+    images = load_cached(tmp_path, tmp_path / "cache", 64, exclude={"b.png"})
+    assert len(images) == 1
