@@ -144,8 +144,8 @@ def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> tuple[int, d
     """Initialise from the first existing run checkpoint or shipped weights file in cfg.init_from;
     new modules keep their initialisation. A DeepHQ phase-1 state (all steps 1) gets the phase-2
     starting steps of the lambda ladder. Returns the step to continue from (the source's step when
-    it is an export of this same run or of a branch off it: a fresh machine continuing from the
-    shipped weights; else 0) and where the state came from ({"from": path, "run", "step"}).
+    it is an export of this same run or of a branch off it, at any depth: a fresh machine
+    continuing from the shipped weights; else 0) and where the state came from ({"from": path, "run", "step"}).
     """
     source = next((c for c in cfg.init_from if (REPO / c).exists()), None)
     if source is None:
@@ -153,7 +153,9 @@ def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> tuple[int, d
     path = REPO / source
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if "model" in payload:
-        state, origin = payload["model"], {"run": json.loads(payload["config"])["name"], "step": payload["step"]}
+        state = payload["model"]
+        origin = {"run": json.loads(payload["config"])["name"], "step": payload["step"],
+                  "init": json.loads(payload.get("init", "{}"))}
     else:
         weights = read_weights(path)
         state, origin = weights["state"], weights.get("source") or {}
@@ -164,10 +166,18 @@ def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> tuple[int, d
         raise ValueError(f"{source}: unexpected parameters {unexpected}")
     if "step_logits" in missing or ("step_logits" in state and not state["step_logits"].any()):
         model.init_steps_from_ladder()  # a phase-1 base: its steps were never trained
-    lineage = [origin, origin.get("init") or {}]  # the file's run, and the run it branched from
-    step = next((int(o.get("step", 0)) for o in lineage if o.get("run") == cfg.name), 0)
+    step = next((int(o.get("step", 0)) for o in lineage(origin) if o.get("run") == cfg.name), 0)
     print(f"initialised from {source}; new parameters: {missing or 'none'}; starting at step {step}", flush=True)
     return step, {"from": source, **origin}
+
+
+def lineage(origin: dict) -> list[dict]:
+    """The runs a state came from, newest first: its own, the one it branched from, and so on."""
+    chain = []
+    while origin and len(chain) < 32:
+        chain.append(origin)
+        origin = origin.get("init") or {}
+    return chain
 
 
 def bf16_is_native(device: torch.device) -> bool:

@@ -200,3 +200,10 @@ def test_held_out_photos_are_never_trained_on(tmp_path, sample_rgb):
         Image.fromarray(sample_rgb[:64, :64]).save(tmp_path / name)
     images = load_cached(tmp_path, tmp_path / "cache", 64, exclude={"b.png"})
     assert len(images) == 1
+
+
+def test_a_run_continues_at_its_step_through_a_chain_of_branches():
+    from codec.train import lineage
+
+    origin = {"run": "catch-up", "step": 900, "init": {"run": "anneal", "step": 300, "init": {"run": "main", "step": 20309}}}
+    assert [o["run"] for o in lineage(origin)] == ["catch-up", "anneal", "main"]
