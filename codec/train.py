@@ -259,6 +259,16 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return (dist.get_rank() if world > 1 else 0), world, device
 
 
+def agree(world: int, device: torch.device, finite: bool, stop: bool) -> tuple[bool, bool]:
+    """(every rank's loss is finite, some rank was asked to stop): all ranks skip a batch or stop
+    together, so none waits forever in the gradient all-reduce."""
+    if world == 1:
+        return finite, stop
+    flags = torch.tensor([float(not finite), float(stop)], device=device)
+    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    return flags[0].item() == 0, flags[1].item() > 0
+
+
 class StopRequest:
     """SIGTERM or SIGINT asks the training loop to checkpoint and stop at the next step."""
 
@@ -313,20 +323,21 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     stop = StopRequest()
     model.train()
     while step < cfg.steps:
-        if stop.requested:
-            if rank == 0:
-                save_checkpoint(cfg, model, optimizer, step, rng, init, average)
-                print(f"stopped by signal at step {step}; checkpoint saved", flush=True)
-            break
         lr = learning_rate(cfg, step)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
         x = random_crops(images, cfg.batch, cfg.crop, rng).to(device).contiguous(memory_format=torch.channels_last)
         with autocast(cfg, device):
             loss, metrics = loss_fn(trained, x, training_layers(cfg, num_layers, rng))
+        finite, stopping = agree(world, device, math.isfinite(metrics["loss"]), stop.requested)
+        if stopping:
+            if rank == 0:
+                save_checkpoint(cfg, model, optimizer, step, rng, init, average)
+                print(f"stopped by signal at step {step}; checkpoint saved", flush=True)
+            break
         optimizer.zero_grad(set_to_none=True)
-        if not math.isfinite(metrics["loss"]):
-            print(f"step {step}: non-finite loss, batch skipped", flush=True)
+        if not finite:
+            print(f"step {step}: non-finite loss (rank {rank}: {metrics['loss']}), batch skipped", flush=True)
             continue
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip)

@@ -123,7 +123,7 @@ def test_hc_trains_from_a_deephq_state(tiny_setup):
 def test_two_gloo_processes_train_together(tiny_setup):
     root, data = tiny_setup
     config = write_config(root, data, "ddp", steps=2)
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", "-m"]
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m"]
     train(config, launcher=launcher)
     assert torch.load(root / "runs/ddp/ckpt.pt", weights_only=True)["step"] == 2
 
@@ -207,3 +207,21 @@ def test_a_run_continues_at_its_step_through_a_chain_of_branches():
 
     origin = {"run": "catch-up", "step": 900, "init": {"run": "anneal", "step": 300, "init": {"run": "main", "step": 20309}}}
     assert [o["run"] for o in lineage(origin)] == ["catch-up", "anneal", "main"]
+
+
+@pytest.mark.parametrize("fault", ["nan", "stop"])
+def test_ranks_agree_to_skip_a_batch_or_stop(tiny_setup, fault):
+    """A non-finite loss or a stop request on one rank of two: both skip the batch (or both stop)
+    instead of one waiting forever in the all-reduce."""
+    root, data = tiny_setup
+    config = write_config(root, data, f"agree_{fault}", steps=3)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               str(REPO / "tests/codec/helpers/faulty_rank.py"), fault, str(config), "--threads", "1"]
+    result = subprocess.run(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    step = torch.load(root / f"runs/agree_{fault}/ckpt.pt", weights_only=True)["step"]
+    if fault == "nan":
+        assert "non-finite loss (rank 1: nan), batch skipped" in result.stdout and step == 3
+    else:
+        assert "stopped by signal at step 1" in result.stdout and step == 1
