@@ -71,7 +71,7 @@ class DeepHQCodec:
 
     # ---- shared by encoder and decoder ---------------------------------------------------
     @torch.no_grad()
-    def _entropy_parameters(self, z_hat: np.ndarray) -> EntropyParameters:
+    def entropy_parameters(self, z_hat: np.ndarray) -> EntropyParameters:
         """z_hat int (N, hz, wz) -> parameters of y, computed in float64 on the CPU."""
         net = self.params_net
         z = torch.from_numpy(z_hat.astype(np.float64))[None]
@@ -89,7 +89,7 @@ class DeepHQCodec:
         """Delta_layer of each coded element (its channel's step), (N,)."""
         return self.steps[layer][coded // hw]
 
-    def _code_layer(self, coder, state: NestedState, params: EntropyParameters, layer: int, hw: int, y_star=None) -> None:
+    def code_layer(self, coder, state: NestedState, params: EntropyParameters, layer: int, hw: int, y_star=None) -> None:
         """Encode (y_star given) or decode every pass of one layer."""
         sigma = params.gaussian.sigma
         for coded, j in layer_passes(params.masks, layer):
@@ -98,15 +98,23 @@ class DeepHQCodec:
             else:
                 encode_pass(coder, state, coded, self._step(j, coded, hw), sigma[coded], y_star[coded])
 
-    @torch.no_grad()
-    def _reconstruct(self, state: NestedState, params: EntropyParameters, layer: int, shape, size) -> np.ndarray:
-        """x_hat_l as RGB uint8 (H, W, 3): u_l = (y~* + mu) / Delta_l * Gamma_l -> LRP -> g_s."""
+    def latent(self, state: NestedState, params: EntropyParameters, layer: int, shape) -> torch.Tensor:
+        """u_l = (y~* + mu) / Delta_l * Gamma_l, float32 (1, M, h, w) on the CPU: the synthesis input."""
         M = self.config.M
         scale = (self.gains[layer] / self.steps[layer]).reshape(M, 1, 1)
         u = (state.value + params.gaussian.mu).reshape(M, *shape) * scale
-        u = torch.from_numpy(u).float()[None].to(self.device)
+        return torch.from_numpy(u).float()[None]
+
+    @torch.no_grad()
+    def synthesize(self, u: torch.Tensor, params: EntropyParameters, size) -> np.ndarray:
+        """x_hat_l as RGB uint8 (H, W, 3): u_l -> LRP -> g_s, on the transform device."""
+        u = u.to(self.device)
         (x_hat,) = run_tiled(lambda a, b: (self.model.synthesize(a, b),), [(u, 1), (params.support, 1)], [16])
         return pixels.to_rgb(x_hat, *size)
+
+    def _reconstruct(self, state: NestedState, params: EntropyParameters, layer: int, shape, size) -> np.ndarray:
+        """The encoder's picture of layer `layer`, as the decoder will synthesize it."""
+        return self.synthesize(self.latent(state, params, layer, shape), params, size)
 
     # ---- encoder ---------------------------------------------------------------------------
     @torch.no_grad()
@@ -115,7 +123,7 @@ class DeepHQCodec:
         x = pixels.to_tensor(rgb, self.config.downsampling, self.device)
         (y,) = run_tiled(lambda t: (self.model.g_a(t),), [(x, 16)], [1])
         encoder = ec.new_encoder()
-        params = self._entropy_parameters(self.z_coder.encode(encoder, self.model.h_a(y)[0]))
+        params = self.entropy_parameters(self.z_coder.encode(encoder, self.model.h_a(y)[0]))
         y_star = y[0].cpu().double().numpy().ravel() - params.gaussian.mu
         return encoder, params, y_star, tuple(y.shape[2:])
 
@@ -129,7 +137,7 @@ class DeepHQCodec:
         state = NestedState.start(K, first_step)
         layers, reconstructions = [], []
         for layer in range(self.num_layers):
-            self._code_layer(encoder, state, params, layer, hw, y_star)
+            self.code_layer(encoder, state, params, layer, hw, y_star)
             layers.append(ec.finish(encoder))
             encoder = ec.new_encoder()
             reconstructions.append(self._reconstruct(state, params, layer, shape, rgb.shape[:2]))
@@ -149,14 +157,19 @@ class DeepHQCodec:
         picture = self._reconstruct(state, params, layer, shape, rgb.shape[:2])
         return Encoded(PARAMS.pack(K, bind_alphabet(params.check, K)), [ec.finish(encoder)], [picture])
 
-    def decoder(self, width: int, height: int, params: bytes) -> "DeepHQLayerDecoder":
-        return DeepHQLayerDecoder(self, width, height, params)
+    def decoder(self, width: int, height: int, params: bytes, history: bool = False) -> "DeepHQLayerDecoder":
+        return DeepHQLayerDecoder(self, width, height, params, history)
 
 
 class DeepHQLayerDecoder:
-    """Decodes the layers of one file in order; each call returns that layer's picture."""
+    """Decodes the layers of one file in order, in two steps per layer: decode_symbols (the range
+    decoding, cheap) and synthesize (the picture). decode_layer does both.
 
-    def __init__(self, codec: DeepHQCodec, width: int, height: int, params: bytes):
+    With history, the synthesis input of every decoded layer is kept (M h w floats each), so any
+    of them can be synthesized later; without, only the newest one's.
+    """
+
+    def __init__(self, codec: DeepHQCodec, width: int, height: int, params: bytes, history: bool = False):
         if len(params) != PARAMS.size:
             raise InvalidCodecParameters(f"DeepHQ parameters must be {PARAMS.size} bytes, found {len(params)}")
         self.codec = codec
@@ -166,24 +179,39 @@ class DeepHQLayerDecoder:
         d = codec.config.downsampling
         self.z_shape = (codec.config.N, -(-height // d), -(-width // d))
         self.shape = (self.z_shape[1] * 4, self.z_shape[2] * 4)
-        self.layer = 0
+        self.layer = 0  # layers decoded so far
+        self.history = history
         self.params: EntropyParameters | None = None
         self.state: NestedState | None = None
+        self._latents: dict[int, torch.Tensor] = {}  # layer -> synthesis input
 
     @torch.no_grad()
-    def decode_layer(self, payload: bytes) -> np.ndarray:
-        """Decode the next layer from its payload; RGB uint8 (H, W, 3)."""
+    def decode_symbols(self, payload: bytes) -> int:
+        """Range-decode the next layer from its payload (no synthesis); returns its index."""
         codec, layer = self.codec, self.layer
         if layer >= codec.num_layers:
-            raise InvalidCodecParameters(f"the DeepHQ model has {codec.num_layers} layers; the file's layer "
-                                         f"{layer} cannot be decoded")
+            raise InvalidCodecParameters(f"the DeepHQ model has {codec.num_layers} layers; the file has more")
         decoder = ec.new_decoder(payload)
         hw = self.shape[0] * self.shape[1]
         if layer == 0:
             codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
-            self.params = codec._entropy_parameters(codec.z_coder.decode(decoder, self.z_shape))
+            self.params = codec.entropy_parameters(codec.z_coder.decode(decoder, self.z_shape))
             verify(bind_alphabet(self.params.check, self.K), self.check, "DeepHQ")
             self.state = NestedState.start(self.K, np.repeat(codec.steps[0], hw))
-        codec._code_layer(decoder, self.state, self.params, layer, hw)
+        codec.code_layer(decoder, self.state, self.params, layer, hw)
+        if not self.history:
+            self._latents.clear()
+        self._latents[layer] = codec.latent(self.state, self.params, layer, self.shape)
         self.layer += 1
-        return codec._reconstruct(self.state, self.params, layer, self.shape, self.size)
+        return layer
+
+    def synthesize(self, layer: int | None = None) -> np.ndarray:
+        """The picture (RGB uint8 (H, W, 3)) of a decoded layer, by default the newest."""
+        layer = self.layer - 1 if layer is None else layer
+        if layer not in self._latents:
+            raise IndexError(f"layer index {layer} is not decoded or not kept (decoded: {self.layer})")
+        return self.codec.synthesize(self._latents[layer], self.params, self.size)
+
+    def decode_layer(self, payload: bytes) -> np.ndarray:
+        """Decode the next layer from its payload; RGB uint8 (H, W, 3)."""
+        return self.synthesize(self.decode_symbols(payload))

@@ -43,11 +43,11 @@ class HCCodec:
         self.z_coder = ZCoder(weights["tables"])
         self.digest = weights_digest(weights)
 
-    # ---- the HCE parameters, in float64 on the CPU -------------------------------------------
+    # ---- shared by encoder and decoder ---------------------------------------------------------
     @torch.no_grad()
-    def _gaussian(self, latent: str, context: dict) -> SnappedGaussian:
-        """Snapped (mu, sigma) of a latent from what is decoded before it; context keeps the
-        f_3 features for y_2."""
+    def gaussian(self, latent: str, context: dict) -> SnappedGaussian:
+        """Snapped (mu, sigma) of a latent, in float64 on the CPU, from what precedes it: z_hat for
+        y_4, y_4 for y_3 (which adds its f_3 features to context), y_3 and the features for y_2."""
         net = self.params_net
         if latent == "y4":
             mu, sigma = net.params_4(torch.from_numpy(context["z_hat"].astype(np.float64))[None])
@@ -62,18 +62,15 @@ class HCCodec:
         values, shape = latent
         return torch.from_numpy(values).view(1, *shape)
 
-    def _latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
+    def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
         h, w = -(-height // 64) * 64, -(-width // 64) * 64
         return {"y4": (self.config.M, h // 16, w // 16), "y3": (16, h // 8, w // 8), "y2": (4, h // 4, w // 4)}
 
     @torch.no_grad()
-    def _picture(self, context: dict, size) -> np.ndarray:
-        """Synthesis from the decoded latents, missing ones replaced by their predicted means."""
-        shapes = context["shapes"]
-        y3 = context.get("y3") or (self._gaussian("y3", context).mu, shapes["y3"])
-        y2 = context.get("y2") or (self._gaussian("y2", {**context, "y3": y3}).mu, shapes["y2"])
-        latents = [self._tensor(t).float().to(self.device) for t in (context["y4"], y3, y2)]
-        (x_hat,) = run_tiled(lambda *t: (self.model.synthesis(*t),), list(zip(latents, (1, 2, 4))), [16])
+    def synthesize(self, latents: list[tuple[np.ndarray, tuple]], size) -> np.ndarray:
+        """RGB uint8 (H, W, 3) from y_4, y_3, y_2 (flat float64 values with their shapes)."""
+        tensors = [self._tensor(t).float().to(self.device) for t in latents]
+        (x_hat,) = run_tiled(lambda *t: (self.model.synthesis(*t),), list(zip(tensors, (1, 2, 4))), [16])
         return pixels.to_rgb(x_hat, *size)
 
     # ---- encoder ---------------------------------------------------------------------------
@@ -83,11 +80,11 @@ class HCCodec:
         x = pixels.to_tensor(rgb, self.config.downsampling, self.device)
         y = dict(zip(LATENTS, run_tiled(self.model.analysis, [(x, 16)], [1, 2, 4])))
         encoder = ec.new_encoder()
-        context = {"z_hat": self.z_coder.encode(encoder, self.model.h_a(y["y4"])[0]),
-                   "shapes": self._latent_shapes(*size)}
+        latents = Latents(self, self.latent_shapes(*size))
+        latents.context["z_hat"] = self.z_coder.encode(encoder, self.model.h_a(y["y4"])[0])
         alphabets, checks, layers, pictures = [], [], [], []
-        for latent in LATENTS:
-            gaussian = self._gaussian(latent, context)
+        for index, latent in enumerate(LATENTS):
+            gaussian = latents.gaussian(index)
             y_star = y[latent][0].cpu().double().numpy().ravel() - gaussian.mu
             step = np.ones_like(y_star)
             K = alphabet_size(y_star, step)
@@ -97,23 +94,68 @@ class HCCodec:
             encoder = ec.new_encoder()
             alphabets.append(K)
             checks.append(bind_alphabet(gaussian.check(), K))
-            self._store(context, latent, gaussian, state)
-            pictures.append(self._picture(context, size))
+            latents.store(index, state.value + gaussian.mu)
+            pictures.append(self.synthesize(latents.picture_inputs(index), size))
         return Encoded(PARAMS.pack(*alphabets, *checks), layers, pictures)
 
-    @staticmethod
-    def _store(context: dict, latent: str, gaussian: SnappedGaussian, state: NestedState) -> None:
-        """Keep the decoded latent y_hat = y~* + mu (flat float64) with its shape."""
-        context[latent] = (state.value + gaussian.mu, context["shapes"][latent])
+    def decoder(self, width: int, height: int, params: bytes, history: bool = False) -> "HCLayerDecoder":
+        return HCLayerDecoder(self, width, height, params, history)
 
-    def decoder(self, width: int, height: int, params: bytes) -> "HCLayerDecoder":
-        return HCLayerDecoder(self, width, height, params)
+
+class Latents:
+    """The latents of one picture as far as they are decoded, and the Gaussians derived from them.
+
+    The picture of layer l uses the latents decoded up to l and the predicted means of the others;
+    each Gaussian is computed once and shared by the pictures and the decoding that need it. With
+    history, those of older pictures are kept, else dropped once a newer latent is stored.
+    """
+
+    def __init__(self, codec: HCCodec, shapes: dict[str, tuple], history: bool = False):
+        self.codec = codec
+        self.shapes = shapes
+        self.history = history
+        self.context: dict = {}  # z_hat, the decoded y_4 and its f_3 features
+        self.decoded: dict[str, tuple[np.ndarray, tuple]] = {}  # latent -> (y_hat flat float64, shape)
+        self._gaussians: dict[tuple[int, int], SnappedGaussian] = {}
+
+    def gaussian(self, index: int, upto: int | None = None) -> SnappedGaussian:
+        """Gaussian of latent `index` given the latents before it as the picture of layer upto has
+        them (default: all decoded, the Gaussian it is coded with)."""
+        upto = index - 1 if upto is None else min(upto, index - 1)
+        if (index, upto) not in self._gaussians:
+            context = self.context
+            if index == 2:
+                if "features" not in context:
+                    self.gaussian(1)  # computes them
+                context = {**context, "y3": self.latent(1, upto)}
+            self._gaussians[(index, upto)] = self.codec.gaussian(LATENTS[index], context)
+        return self._gaussians[(index, upto)]
+
+    def latent(self, index: int, upto: int) -> tuple[np.ndarray, tuple]:
+        """Latent `index` as the picture of layer upto has it: decoded, or its predicted mean."""
+        name = LATENTS[index]
+        return self.decoded[name] if index <= upto else (self.gaussian(index, upto).mu, self.shapes[name])
+
+    def picture_inputs(self, upto: int) -> list[tuple[np.ndarray, tuple]]:
+        """y_4, y_3, y_2 for the picture of layer upto."""
+        return [self.latent(index, upto) for index in range(len(LATENTS))]
+
+    def store(self, index: int, values: np.ndarray) -> None:
+        """Keep decoded latent `index`: y_hat = y~* + mu, flat float64."""
+        name = LATENTS[index]
+        self.decoded[name] = (values, self.shapes[name])
+        if index == 0:
+            self.context["y4"] = self.decoded[name]
+        if not self.history:
+            self._gaussians = {key: g for key, g in self._gaussians.items() if key[1] >= index}
 
 
 class HCLayerDecoder:
-    """Decodes the 3 layers of one HC file in order; each call returns that layer's picture."""
+    """Decodes the 3 layers of one HC file in order, in two steps per layer: decode_symbols (the
+    range decoding and the Gaussians it needs) and synthesize (the picture); decode_layer does
+    both. Any decoded layer can be synthesized; with history its Gaussians are kept for that."""
 
-    def __init__(self, codec: HCCodec, width: int, height: int, params: bytes):
+    def __init__(self, codec: HCCodec, width: int, height: int, params: bytes, history: bool = False):
         if len(params) != PARAMS.size:
             raise InvalidCodecParameters(f"HC parameters must be {PARAMS.size} bytes, found {len(params)}")
         values = PARAMS.unpack(params)
@@ -122,27 +164,37 @@ class HCLayerDecoder:
             check_alphabet(K, f"HC {latent}")
         self.codec = codec
         self.size = (height, width)
-        shapes = codec._latent_shapes(height, width)
-        self.context = {"shapes": shapes}
+        self.latents = Latents(codec, codec.latent_shapes(height, width), history)
         d = codec.config.downsampling
         self.z_shape = (codec.config.N, -(-height // d), -(-width // d))
-        self.layer = 0
+        self.layer = 0  # layers decoded so far
 
     @torch.no_grad()
-    def decode_layer(self, payload: bytes) -> np.ndarray:
+    def decode_symbols(self, payload: bytes) -> int:
+        """Range-decode the next layer's latent from its payload (no synthesis); returns its index."""
         codec, layer = self.codec, self.layer
-        if layer >= 3:
-            raise InvalidCodecParameters("HC files have 3 layers; the file's layer 3 cannot be decoded")
+        if layer >= len(LATENTS):
+            raise InvalidCodecParameters(f"HC files have {len(LATENTS)} layers; this file has more")
         decoder = ec.new_decoder(payload)
-        latent = LATENTS[layer]
         if layer == 0:
             codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
-            self.context["z_hat"] = codec.z_coder.decode(decoder, self.z_shape)
-        gaussian = codec._gaussian(latent, self.context)
-        verify(bind_alphabet(gaussian.check(), self.alphabets[layer]), self.checks[layer], f"HC {latent}")
+            self.latents.context["z_hat"] = codec.z_coder.decode(decoder, self.z_shape)
+        gaussian = self.latents.gaussian(layer)
+        verify(bind_alphabet(gaussian.check(), self.alphabets[layer]), self.checks[layer], f"HC {LATENTS[layer]}")
         n = gaussian.mu.size
         state = NestedState.start(self.alphabets[layer], np.ones(n))
         decode_pass(decoder, state, np.arange(n), np.ones(n), gaussian.sigma)
-        codec._store(self.context, latent, gaussian, state)
+        self.latents.store(layer, state.value + gaussian.mu)
         self.layer += 1
-        return codec._picture(self.context, self.size)
+        return layer
+
+    def synthesize(self, layer: int | None = None) -> np.ndarray:
+        """The picture (RGB uint8 (H, W, 3)) of a decoded layer, by default the newest."""
+        layer = self.layer - 1 if layer is None else layer
+        if not 0 <= layer < self.layer:
+            raise IndexError(f"layer index {layer} is not decoded (decoded: {self.layer})")
+        return self.codec.synthesize(self.latents.picture_inputs(layer), self.size)
+
+    def decode_layer(self, payload: bytes) -> np.ndarray:
+        """Decode the next layer from its payload; RGB uint8 (H, W, 3)."""
+        return self.synthesize(self.decode_symbols(payload))

@@ -25,6 +25,23 @@ def test_decoder_reproduces_the_encoders_reconstructions(small_rgb, encoded):
         assert np.array_equal(decoder.decode_layer(payload), enc.reconstructions[layer])
 
 
+def test_range_decoding_then_synthesis_of_any_layer(small_rgb, encoded):
+    """With history, every layer range-decoded first can be synthesized later, in any order;
+    without, only the newest."""
+    codec, enc = encoded
+    width, height = small_rgb.shape[1], small_rgb.shape[0]
+    keeping = codec.decoder(width, height, enc.params, history=True)
+    assert [keeping.decode_symbols(payload) for payload in enc.layers] == list(range(8))
+    for layer in (7, 0, 4):
+        assert np.array_equal(keeping.synthesize(layer), enc.reconstructions[layer])
+    newest_only = codec.decoder(width, height, enc.params)
+    for payload in enc.layers[:3]:
+        newest_only.decode_symbols(payload)
+    assert np.array_equal(newest_only.synthesize(), enc.reconstructions[2])
+    with pytest.raises(IndexError):
+        newest_only.synthesize(1)
+
+
 def test_layers_add_bits_and_quality(small_rgb, encoded):
     _, enc = encoded
     errors = [np.mean((r.astype(float) - small_rgb) ** 2) for r in enc.reconstructions]
@@ -74,30 +91,43 @@ def test_other_weights_are_named_in_the_error(small_rgb):
 
 
 DECODE_IN_CHILD = """
-import sys, hashlib, torch
+import sys, numpy as np, torch
 torch.set_num_threads(int(sys.argv[2]))
-from codec import api
-result = api.decode(open(sys.argv[1], "rb").read(), device="cpu")
-print(" ".join(hashlib.sha256(l.rgb.tobytes()).hexdigest() for l in result.layers))
+from codec import container
+from codec.registry import load_codec
+parsed = container.parse_container(open(sys.argv[1], "rb").read())
+h = parsed.header
+decoder = load_codec(h.codec, h.model_id, "cpu").decoder(h.width, h.height, h.params)
+pictures, cells = [], []
+for payload in parsed.layers:
+    pictures.append(decoder.decode_layer(payload))
+    cells.append(np.stack([decoder.state.lower, decoder.state.upper]))  # what the symbols decoded to
+np.savez(sys.argv[3], pictures=np.stack(pictures), cells=np.stack(cells), threads=torch.get_num_threads())
 """
 
 
-def test_decoding_in_another_process_with_other_threads_is_identical(small_rgb, tmp_path):
-    import torch
-
-    torch.set_num_threads(1)
-    try:
-        data = api.encode(small_rgb, device="cpu")
-    finally:
-        torch.set_num_threads(2)
-    path = tmp_path / "x.strata"
-    path.write_bytes(data)
-    import hashlib
-    expected = " ".join(hashlib.sha256(l.rgb.tobytes()).hexdigest() for l in api.decode(data, device="cpu").layers)
-    child = subprocess.run([sys.executable, "-c", DECODE_IN_CHILD, str(path), "2"], capture_output=True, text=True,
-                           cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=300)
+def decode_in_child(path, threads, out):
+    child = subprocess.run([sys.executable, "-c", DECODE_IN_CHILD, str(path), str(threads), str(out)],
+                           capture_output=True, text=True, cwd=REPO, timeout=300,
+                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": str(threads)})
     assert child.returncode == 0, child.stderr
-    assert child.stdout.split() == expected.split()
+    result = np.load(out)
+    assert int(result["threads"]) == threads
+    return result
+
+
+def test_decoding_with_1_and_2_threads_gives_the_same_symbols_and_pixels_within_one_level(small_rgb, tmp_path):
+    """docs/FORMAT.md's guarantee: every decoded symbol (hence every cell and latent value) is
+    identical whatever the thread count; pixels come from a float32 synthesis whose sums may run
+    in another order, so a pixel may differ by one 8-bit level, never more. (The test this
+    replaces decoded with 2 threads on both sides.)"""
+    path = tmp_path / "x.strata"
+    path.write_bytes(api.encode(small_rgb, device="cpu"))
+    one, two = (decode_in_child(path, n, tmp_path / f"{n}.npz") for n in (1, 2))
+    assert np.array_equal(one["cells"], two["cells"])
+    difference = np.abs(one["pictures"].astype(np.int16) - two["pictures"].astype(np.int16))
+    assert difference.max() <= 1
+    assert np.mean(difference > 0) < 1e-3
 
 
 def test_selective_masks_round_trip(small_rgb):

@@ -30,6 +30,22 @@ def test_round_trip_equals_the_encoders_reconstructions(codec, small_rgb):
         assert np.array_equal(picture, encoded.reconstructions[layer])
 
 
+def test_range_decoding_then_synthesis_of_any_layer(codec, small_rgb, monkeypatch):
+    """decode_symbols for every layer, then each picture on demand, newest first: the encoder's
+    pictures, with each Gaussian computed once (4, where decode_layer used to compute 6)."""
+    encoded = codec.encode(small_rgb)
+    decoder = codec.decoder(small_rgb.shape[1], small_rgb.shape[0], encoded.params, history=True)
+    calls = []
+    gaussian = codec.gaussian
+    monkeypatch.setattr(codec, "gaussian", lambda latent, context: calls.append(latent) or gaussian(latent, context))
+    assert [decoder.decode_symbols(payload) for payload in encoded.layers] == [0, 1, 2]
+    for layer in (2, 0, 1):
+        assert np.array_equal(decoder.synthesize(layer), encoded.reconstructions[layer])
+    assert sorted(calls) == ["y2", "y2", "y3", "y4"]
+    with pytest.raises(IndexError):
+        decoder.synthesize(3)
+
+
 def test_latents_survive_the_coder(codec, small_rgb):
     encoded = codec.encode(small_rgb)
     decoder = codec.decoder(small_rgb.shape[1], small_rgb.shape[0], encoded.params)
@@ -40,7 +56,7 @@ def test_latents_survive_the_coder(codec, small_rgb):
     with torch.no_grad():
         y4, y3, y2 = codec.model.analysis(x)
     for name, latent in (("y4", y4), ("y3", y3), ("y2", y2)):
-        decoded, shape = decoder.context[name]
+        decoded, shape = decoder.latents.decoded[name]
         assert decoded.reshape(shape).shape == latent[0].shape
         assert np.max(np.abs(decoded - latent[0].double().numpy().ravel())) <= 0.5 + 1e-6  # residual rounding
 
