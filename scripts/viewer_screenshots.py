@@ -53,6 +53,11 @@ async def wait_for(condition, timeout_s: float = 600) -> None:
         await asyncio.sleep(0.02)
 
 
+def final_on_screen(stream) -> bool:
+    """The last layer that can be shown is on screen."""
+    return stream.shown == stream.usable_layers - 1
+
+
 async def shoot(window, path: Path) -> None:
     """Let pending paints happen, then save the window."""
     await asyncio.sleep(0.3)
@@ -76,14 +81,14 @@ async def session(window, image: Path, out: Path, folder: Path, bandwidth: float
     await shoot(window, out / "encoding.png")
     await done.wait()
     streams = [s for _, s in window.viewer.streams()]
-    await wait_for(lambda: all(len(s.layers) == s.intact_layers for s in streams))
+    await wait_for(lambda: all(final_on_screen(s) for s in streams))
     window.set_bandwidth(bandwidth)
     window.viewer.restart()
     first = streams[0]
     for layer in (0, 2, 4):
         await wait_for(lambda: first.shown is not None and first.shown >= layer)
         await shoot(window, out / f"streaming-layer{layer + 1}.png")
-    await wait_for(lambda: all(s.complete and len(s.layers) == s.intact_layers and s.shown == s.latest for s in streams))
+    await wait_for(lambda: all(s.complete and final_on_screen(s) for s in streams))
     await shoot(window, out / "streamed.png")
     window.viewer.select_layer(0, 2)
     canvas = window.panes[0].canvas

@@ -62,7 +62,7 @@ async def smoke_test(window, path: str, timeout: float = 300.0) -> int:
 
     opened, painted, notices = asyncio.Event(), asyncio.Event(), []
     window.viewer.opened.connect(lambda _path: opened.set())
-    window.viewer.notice.connect(notices.append)
+    window.viewer.notice.connect(lambda text, _topic: notices.append(text))
     window.panes[0].canvas.shown.connect(lambda _token: painted.set())
     window.show()
 

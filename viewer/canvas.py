@@ -61,6 +61,7 @@ class Canvas(QWidget):
         self.split = 0.5
         self.placeholder = ""
         self._rgb: np.ndarray | None = None  # the array shown, to skip repeated conversions
+        self._size = None  # of the last picture shown, also while none is
         self._token = None
         self._drag: tuple[QPointF, QPointF] | None = None  # (mouse, centre) at press
         self._splitting = False
@@ -75,8 +76,9 @@ class Canvas(QWidget):
             return
         self._rgb = rgb
         image = None if rgb is None else to_qimage(rgb)
-        if image is not None and (self.image is None or image.size() != self.image.size()):
-            self.view.set_fit()
+        if image is not None and image.size() != self._size:
+            self._size = image.size()
+            self.view.set_fit()  # a new picture size; the same size (a restart) keeps zoom and pan
         self.image, self._token = image, token
         self.update()
 

@@ -177,6 +177,11 @@ class CodecService:
         if stream in self._listeners and data:
             self.decoder.send(p.Feed(stream, data))
 
+    def select(self, stream: str, layer: int | None) -> None:
+        """Show layer (from 0) of a stream, synthesized on demand; None: follow the newest."""
+        if stream in self._listeners:
+            self.decoder.send(p.Select(stream, layer))
+
     def close_stream(self, stream: str) -> None:
         """Drop a stream: no more messages for it, its pending layers are not decoded."""
         if self._listeners.pop(stream, None) is not None and self.decoder.running:

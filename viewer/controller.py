@@ -32,7 +32,7 @@ class Viewer(QObject):
     received = Signal()  # more bytes arrived
     layerDecoded = Signal(int, int)  # pane, layer: its picture is cached
     displayChanged = Signal(int)  # pane: what it shows changed
-    notice = Signal(str)  # a message for the user
+    notice = Signal(str, str)  # a message for the user, and its topic ("file", "stream")
 
     def __init__(self, service: CodecService, parent: QObject | None = None):
         super().__init__(parent)
@@ -53,11 +53,15 @@ class Viewer(QObject):
     def streams(self) -> list[tuple[int, Stream]]:
         return [(pane, s) for pane, s in enumerate(self.session.streams) if s is not None]
 
+    def shows_original(self, pane: int) -> bool:
+        """Pane A shows the original: nothing else is open, or Show Original is on."""
+        return pane == 0 and self.session.original is not None and (self.stream(0) is None or self.show_original)
+
     def displayed(self, pane: int) -> np.ndarray | None:
-        """The pixels pane shows: its selected layer, or the original (pane A)."""
-        original, stream = self.session.original, self.stream(pane)
-        if pane == 0 and original is not None and (stream is None or self.show_original):
-            return original.rgb
+        """The pixels pane shows: its layer on screen, or the original (pane A)."""
+        stream = self.stream(pane)
+        if self.shows_original(pane):
+            return self.session.original.rgb
         if stream is None or stream.shown is None:
             return None
         return stream.layers[stream.shown].rgb
@@ -67,9 +71,13 @@ class Viewer(QObject):
         self.displayChanged.emit(0)
 
     def select_layer(self, pane: int, index: int) -> None:
+        """Show an arrived layer (clamped to those); the decoder synthesizes it unless cached."""
         stream = self.stream(pane)
-        if stream is not None and stream.shown != index and stream.select(index):
-            self.displayChanged.emit(pane)
+        if stream is None or stream.newest is None:
+            return
+        if stream.select(min(max(index, 0), stream.newest)):
+            self.service.select(self._worker_ids[pane], stream.selected)
+        self.displayChanged.emit(pane)
 
     # ---- opening ------------------------------------------------------------------------
 
@@ -87,7 +95,7 @@ class Viewer(QObject):
         try:
             item = await asyncio.get_running_loop().run_in_executor(self._reader, files.read_any, path)
         except (OSError, ValueError) as error:  # ContainerError, ImageInputError are ValueErrors
-            self.notice.emit(f"Could not open {path.name}: {error}")
+            self.notice.emit(f"Could not open {path.name}: {error}", "file")
             return
         if pane == 1 and not self._comparable(item):
             return
@@ -104,10 +112,10 @@ class Viewer(QObject):
     def _comparable(self, item) -> bool:
         first = self.stream(0) or self.session.original
         if not isinstance(item, Stream):
-            self.notice.emit(f"Only a layered file can be compared, {item.path.name} is an image.")
+            self.notice.emit(f"Only a layered file can be compared, {item.path.name} is an image.", "file")
         elif first is not None and first.size != item.size:
             self.notice.emit(f"Cannot compare {item.path.name}: it is {item.size[0]}x{item.size[1]}, "
-                             f"the open image is {first.size[0]}x{first.size[1]}.")
+                             f"the open image is {first.size[0]}x{first.size[1]}.", "file")
         else:
             return True
         return False
@@ -115,7 +123,7 @@ class Viewer(QObject):
     def _announce(self, item) -> None:
         problem = item.problem() if isinstance(item, Stream) else None
         if problem:
-            self.notice.emit(problem)
+            self.notice.emit(problem, "file")
 
     def load_encoded(self, streams: list[Stream]) -> None:
         """Show freshly encoded files of the open original in panes A (and B)."""
@@ -170,7 +178,7 @@ class Viewer(QObject):
     def restart(self) -> None:
         """Stream every open layered file again from its first byte."""
         if not self.streams():
-            self.notice.emit("Open or encode a layered file to stream it.")
+            self.notice.emit("Open or encode a layered file to stream it.", "stream")
             return
         for pane, _ in self.streams():
             self._start_worker(pane)
@@ -192,8 +200,7 @@ class Viewer(QObject):
         self.service.feed(self._worker_ids[pane], chunk)
         now = time.perf_counter()
         for index in completed:
-            stream.arrived[index] = time_of(stream.layer_end(index))
-            stream.arrived_wall[index] = now
+            stream.arrive(index, time_of(stream.layer_end(index)), now)
         if chunk:
             self.received.emit()
 
@@ -220,13 +227,29 @@ class Viewer(QObject):
         if self.stream(pane) is not stream or generation != stream.generation:
             return  # a result of a file or run that is gone
         if isinstance(message, p.StreamFailed):
-            if stream.damage is None or message.message != str(stream.damage):  # else told at open
-                self.notice.emit(f"{stream.path.name}: {message.message}")
+            self._on_failed(pane, stream, message)
             return
-        measured = message.psnr is not None
-        layer = Layer(message.index, message.rgb, message.bytes_used, message.bpp,
-                      message.psnr if measured else message.file_psnr, measured, message.decode_seconds)
+        layer = self._layer(stream, message)
         stream.accept(generation, layer)
         self.layerDecoded.emit(pane, layer.index)
         if stream.shown == layer.index:
             self.displayChanged.emit(pane)
+
+    def _on_failed(self, pane: int, stream: Stream, message: p.StreamFailed) -> None:
+        """Remember where decoding stopped; tell the user unless the open already did."""
+        stream.fail(message.layer, message.message)
+        known = getattr(stream.damage, "layer", None)
+        if message.layer is None or message.layer != known:
+            self.notice.emit(f"{stream.path.name}: {message.message}", "file")
+        self.displayChanged.emit(pane)
+
+    def _layer(self, stream: Stream, message: p.LayerDecoded) -> Layer:
+        """The viewer's Layer of a decoded picture, with the PSNR it can vouch for."""
+        foreign = stream.foreign_original
+        psnr, measured = stream.psnr_of(message.psnr, message.file_psnr)
+        if stream.foreign_original and not foreign:
+            self.notice.emit(f"{self.session.original.path.name} is not the picture {stream.path.name} was "
+                             f"encoded from (PSNR {message.psnr:.2f} dB against it, {message.file_psnr:.2f} dB "
+                             f"in the file): PSNR is taken from the file.", "file")
+        return Layer(message.index, message.rgb, message.bytes_used, message.bpp, psnr, measured,
+                     message.decode_seconds + message.synthesis_seconds, message.synthesis_seconds)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QFrame,
                                QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
@@ -43,18 +43,55 @@ class Banner(QFrame):
         close.setText("✕")
         close.setAutoRaise(True)
         close.clicked.connect(self.hide)
+        self.topic = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
         self.hide()
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, topic: str = "") -> None:
+        """Show text; topic names what it is about, so that news on it can take it away."""
         self.label.setText(text)
+        self.topic = topic
         self.show()
+
+    def resolve(self, topic: str) -> None:
+        """Hide the message if it is about topic (it no longer holds)."""
+        if self.isVisible() and self.topic == topic:
+            self.hide()
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
+
+
+class PartsLabel(QLabel):
+    """A one-line label of parts joined by a separator that shows as many whole parts as fit its
+    width (never one cut in the middle); the full text is its tooltip."""
+
+    SEPARATOR = "   ·   "
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.parts: list[str] = []
+
+    def set_parts(self, parts: list[str]) -> None:
+        self.parts = list(parts)
+        self.setToolTip(self.SEPARATOR.join(self.parts))
+        self._fit()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        metrics, shown = self.fontMetrics(), list(self.parts)
+        while len(shown) > 1 and metrics.horizontalAdvance(self.SEPARATOR.join(shown)) > self.width():
+            shown.pop()
+        self.setText(self.SEPARATOR.join(shown))
 
 
 class MainWindow(QMainWindow):
@@ -193,7 +230,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
-        self.info = QLabel()
+        self.info = PartsLabel()
         status.addWidget(self.info, 1)
         self.encode_label = QLabel()
         self.encode_bar = QProgressBar(maximumWidth=120, minimum=0, maximum=0)
@@ -234,10 +271,11 @@ class MainWindow(QMainWindow):
     # ---- files --------------------------------------------------------------------------
 
     def open_path(self, path, pane: int = 0) -> asyncio.Task:
-        """Open a file (pane 0), or a layered file to compare (pane 1); stops a running encode."""
+        """Open a file (pane 0), or a layered file to compare (pane 1); stops a running encode.
+        Relative paths are made absolute, so that Open Recent works from any folder."""
         if pane == 0:
             self.encoding.cancel()
-        return self.viewer.open(Path(path), pane)
+        return self.viewer.open(Path(path).expanduser().resolve(), pane)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open", self._last_folder(), files.OPEN_FILTER)
@@ -301,7 +339,7 @@ class MainWindow(QMainWindow):
 
     def _export_name(self, pane: int) -> Path:
         stream, original = self.viewer.stream(pane), self.viewer.session.original
-        if original is not None and self.viewer.displayed(pane) is original.rgb:
+        if self.viewer.shows_original(pane):
             return original.path.with_name(f"{original.path.stem}.original.png")
         return stream.path.with_name(f"{stream.path.stem}.layer{stream.shown + 1}.png")
 
@@ -339,6 +377,7 @@ class MainWindow(QMainWindow):
         if existing and ask and not self._confirm_overwrite(existing):
             return False
         self.encoding.start(self.viewer.session.original.path, targets)
+        self.banner.resolve("encode")
         self._encode_clock.start()
         self._on_encode_stage("Starting the encoder")
         for widget in (self.encode_label, self.encode_bar, self.encode_cancel):
@@ -374,7 +413,7 @@ class MainWindow(QMainWindow):
         for widget in (self.encode_label, self.encode_bar, self.encode_cancel):
             widget.hide()
         if message:
-            self.banner.show_message(message)
+            self.banner.show_message(message, "encode")
 
     # ---- playback and layers ------------------------------------------------------------
 
@@ -394,14 +433,16 @@ class MainWindow(QMainWindow):
 
     def _on_playback(self, state: str) -> None:
         self.play_action.setText("&Pause" if state == NetworkSimulator.PLAYING else "&Play")
+        if state == NetworkSimulator.PLAYING:
+            self.banner.resolve("stream")
         self._refresh_status()
 
     def step_layer(self, delta: int) -> None:
+        """Pick the layer delta after the one wanted (clamped to the arrived layers)."""
         stream = self.viewer.stream(self.active_pane)
-        if stream is None or stream.latest is None:
+        if stream is None or stream.newest is None:
             return
-        current = stream.latest if stream.shown is None else stream.shown
-        self.viewer.select_layer(self.active_pane, min(stream.latest, max(0, current + delta)))
+        self.viewer.select_layer(self.active_pane, stream.wanted + delta)
 
     # ---- showing ------------------------------------------------------------------------
 
@@ -437,7 +478,7 @@ class MainWindow(QMainWindow):
         stream = self.viewer.stream(pane)
         rgb = self.viewer.displayed(pane)
         token = None
-        if stream is not None and stream.shown is not None and rgb is not self._original_rgb():
+        if stream is not None and stream.shown is not None and not self.viewer.shows_original(pane):
             token = (stream, stream.generation, stream.shown)
         self.panes[pane].canvas.set_image(rgb, token)
         self.panes[pane].canvas.set_placeholder(self._placeholder(stream))
@@ -447,14 +488,8 @@ class MainWindow(QMainWindow):
         self._refresh_status()
         self.panel.schedule_refresh()
 
-    def _original_rgb(self):
-        original = self.viewer.session.original
-        return None if original is None else original.rgb
-
     def _placeholder(self, stream) -> str:
-        if stream is None:
-            return EMPTY_HINT
-        return f"Waiting for layer 1… ({stream.received} of {len(stream.data)} bytes)"
+        return EMPTY_HINT if stream is None else stream.waiting_text()
 
     def _title(self, pane: int) -> str:
         if pane == 0 and self.split_action.isChecked() and self.viewer.stream(1) is not None:
@@ -463,11 +498,12 @@ class MainWindow(QMainWindow):
 
     def _pane_title(self, pane: int) -> str:
         stream, original = self.viewer.stream(pane), self.viewer.session.original
-        if pane == 0 and original is not None and (stream is None or self.viewer.show_original):
+        if self.viewer.shows_original(pane):
             return f"Original: {original.path.name}"
         if stream is None:
             return "" if pane else "No file"
-        return f"{'AB'[pane]}: {stream.label} — {stream.path.name}"
+        unusable = stream.unusable_text()
+        return f"{'AB'[pane]}: {stream.label} — {stream.path.name}" + (f" ({unusable})" if unusable else "")
 
     def _on_received(self) -> None:
         for pane, stream in self.viewer.streams():
@@ -480,28 +516,37 @@ class MainWindow(QMainWindow):
     def _on_shown(self, token) -> None:
         stream, generation, index = token
         if stream.generation == generation:
-            stream.shown_wall.setdefault(index, time.perf_counter())
+            stream.painted(index, time.perf_counter())
             self.panel.schedule_refresh()
 
     def _refresh_status(self) -> None:
+        """The active pane's readout, most important first: what a narrow window drops is last."""
         pane = self.active_pane
         stream, original = self.viewer.stream(pane), self.viewer.session.original
-        parts = []
-        size = stream.size if stream is not None else original.size if original is not None else None
-        if size:
-            parts += [f"{size[0]}×{size[1]}", f"zoom {100 * self._canvas().zoom():.0f}%"]
+        parts = ["Pane B"] if pane else []
+        if self.viewer.shows_original(pane):
+            parts.append("original")
+        elif stream is not None:
+            parts += self._layer_status(stream)
+            parts.append(f"received {stream.received:,} / {len(stream.data):,} B")
         network = self.viewer.network
         if network.state != NetworkSimulator.STOPPED:
             parts.append(f"{network.state} at {format_rate(network.bandwidth)}")
-        if stream is not None:
-            parts.append(f"received {stream.received:,} / {len(stream.data):,} B")
-            layer = stream.layers.get(stream.shown) if stream.shown is not None else None
-            if layer is not None:
-                source = "vs original" if layer.psnr_measured else "from file"
-                psnr = "–" if layer.psnr is None else f"{layer.psnr:.2f} dB ({source})"
-                parts += [f"layer {layer.index + 1} / {stream.header.num_layers}", f"{layer.bpp:.3f} bpp",
-                          f"PSNR {psnr}", f"decoded in {1000 * layer.decode_seconds:.0f} ms"]
-        self.info.setText(("Pane B: " if pane else "") + "   ·   ".join(parts))
+        size = stream.size if stream is not None else original.size if original is not None else None
+        if size:
+            parts += [f"{size[0]}×{size[1]}", f"zoom {100 * self._canvas().zoom():.0f}%"]
+        self.info.set_parts(parts)
+
+    @staticmethod
+    def _layer_status(stream) -> list[str]:
+        """The status bar's words on the layer on screen."""
+        layer = stream.layers.get(stream.shown) if stream.shown is not None else None
+        if layer is None:
+            return []
+        source = "vs original" if layer.psnr_measured else "from file"
+        psnr = "–" if layer.psnr is None else f"{layer.psnr:.2f} dB ({source})"
+        return [f"layer {layer.index + 1} / {stream.header.num_layers}", f"{layer.bpp:.3f} bpp", f"PSNR {psnr}",
+                f"decoded in {1000 * layer.decode_seconds:.0f} ms"]
 
     # ---- workers ------------------------------------------------------------------------
 

@@ -8,12 +8,15 @@ from viewer.canvas import Canvas
 from viewer.session import Stream
 
 
+SLIDER_MIN_WIDTH = 100  # narrower, the slider is a bare handle
+
+
 def kilobytes(n: int) -> str:
     return f"{n / 1000:.1f} kB"
 
 
 class PaneView(QWidget):
-    """Shows a pane of the Viewer; the slider picks any decoded layer."""
+    """Shows a pane of the Viewer; the slider spans the file's layers and picks any arrived one."""
 
     layerChosen = Signal(int)
 
@@ -27,15 +30,17 @@ class PaneView(QWidget):
         self.slider.setPageStep(1)
         self.slider.setToolTip("Layer on screen (PgUp / PgDown)")
         self.slider.valueChanged.connect(self.layerChosen)
+        self.slider.setMinimumWidth(SLIDER_MIN_WIDTH)
         self.layer_label = QLabel()
-        self.layer_label.setMinimumWidth(90)
+        self.layer_label.setMinimumWidth(80)
         self.received = QProgressBar()
-        self.received.setFixedWidth(170)
+        self.received.setMinimumWidth(110)
+        self.received.setMaximumWidth(170)
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer"))
-        row.addWidget(self.slider, 1)
+        row.addWidget(self.slider, 2)
         row.addWidget(self.layer_label)
-        row.addWidget(self.received)
+        row.addWidget(self.received, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.title)
@@ -43,21 +48,31 @@ class PaneView(QWidget):
         layout.addLayout(row)
 
     def show_stream(self, stream: Stream | None, title: str) -> None:
-        """Title, slider range (decoded layers) and position, bytes received."""
+        """Title, slider (every layer of the file, at the one wanted), layer and bytes received."""
         self.title.setText(title)
-        has_layers = stream is not None and stream.latest is not None
+        wanted = None if stream is None else stream.wanted
         self.slider.blockSignals(True)
-        self.slider.setRange(0, stream.latest if has_layers else 0)
-        self.slider.setValue(stream.shown if has_layers and stream.shown is not None else 0)
+        self.slider.setRange(0, 0 if stream is None else stream.header.num_layers - 1)
+        self.slider.setValue(0 if wanted is None else wanted)
         self.slider.blockSignals(False)
-        self.slider.setEnabled(has_layers)
+        self.slider.setEnabled(wanted is not None)
         if stream is None:
             self.layer_label.setText("")
             self.received.hide()
             return
-        shown = "–" if stream.shown is None else str(stream.shown + 1)
-        self.layer_label.setText(f"{shown} / {stream.header.num_layers}")
+        self.layer_label.setText(layer_text(stream))
+        self.slider.setToolTip(f"Layer on screen (PgUp / PgDown); {stream.available} of "
+                               f"{stream.header.num_layers} layers received")
         self.received.show()
         self.received.setRange(0, max(1, len(stream.data)))
         self.received.setValue(stream.received)
-        self.received.setFormat(f"{kilobytes(stream.received)} of {kilobytes(len(stream.data))}")
+        self.received.setFormat(f"{stream.received / 1000:.1f} / {kilobytes(len(stream.data))}")
+
+
+def layer_text(stream: Stream) -> str:
+    """"3 / 8", and the layer being decoded when it is not the one on screen: "3 / 8 (5…)"."""
+    shown = "–" if stream.shown is None else str(stream.shown + 1)
+    text = f"{shown} / {stream.header.num_layers}"
+    if stream.wanted is not None and stream.wanted != stream.shown:
+        text += f" ({stream.wanted + 1}…)"
+    return text

@@ -4,8 +4,10 @@ viewer's state and schedule_refresh() coalesces the many updates of a stream.
 """
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView,
-                              QLineSeries, QScatterSeries, QValueAxis)
+                              QLineSeries, QLogValueAxis, QScatterSeries, QValueAxis)
 from PySide6.QtCore import QMargins, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
@@ -14,7 +16,8 @@ from viewer.controller import Viewer
 from viewer.session import Stream
 
 PANE_COLORS = (QColor("#1f77b4"), QColor("#ff7f0e"))
-CURRENT_COLOR = QColor("#d62728")
+CURRENT_COLOR = QColor("#d62728")  # the ring around the PSNR point on screen
+MIN_WIDTH = 300  # narrower, the charts' titles, legends and axis labels are cut
 REFRESH_MS = 100
 TABLE_COLUMNS = ("File", "Layer", "Size (cum.)", "Arrived", "Shown after")
 
@@ -28,6 +31,18 @@ def file_psnr_points(stream: Stream) -> list[QPointF]:
     pixels = stream.header.width * stream.header.height
     return [QPointF(8 * stream.layer_end(i) / pixels, psnr)
             for i, psnr in enumerate(stream.header.layer_psnr) if psnr is not None]
+
+
+def on_screen_color(pane: int) -> QColor:
+    """The bar of the layer on screen: a darker shade of its file's colour."""
+    return PANE_COLORS[pane].darker(200)
+
+
+def kbit_range(streams) -> tuple[float, float]:
+    """Powers of ten around every non-empty layer of the files, in kbit (a log axis)."""
+    sizes = [8 * n / 1000 for _, stream in streams for n in stream.header.layer_lengths if n] or [1.0]
+    low = 10.0 ** math.floor(math.log10(min(sizes)))
+    return low, max(10 * low, 10.0 ** math.ceil(math.log10(max(sizes))))
 
 
 def _chart(title: str) -> tuple[QChart, QChartView]:
@@ -58,9 +73,12 @@ class Panel(QWidget):
         self._refresh_timer.timeout.connect(self.refresh)
         self.bits_chart, bits_view = _chart("Bits received per layer")
         self.psnr_chart, psnr_view = _chart("PSNR vs cumulative bpp")
+        self.setMinimumWidth(MIN_WIDTH)
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
-        self.table.horizontalHeaderItem(4).setToolTip("From the layer's last byte to its picture on screen")
+        self.table.horizontalHeaderItem(4).setToolTip(
+            "From the layer's last byte to its picture on screen; — when it was not shown on its own: "
+            "a newer layer overtook it, or a layer was picked by hand")
         self.table.horizontalHeaderItem(3).setToolTip("Simulated time of the layer's last byte")
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -73,6 +91,7 @@ class Panel(QWidget):
         self.psnr_series: dict[int, QLineSeries] = {}
         self.psnr_dots: dict[int, QScatterSeries] = {}
         self.markers: dict[int, QScatterSeries] = {}
+        self._no_bar = 0.0  # the value of a bar not drawn: under the log axis
         self._layout_key = None
 
     def schedule_refresh(self) -> None:
@@ -96,9 +115,9 @@ class Panel(QWidget):
         return self.psnr_series[pane].points()
 
     def bits_values(self, pane: int) -> list[float]:
-        """The kbit bars of a pane as drawn."""
+        """The kbit bars of a pane as drawn (0: none)."""
         bar_set = self.bar_sets[pane]
-        return [bar_set.at(i) for i in range(bar_set.count())]
+        return [0.0 if bar_set.at(i) == self._no_bar else bar_set.at(i) for i in range(bar_set.count())]
 
     # ---- building -----------------------------------------------------------------------
 
@@ -118,28 +137,32 @@ class Panel(QWidget):
     def _build_bits(self, streams) -> None:
         series = QBarSeries()
         most = max(stream.header.num_layers for _, stream in streams)
+        low, high = kbit_range(streams)
+        self._no_bar = low / 2
         for pane, stream in streams:
             bar_set = QBarSet(stream.label)
             bar_set.setColor(PANE_COLORS[pane])
-            bar_set.setSelectedColor(CURRENT_COLOR)
-            bar_set.append([0.0] * most)
+            bar_set.setSelectedColor(on_screen_color(pane))
+            bar_set.append([self._no_bar] * most)
             series.append(bar_set)
             self.bar_sets[pane] = bar_set
         self.bits_chart.addSeries(series)
         x = QBarCategoryAxis()
         x.append([str(i + 1) for i in range(most)])
         x.setTitleText("layer")
-        y = _axis("kbit", "%.3g")
-        largest = max(max(stream.header.layer_lengths) for _, stream in streams)
-        y.setRange(0, max(0.001, 8 * largest / 1000))
-        y.applyNiceNumbers()
+        y = QLogValueAxis()
+        y.setBase(10)
+        y.setRange(low, high)
+        y.setLabelFormat("%g")  # 0.01 ... 100000, never an exponent
+        y.setMinorTickCount(0)
+        y.setTitleText("kbit")
         self.bits_chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         self.bits_chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(x)
         series.attachAxis(y)
 
     def _build_psnr(self, streams) -> None:
-        x, y = _axis("bits per pixel"), _axis("PSNR (dB)", "%.1f")
+        x, y = _axis("bpp"), _axis("dB", "%.1f")  # short: a long axis title is cut in a small chart
         self.psnr_chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         self.psnr_chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         for pane, stream in streams:
@@ -167,19 +190,17 @@ class Panel(QWidget):
     def _update_bits(self, pane: int, stream: Stream) -> None:
         bar_set = self.bar_sets[pane]
         for i in range(stream.header.num_layers):
-            bar_set.replace(i, 8 * stream.layer_received(i) / 1000)
+            bar_set.replace(i, 8 * stream.layer_received(i) / 1000 or self._no_bar)
         bar_set.deselectAllBars()
         if stream.shown is not None:
             bar_set.selectBar(stream.shown)
 
     def _update_psnr(self, pane: int, stream: Stream) -> None:
-        layers = [stream.layers[i] for i in sorted(stream.layers)]
-        points = [QPointF(l.bpp, l.psnr) for l in layers if l.psnr is not None]
+        points = [QPointF(bpp, psnr) for bpp, psnr in stream.psnr_points()]
         self.psnr_series[pane].replace(points)
         self.psnr_dots[pane].replace(points)
-        shown = stream.layers.get(stream.shown) if stream.shown is not None else None
-        ring = [QPointF(shown.bpp, shown.psnr)] if shown is not None and shown.psnr is not None else []
-        self.markers[pane].replace(ring)
+        shown = None if stream.shown is None else stream.psnr(stream.shown)
+        self.markers[pane].replace([] if shown is None else [QPointF(stream.bpp(stream.shown), shown)])
 
     def _fit_psnr_axes(self, streams) -> None:
         """Axes that hold every layer of every file, so the curves grow without rescaling."""
@@ -198,9 +219,7 @@ class Panel(QWidget):
         rows = [(pane, stream, i) for pane, stream in streams for i in sorted(stream.arrived)]
         self.table.setRowCount(len(rows))
         for row, (pane, stream, i) in enumerate(rows):
-            shown = stream.shown_wall.get(i)
-            delay = f"+{1000 * (shown - stream.arrived_wall[i]):.0f} ms" if shown is not None else "…"
-            cells = (stream.label, str(i + 1), cumulative_kb(stream, i), f"{stream.arrived[i]:.2f} s", delay)
+            cells = (stream.label, str(i + 1), cumulative_kb(stream, i), f"{stream.arrived[i]:.2f} s", stream.delay_text(i))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.scrollToBottom()

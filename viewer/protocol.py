@@ -52,6 +52,14 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class Select:
+    """The layer (from 0) the GUI wants to see; None: the newest decoded one."""
+
+    stream: str
+    layer: int | None
+
+
+@dataclass(frozen=True)
 class CloseStream:
     """Forget a stream: its undecoded layers are dropped."""
 
@@ -95,7 +103,7 @@ class Failed:
 
 @dataclass(frozen=True)
 class LayerDecoded:
-    """One decoded layer of a stream."""
+    """The picture of one layer of a stream (from 0), synthesized because the GUI shows it."""
 
     stream: str
     index: int
@@ -104,15 +112,21 @@ class LayerDecoded:
     bpp: float
     file_psnr: float | None  # measured by the encoder, from the header
     psnr: float | None  # measured against the reference, when one was given
-    decode_seconds: float
+    decode_seconds: float  # range decoding of this layer
+    synthesis_seconds: float
 
 
 @dataclass(frozen=True)
 class StreamFailed:
-    """The stream cannot be decoded further: bad header, damaged layer, other weights..."""
+    """The stream cannot be decoded further: bad header, damaged layer, other weights...
+
+    layer: the first layer (from 0) that cannot be shown, the ones before it can; None: none can.
+    The message is a sentence for the user (layers counted from 1).
+    """
 
     stream: str
     message: str
+    layer: int | None = None
 
 
 # ---- framing ------------------------------------------------------------------------------

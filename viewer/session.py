@@ -1,8 +1,9 @@
 """What the viewer holds, without Qt: the original image and the layered files being received.
 
 A Stream is one `.strata` file played over the simulated network: how many of its bytes have
-arrived, when each layer arrived, and the cache of decoded layers. Each restart bumps its
-generation, so decode results of an earlier run are recognised and dropped.
+arrived, when each layer arrived, which layer the user wants to see, and the cache of decoded
+pictures. Each restart bumps its generation, so decode results of an earlier run are recognised
+and dropped.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 from codec import container
 
 CODEC_NAMES = {"deephq": "DeepHQ", "hc": "HC"}
+PSNR_MATCH_DB = 0.1  # a layer's PSNR against the open original vs the file's: same source within this
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ class Layer:
     bpp: float
     psnr: float | None
     psnr_measured: bool  # True: against the open original; False: the file's own statistics
-    decode_seconds: float
+    decode_seconds: float  # range decoding plus synthesis
+    synthesis_seconds: float = 0.0
 
 
 def codec_label(header: container.Header) -> str:
@@ -49,9 +52,21 @@ def codec_label(header: container.Header) -> str:
     return f"{name} q{header.model_id}" if header.codec == "hc" else name
 
 
+def damage_text(name: str, damage: container.ContainerError, num_layers: int) -> str:
+    """A file's damage in words, layers counted from 1."""
+    if isinstance(damage, container.LayerCorrupted):
+        shown = f"layers 1 to {damage.layer} can be shown" if damage.layer else "nothing can be shown"
+        return f"{name}: layer {damage.layer + 1} of {num_layers} is damaged (its checksum does not match); {shown}."
+    return f"{name}: {damage}."
+
+
 @dataclass
 class Stream:
-    """One layered file and how much of it the simulated network has delivered."""
+    """One layered file and how much of it the simulated network has delivered.
+
+    Layers are numbered from 0 in code and from 1 in every text for the user. Arrived layers can
+    be picked; `layers` caches the pictures the decoder sent (only those asked for are made).
+    """
 
     path: Path
     data: bytes  # every byte the file has (a truncated file has fewer than the header announces)
@@ -63,10 +78,14 @@ class Stream:
     arrived: dict[int, float] = field(default_factory=dict)  # layer -> simulated seconds
     arrived_wall: dict[int, float] = field(default_factory=dict)  # layer -> perf_counter()
     decoded_wall: dict[int, float] = field(default_factory=dict)  # layer -> perf_counter()
-    shown_wall: dict[int, float] = field(default_factory=dict)  # layer -> perf_counter()
+    shown_wall: dict[int, float] = field(default_factory=dict)  # layer -> painted on its own
+    timed: set[int] = field(default_factory=set)  # arrived layers awaiting their own painting
     layers: dict[int, Layer] = field(default_factory=dict)
     shown: int | None = None  # layer on screen
-    follow: bool = True  # show each new layer as it is decoded
+    selected: int | None = None  # layer picked by hand; None: follow the newest
+    failed_layer: int | None = None  # the first layer the decoder cannot decode
+    failure: str | None = None  # why, in words
+    foreign_original: bool = False  # the open original is not this file's source
 
     @classmethod
     def from_bytes(cls, path: Path, data: bytes) -> "Stream":
@@ -87,9 +106,37 @@ class Stream:
         return self.received >= len(self.data)
 
     @property
-    def latest(self) -> int | None:
-        """The highest decoded layer."""
-        return max(self.layers, default=None)
+    def follow(self) -> bool:
+        """Each newer layer replaces the picture as soon as it is decoded."""
+        return self.selected is None
+
+    @property
+    def available(self) -> int:
+        """How many layers can be shown: arrived, intact and decodable."""
+        count = len(self.arrived)
+        return count if self.failed_layer is None else min(count, self.failed_layer)
+
+    @property
+    def newest(self) -> int | None:
+        """The newest layer that can be shown."""
+        return self.available - 1 if self.available else None
+
+    @property
+    def wanted(self) -> int | None:
+        """The layer the pane should show: the one picked, else the newest."""
+        return self.newest if self.follow else self.selected
+
+    @property
+    def usable_layers(self) -> int:
+        """Layers of the file that can ever be shown (before any damage)."""
+        return self.intact_layers if self.failed_layer is None else min(self.intact_layers, self.failed_layer)
+
+    def unusable_text(self) -> str | None:
+        """Which layers can never be shown (damage, truncation, a decoder failure), in words."""
+        usable, n = self.usable_layers, self.header.num_layers
+        if usable == n:
+            return None
+        return "nothing can be shown" if usable == 0 else f"layers {usable + 1}–{n} cannot be shown"
 
     def layer_end(self, index: int) -> int:
         """Bytes needed to complete layer index (its CRC included)."""
@@ -104,8 +151,8 @@ class Stream:
         """Forget everything received; results of the earlier run become stale."""
         self.generation += 1
         self.received = 0
-        self.shown, self.follow = None, True
-        for cache in (self.arrived, self.arrived_wall, self.decoded_wall, self.shown_wall, self.layers):
+        self.shown = self.selected = self.failed_layer = self.failure = None
+        for cache in (self.arrived, self.arrived_wall, self.decoded_wall, self.shown_wall, self.timed, self.layers):
             cache.clear()
 
     def advance(self, budget: int) -> tuple[bytes, list[int]]:
@@ -116,35 +163,104 @@ class Stream:
         self.received = end
         return chunk, completed
 
+    def arrive(self, index: int, simulated: float, wall: float) -> None:
+        """Layer index is complete; its delay to the screen is timed while the pane follows."""
+        self.arrived[index] = simulated
+        self.arrived_wall[index] = wall
+        if self.follow:
+            self.timed.add(index)
+
     def accept(self, generation: int, layer: Layer) -> bool:
-        """Cache a decoded layer unless it is stale; show it when following."""
+        """Cache a decoded layer unless it is stale; show it if it is wanted, or newer than the
+        picture on screen while following."""
         if generation != self.generation:
             return False
         self.layers[layer.index] = layer
         self.decoded_wall[layer.index] = time.perf_counter()
-        if self.follow:
+        newer = self.shown is None or layer.index > self.shown
+        if layer.index == self.wanted or (self.follow and newer):
             self.shown = layer.index
         return True
 
     def select(self, index: int) -> bool:
-        """Show a decoded layer; following resumes when it is the latest."""
-        if index not in self.layers:
+        """Pick an arrived layer (the newest: follow again); False when nothing changed. Its
+        picture shows at once when cached, else once decoded."""
+        if not 0 <= index < self.available:
             return False
-        self.shown = index
-        self.follow = index == self.latest
-        return True
+        selected = None if index == self.newest else index
+        changed = selected != self.selected or (index in self.layers and index != self.shown)
+        if selected != self.selected:
+            self.timed.clear()  # what is painted next was picked: its delay is no decode latency
+        self.selected = selected
+        if index in self.layers:
+            self.shown = index
+        return changed
+
+    def painted(self, index: int, wall: float) -> None:
+        """Layer index reached the screen; it ends the timing of the older layers (skipped)."""
+        if index in self.timed:
+            self.shown_wall[index] = wall
+        self.timed = {i for i in self.timed if i > index}
+
+    def fail(self, layer: int | None, message: str) -> None:
+        """The decoder cannot go on from layer (None: from the start)."""
+        self.failed_layer = 0 if layer is None else layer
+        self.failure = message
+        if self.selected is not None and self.selected >= self.failed_layer:
+            self.selected = None
+
+    def psnr_of(self, measured: float | None, recorded: float | None) -> tuple[float | None, bool]:
+        """The PSNR to show and whether it is measured against the original. The original counts
+        as the file's source until a layer's measured PSNR misses the recorded one."""
+        if measured is not None and recorded is not None and abs(measured - recorded) > PSNR_MATCH_DB:
+            self.foreign_original = True
+        if measured is None or self.foreign_original:
+            return recorded, False
+        return measured, True
+
+    def bpp(self, index: int) -> float:
+        """Bits per pixel of the file up to the end of layer index."""
+        return 8 * self.layer_end(index) / (self.header.width * self.header.height)
+
+    def psnr(self, index: int) -> float | None:
+        """PSNR of a layer: measured when its picture was decoded against the original, else the file's."""
+        layer = self.layers.get(index)
+        return layer.psnr if layer is not None else self.header.layer_psnr[index]
+
+    def psnr_points(self) -> list[tuple[float, float]]:
+        """(cumulative bpp, PSNR) of every layer that can be shown."""
+        points = [(self.bpp(i), self.psnr(i)) for i in range(self.available)]
+        return [point for point in points if point[1] is not None]
+
+    def delay_text(self, index: int) -> str:
+        """From an arrived layer's last byte to its picture on screen, for the arrival table."""
+        if index in self.shown_wall:
+            return f"+{1000 * (self.shown_wall[index] - self.arrived_wall[index]):.0f} ms"
+        return "…" if index in self.timed else "—"
+
+    def waiting_text(self) -> str:
+        """What the pane says while it has no picture."""
+        n = self.header.num_layers
+        if self.available == 0:
+            if self.failure is not None and self.failed_layer != getattr(self.damage, "layer", None):
+                return f"Nothing can be shown: {self.failure}"
+            if self.intact_layers == 0 and self.received >= min(len(self.data), self.layer_end(0)):
+                return self.problem() or ""
+        if self.available:
+            return f"Decoding layer {self.wanted + 1} of {n}…"
+        return f"Waiting for layer 1 of {n}… ({self.layer_received(0):,} of {self.header.layer_lengths[0]:,} bytes)"
 
     def problem(self) -> str | None:
         """What is wrong with the file itself (truncated, damaged), in words."""
         name, n = self.path.name, self.header.num_layers
         if self.damage is not None and not isinstance(self.damage, container.TrailingData):
-            return f"{name}: {self.damage}."
+            return damage_text(name, self.damage, n)
         if self.intact_layers < n:
             shown = "showing the complete ones" if self.intact_layers else "nothing can be shown"
             return (f"{name} is truncated: {len(self.data)} of {self.header.file_size} bytes, "
                     f"{self.intact_layers} of {n} layers complete; {shown}.")
         if self.damage is not None:
-            return f"{name}: {self.damage}."
+            return damage_text(name, self.damage, n)
         return None
 
 

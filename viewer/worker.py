@@ -1,9 +1,11 @@
 """The codec worker process: loads each model once, encodes images and decodes streams.
 
 The only viewer module that imports torch (through codec); it runs in its own process, started
-by viewer.client. It works one step at a time, either one encode or the decode of one layer of
-one stream (round robin over streams), and reads the waiting messages between steps, so a closed
-stream drops its pending layers at once.
+by viewer.client. It works one step at a time, either one encode, or for one stream (round robin
+over streams) the range decoding of one layer or one synthesis, and reads the waiting messages
+between steps. Every complete layer is range-decoded (cheap), but only the layer to show is
+synthesized: the newest decoded one, or the one the GUI picked; a layer overtaken by a newer one
+before its synthesis began is never synthesized.
 """
 from __future__ import annotations
 
@@ -13,10 +15,13 @@ from collections import deque
 
 import torch
 
-from codec import api, metrics, registry
+from codec import api, container, metrics, registry
+from codec.entropy_coding import CorruptStream
+from codec.latent_coding import InvalidCodecParameters, ParameterMismatch
 from viewer import protocol as p
 
 HC_QUALITIES = (1, 2, 3, 4)
+UNDECODABLE = (CorruptStream, ParameterMismatch, InvalidCodecParameters)
 
 
 def serve(sock: socket.socket) -> None:
@@ -42,46 +47,119 @@ def capabilities(job: int) -> p.Capabilities:
     return p.Capabilities(job, device.type, name, installed_models())
 
 
+def open_decoder(header: container.Header):
+    """The codec's layer decoder for a file (keeping every layer), after the checks the API makes:
+    the picture size limit and the weights that made the file."""
+    pixels = header.width * header.height
+    if api.MAX_IMAGE_PIXELS is not None and pixels > api.MAX_IMAGE_PIXELS:
+        raise api.ImageTooLarge(f"the file announces a {header.width}x{header.height} picture, more than "
+                                f"the {api.MAX_IMAGE_PIXELS:,} pixels this viewer decodes")
+    coder = registry.load_codec(header.codec, header.model_id)
+    if coder.digest != header.weights_digest:
+        raise api.WeightsMismatch(f"this file was encoded with other {header.codec} weights "
+                                  f"({header.weights_digest.hex()}) than the installed ones ({coder.digest.hex()})")
+    return coder.decoder(header.width, header.height, header.params, history=True)
+
+
 class StreamJob:
-    """One stream being decoded: its progressive decoder and the layers still to decode."""
+    """One stream being decoded: its reader, its layer decoder, and what the GUI wants to see.
+
+    Layers are numbered from 0 here and in the messages; the texts for the user count from 1.
+    """
 
     def __init__(self, stream: str, reference):
         self.stream = stream
         self.reference = reference
-        self.decoder = api.ProgressiveDecoder()
-        self.pending: deque = deque()  # iterators returned by decoder.feed
-        self.warm = False
+        self.reader = container.StreamingReader()
+        self.decoder = None  # made once the header is known
+        self.pending: deque[tuple[int, bytes]] = deque()  # complete layers not yet range-decoded
+        self.selected: int | None = None  # the layer picked in the GUI; None: the newest
+        self.sent: set[int] = set()  # layers whose picture the GUI has
+        self.symbol_seconds: dict[int, float] = {}
+        self.failure: p.StreamFailed | None = None  # sent once nothing is left to show
+        self.reported = False
 
     def feed(self, data: bytes) -> None:
-        self.pending.append(self.decoder.feed(data))
+        """Take bytes; raises ContainerError when the header is bad."""
+        completed = self.reader.feed(data)
+        if self.failure is None:
+            self.pending.extend(completed)
+            damage = self.reader.damage
+            if isinstance(damage, container.LayerCorrupted):
+                self._fail(damage.layer, f"layer {damage.layer + 1} is damaged (its checksum does not match); "
+                                         f"only the layers before it can be shown")
+
+    def select(self, layer: int | None) -> None:
+        self.selected = layer
 
     @property
     def has_work(self) -> bool:
-        return bool(self.pending) or (not self.warm and self.decoder.header is not None)
+        return self._next_step() is not None
 
     def step(self) -> p.LayerDecoded | p.StreamFailed | None:
-        """Load the model once the header is known, else decode the next layer.
+        """Do the next thing: open the decoder, range-decode a layer, synthesize, or report."""
+        action = self._next_step()
+        return None if action is None else action()
 
-        StreamFailed reports damage once every layer before it is decoded.
-        """
-        header = self.decoder.header
-        if not self.warm and header is not None:
-            registry.load_codec(header.codec, header.model_id)
-            self.warm = True
-            return None
-        layer = next(self.pending[0], None)
-        if layer is not None:
-            return self._message(layer)
-        self.pending.popleft()
-        damage = self.decoder.damage
-        return p.StreamFailed(self.stream, str(damage)) if damage and not self.pending else None
+    def _next_step(self):
+        """The picked layer first, then the range decoding of complete layers, then the newest
+        layer's synthesis, then the failure (if any)."""
+        if self.decoder is None and self.reader.header is not None and (self.failure is None or self.pending):
+            return self._open  # as soon as the header is known: the model loads while bytes arrive
+        target = self._target()
+        due = target is not None and target not in self.sent
+        if due and self.selected is not None:
+            return lambda: self._synthesize(target)
+        if self.pending:
+            return self._decode_next
+        if due:
+            return lambda: self._synthesize(target)
+        if self.failure is not None and not self.reported:
+            return self._report
+        return None
 
-    def _message(self, layer: api.DecodedLayer) -> p.LayerDecoded:
+    def _target(self) -> int | None:
+        """The layer to synthesize: the picked one once decoded, else the newest decoded."""
+        decoded = 0 if self.decoder is None else self.decoder.layer
+        if self.selected is not None:
+            return self.selected if self.selected < decoded else None
+        return decoded - 1 if decoded else None
+
+    def _open(self) -> None:
+        self.decoder = open_decoder(self.reader.header)
+
+    def _decode_next(self) -> None:
+        index, payload = self.pending.popleft()
+        start = time.perf_counter()
+        try:
+            self.decoder.decode_symbols(payload)
+        except UNDECODABLE as error:
+            self._fail(index, f"layer {index + 1} cannot be decoded: {error}")
+            return
+        self.symbol_seconds[index] = time.perf_counter() - start
+
+    def _fail(self, index: int, message: str) -> None:
+        """Layers from index on cannot be shown (an earlier failure wins)."""
+        if self.failure is None or index < self.failure.layer:
+            self.failure = p.StreamFailed(self.stream, message, index)
+        self.pending = deque(item for item in self.pending if item[0] < index)
+
+    def _synthesize(self, index: int) -> p.LayerDecoded:
+        start = time.perf_counter()
+        rgb = self.decoder.synthesize(index)
+        seconds = time.perf_counter() - start
+        self.sent.add(index)
+        header = self.reader.header
+        used = header.layer_offset(index + 1)
         measured = None
-        if self.reference is not None and self.reference.shape == layer.rgb.shape:
-            measured = metrics.psnr(self.reference, layer.rgb)
-        return p.LayerDecoded(self.stream, layer.index, layer.rgb, layer.bytes_used, layer.bpp,
-                              layer.psnr, measured, layer.decode_seconds)
+        if self.reference is not None and self.reference.shape == rgb.shape:
+            measured = metrics.psnr(self.reference, rgb)
+        return p.LayerDecoded(self.stream, index, rgb, used, 8 * used / (header.width * header.height),
+                              header.layer_psnr[index], measured, self.symbol_seconds[index], seconds)
+
+    def _report(self) -> p.StreamFailed:
+        self.reported = True
+        return self.failure
 
 
 class Worker:
@@ -119,6 +197,8 @@ class Worker:
             self.streams[message.stream] = StreamJob(message.stream, message.reference)
         elif isinstance(message, p.Feed) and message.stream in self.streams:
             self._feed(self.streams[message.stream], message.data)
+        elif isinstance(message, p.Select) and message.stream in self.streams:
+            self.streams[message.stream].select(message.layer)
         elif isinstance(message, p.CloseStream):
             self.streams.pop(message.stream, None)
 
@@ -141,8 +221,6 @@ class Worker:
         except Exception as error:  # a decoder error ends this stream, not the worker
             self._drop(job, describe(error))
             return
-        if isinstance(message, p.StreamFailed):
-            self.streams.pop(job.stream, None)
         if message is not None:
             self.channel.send(message)
 

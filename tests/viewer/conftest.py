@@ -59,3 +59,14 @@ def deephq_file(service, image_path, tmp_path_factory):
     path = tmp_path_factory.mktemp("layered") / "gradient.deephq.strata"
     path.write_bytes(result.data)
     return path
+
+
+@pytest.fixture(scope="session")
+def other_file(service, tmp_path_factory):
+    """A DeepHQ file of another picture of image_path's size (128x96)."""
+    path = tmp_path_factory.mktemp("other") / "flipped.png"
+    Image.fromarray(make_image(seed=1)[::-1, ::-1].copy()).save(path)
+    result = run(service.encode(path, "deephq", None))
+    layered = path.with_suffix(".deephq.strata")
+    layered.write_bytes(result.data)
+    return layered

@@ -72,23 +72,46 @@ def test_damaged_stream_names_the_layer():
     data[stream.header.layer_offset(2)] ^= 0xFF
     damaged = Stream.from_bytes("b.strata", bytes(data))
     assert damaged.intact_layers == 2
-    assert "layer 2" in damaged.problem() and "corrupted" in damaged.problem()
+    assert "layer 3 of 4 is damaged" in damaged.problem() and "layers 1 to 2 can be shown" in damaged.problem()
+
+
+def arrive(stream: Stream, *indices: int) -> None:
+    for i in indices:
+        stream.arrive(i, float(i), float(i))
 
 
 def test_restart_drops_stale_results_and_follow_selects_latest():
     stream = Stream.from_bytes("a.strata", layered())
     old = stream.generation
+    arrive(stream, 0)
     assert stream.accept(old, layer(0)) and stream.shown == 0
     stream.restart()
-    assert not stream.accept(old, layer(1)) and not stream.layers
+    assert not stream.accept(old, layer(1)) and not stream.layers and stream.available == 0
+    arrive(stream, 0, 1, 2)
     for i in range(3):
         stream.accept(stream.generation, layer(i))
     assert stream.shown == 2
     assert stream.select(0) and not stream.follow
+    arrive(stream, 3)
     stream.accept(stream.generation, layer(3))
     assert stream.shown == 0  # pinned: a new layer does not move the view
     assert stream.select(3) and stream.follow
-    assert not stream.select(9)
+    assert not stream.select(9)  # not arrived
+
+
+def test_a_picked_layer_shows_once_decoded_and_newer_ones_replace_older_ones():
+    stream = Stream.from_bytes("a.strata", layered())
+    arrive(stream, 0, 1, 2)
+    stream.accept(stream.generation, layer(2))
+    assert stream.shown == 2 and stream.wanted == 2
+    assert stream.select(0) and stream.shown == 2 and stream.wanted == 0  # until its picture comes
+    stream.accept(stream.generation, layer(1))
+    assert stream.shown == 2  # not the one picked
+    stream.accept(stream.generation, layer(0))
+    assert stream.shown == 0
+    assert stream.select(2) and stream.follow and stream.shown == 2  # cached: at once
+    stream.accept(stream.generation, layer(1))
+    assert stream.shown == 2  # following: an older picture never replaces a newer one
 
 
 def test_write_atomically_replaces_and_leaves_no_temporary(tmp_path):

@@ -5,8 +5,9 @@ import random
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 
-from codec.container import Header, read_header, write_container
+from codec.container import Header, parse_container, read_header, write_container
 from viewer_helpers import HC_QUALITIES, TIMEOUT_MS, make_image, needs_hc, run
 from viewer.encoding import Target
 from viewer.main_window import MainWindow
@@ -19,8 +20,9 @@ def open_file(qtbot, window, path, pane=0):
     run(window.open_path(path, pane))
 
 
-def wait_layers(qtbot, window, count, pane=0):
-    qtbot.waitUntil(lambda: len(window.viewer.stream(pane).layers) == count, timeout=TIMEOUT_MS)
+def wait_shown(qtbot, window, index, pane=0):
+    """Until layer index (from 0) of a pane is on screen."""
+    qtbot.waitUntil(lambda: window.viewer.stream(pane).shown == index, timeout=TIMEOUT_MS)
 
 
 def file_points(header):
@@ -43,7 +45,7 @@ def test_open_image_then_encode_deephq(qtbot, window, image_path, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["gradient.deephq.strata"]  # no temporary left
     header = read_header(target.read_bytes())
     assert header.codec == "deephq" and header.num_layers == 8
-    wait_layers(qtbot, window, 8)
+    wait_shown(qtbot, window, 7)
     window.panel.refresh()
     points = flat(window.panel.psnr_points(0))
     # measured against the open original, which is what the encoder measured
@@ -79,21 +81,22 @@ def test_opening_another_file_cancels_the_encode(qtbot, window, image_path, deep
     with qtbot.waitSignal(window.encoding.cancelled, timeout=TIMEOUT_MS):
         open_file(qtbot, window, deephq_file)
     assert os.listdir(tmp_path) == [] and not service.encoder.running
-    wait_layers(qtbot, window, 8)
+    wait_shown(qtbot, window, 7)
 
 
 def test_stream_layers_arrive_in_order_and_panel_follows_the_file(qtbot, window, deephq_file):
     open_file(qtbot, window, deephq_file)
     header = window.viewer.stream(0).header
-    wait_layers(qtbot, window, header.num_layers)
+    last = header.num_layers - 1
+    wait_shown(qtbot, window, last)
     window.set_bandwidth(FAST)
     decoded = []
     window.viewer.layerDecoded.connect(lambda pane, index: decoded.append(index))
     window.viewer.restart()
     assert window.viewer.network.state == NetworkSimulator.PLAYING
-    for index in range(header.num_layers):
-        qtbot.waitUntil(lambda: index in decoded, timeout=TIMEOUT_MS)
-    assert decoded == list(range(header.num_layers))
+    qtbot.waitUntil(lambda: last in decoded, timeout=TIMEOUT_MS)
+    # each picture is of a newer layer than the last one: none is made after a newer one arrived
+    assert decoded == sorted(set(decoded)) and decoded[-1] == last
     stream = window.viewer.stream(0)
     assert stream.complete and window.viewer.network.state == NetworkSimulator.STOPPED
     arrivals = [stream.arrived[i] for i in range(header.num_layers)]
@@ -108,19 +111,24 @@ def test_stream_layers_arrive_in_order_and_panel_follows_the_file(qtbot, window,
 
 def test_slider_shows_any_decoded_layer(qtbot, window, deephq_file):
     open_file(qtbot, window, deephq_file)
-    wait_layers(qtbot, window, 8)
+    wait_shown(qtbot, window, 7)
     stream, pane = window.viewer.stream(0), window.panes[0]
+    assert list(stream.layers) == [7]  # opening a file synthesizes its last layer only
     assert pane.slider.maximum() == 7 and pane.slider.value() == 7
     pane.slider.setValue(2)
-    assert stream.shown == 2 and not stream.follow
+    assert not stream.follow and pane.slider.value() == 2
+    wait_shown(qtbot, window, 2)  # synthesized on demand
     shown = pane.canvas.image.convertToFormat(pane.canvas.image.Format.Format_RGB888)
     expected = stream.layers[2].rgb
     assert np.array_equal(np.frombuffer(shown.constBits(), np.uint8).reshape(expected.shape), expected)
     window.step_layer(1)
-    assert stream.shown == 3
+    wait_shown(qtbot, window, 3)
     window.next_action.trigger()
     window.last_action.trigger()
-    assert stream.shown == 7 and stream.follow
+    assert stream.shown == 7 and stream.follow  # cached: at once
+    window.viewer.select_layer(0, 2)
+    assert stream.shown == 2 and sorted(stream.layers) == [2, 3, 7]
+    window.last_action.trigger()
     window.panel.refresh()
     marker = flat(window.panel.markers[0].points())
     assert marker == pytest.approx([stream.layers[7].bpp, stream.layers[7].psnr])
@@ -142,11 +150,11 @@ def test_pause_resume_restart(qtbot, window, deephq_file):
     window.play_action.trigger()
     assert network.state == NetworkSimulator.PLAYING
     window.set_bandwidth(100e6)
-    wait_layers(qtbot, window, 8)
+    wait_shown(qtbot, window, 7)
     generation = stream.generation
     window.restart_action.trigger()
     assert stream.generation == generation + 1 and network.state == NetworkSimulator.PLAYING
-    wait_layers(qtbot, window, 8)
+    wait_shown(qtbot, window, 7)
 
 
 def test_truncated_file_shows_its_complete_layers(qtbot, window, deephq_file, tmp_path):
@@ -156,8 +164,8 @@ def test_truncated_file_shows_its_complete_layers(qtbot, window, deephq_file, tm
     cut.write_bytes(data[:header.layer_offset(3) + 2])
     open_file(qtbot, window, cut)
     assert "truncated" in window.banner.text() and "3 of 8 layers" in window.banner.text()
-    wait_layers(qtbot, window, 3)
-    assert window.panes[0].slider.maximum() == 2
+    wait_shown(qtbot, window, 2)
+    assert window.viewer.stream(0).available == 3 and window.panes[0].slider.value() == 2
     assert window.panes[0].canvas.image is not None
 
 
@@ -169,8 +177,10 @@ def test_corrupted_layer_shows_the_layers_before_it(qtbot, window, deephq_file, 
     path = tmp_path / "bad.strata"
     path.write_bytes(bytes(data))
     open_file(qtbot, window, path)
-    assert f"layer {bad}" in window.banner.text() and "corrupted" in window.banner.text()
-    wait_layers(qtbot, window, bad)
+    assert f"layer {bad + 1} of 8 is damaged" in window.banner.text()  # layers counted from 1
+    wait_shown(qtbot, window, bad - 1)
+    window.banner.hide()
+    assert window.panes[0].title.text().endswith(f"(layers {bad + 1}–8 cannot be shown)")
 
 
 @pytest.mark.parametrize("name, content, words", [
@@ -200,8 +210,9 @@ def test_undecodable_file_reports_the_worker_error(qtbot, window, tmp_path):
 
 def test_export_displayed_layer(qtbot, window, deephq_file, tmp_path):
     open_file(qtbot, window, deephq_file)
-    wait_layers(qtbot, window, 8)
+    wait_shown(qtbot, window, 7)
     window.viewer.select_layer(0, 4)
+    wait_shown(qtbot, window, 4)
     target = tmp_path / "layer5.png"
     window.export_png(target)
     assert np.array_equal(np.asarray(Image.open(target).convert("RGB")), window.viewer.stream(0).layers[4].rgb)
@@ -226,7 +237,7 @@ def test_side_by_side_links_the_canvases(qtbot, window, deephq_file):
     open_file(qtbot, window, deephq_file)
     open_file(qtbot, window, deephq_file, pane=1)  # any two files of one size can be compared
     assert window.panes[1].isVisible()
-    wait_layers(qtbot, window, 8, pane=1)
+    wait_shown(qtbot, window, 7, pane=1)
     a, b = window.panes[0].canvas, window.panes[1].canvas
     a.zoom_by(4.0)
     assert b.zoom() == pytest.approx(a.zoom()) and b.center() == a.center()
@@ -272,11 +283,11 @@ def test_encode_both_codecs_side_by_side(qtbot, window, image_path, tmp_path):
         window.encode(targets)
     assert read_header((tmp_path / "b.strata").read_bytes()).codec == "hc"
     assert window.panes[1].isVisible()
-    wait_layers(qtbot, window, 3, pane=1)
+    wait_shown(qtbot, window, 2, pane=1)
     window.set_bandwidth(FAST)
     window.viewer.restart()
-    wait_layers(qtbot, window, 8, pane=0)
-    wait_layers(qtbot, window, 3, pane=1)
+    wait_shown(qtbot, window, 7, pane=0)
+    wait_shown(qtbot, window, 2, pane=1)
     window.panel.refresh()
     header = window.viewer.stream(1).header
     points = flat(window.panel.psnr_points(1))
@@ -354,11 +365,191 @@ def test_a_crashed_decoder_is_reported_and_restarted(qtbot, deephq_file, loop):
     qtbot.addWidget(window)
     window.show()
     open_file(qtbot, window, deephq_file)
-    wait_layers(qtbot, window, 8)
+    wait_shown(qtbot, window, 7)
     window.set_bandwidth(56e3)
     window.viewer.restart()
     window.service.decoder.process.kill()
     qtbot.waitUntil(lambda: "stopped unexpectedly" in window.banner.text(), timeout=TIMEOUT_MS)
     open_file(qtbot, window, deephq_file)  # a new decoder process starts
-    wait_layers(qtbot, window, 8)
+    wait_shown(qtbot, window, 7)
     window.close()
+
+
+# ---- defects found by trying the viewer as a new user (issue 18) ----------------------------
+
+def damaged(source, tmp_path, layer, name="damaged.strata"):
+    """A copy of a layered file with a byte of layer `layer` (from 0) flipped."""
+    data = bytearray(source.read_bytes())
+    data[read_header(data).layer_offset(layer) + 1] ^= 0x55
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_damaged_first_layer_is_named_in_the_pane(qtbot, window, deephq_file, tmp_path):
+    open_file(qtbot, window, damaged(deephq_file, tmp_path, 0))
+    assert "layer 1 of 8 is damaged" in window.banner.text()
+    window.banner.hide()
+    window.set_bandwidth(FAST)
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: window.viewer.network.state == NetworkSimulator.STOPPED, timeout=TIMEOUT_MS)
+    placeholder = window.panes[0].canvas.placeholder
+    assert "layer 1 of 8 is damaged" in placeholder and "nothing can be shown" in placeholder
+    assert "Waiting" not in placeholder
+
+
+def test_a_complete_layer_being_decoded_is_not_said_to_be_awaited(qtbot, window, deephq_file, service, monkeypatch):
+    monkeypatch.setattr(service, "feed", lambda stream, data: None)  # the decoder never gets a byte
+    open_file(qtbot, window, deephq_file)
+    assert window.viewer.stream(0).available == 8
+    assert window.panes[0].canvas.placeholder == "Decoding layer 8 of 8…"
+
+
+def test_psnr_against_another_picture_of_the_same_size_is_not_vs_original(qtbot, window, image_path, other_file):
+    open_file(qtbot, window, image_path)
+    open_file(qtbot, window, other_file, pane=1)
+    wait_shown(qtbot, window, 7, pane=1)
+    stream = window.viewer.stream(1)
+    layer = stream.layers[7]
+    assert not layer.psnr_measured and layer.psnr == stream.header.layer_psnr[7]
+    assert "gradient.png is not the picture flipped.deephq.strata was encoded from" in window.banner.text()
+    window.active_pane = 1
+    window._refresh_status()
+    assert "(from file)" in window.info.toolTip() and "vs original" not in window.info.toolTip()
+
+
+def test_the_layer_slider_spans_every_layer_of_the_file(qtbot, window, deephq_file):
+    open_file(qtbot, window, deephq_file)
+    window.set_bandwidth(2e3)  # 250 bytes/s
+    window.play_action.trigger()
+    stream, slider = window.viewer.stream(0), window.panes[0].slider
+    qtbot.waitUntil(lambda: stream.available >= 2, timeout=TIMEOUT_MS)
+    window.play_action.trigger()  # pause: no more layers arrive
+    assert slider.maximum() == 7 and slider.value() == stream.newest < 7
+    slider.setValue(7)  # not arrived: back to the newest arrived layer
+    assert slider.value() == stream.newest and stream.follow
+
+
+def test_restart_keeps_zoom_and_pan(qtbot, window, deephq_file):
+    open_file(qtbot, window, deephq_file)
+    wait_shown(qtbot, window, 7)
+    canvas = window.panes[0].canvas
+    canvas.zoom_by(3.0)
+    canvas.pan(20, 10)
+    zoom, center = canvas.zoom(), canvas.center()
+    window.set_bandwidth(FAST)
+    window.restart_action.trigger()
+    wait_shown(qtbot, window, 7)
+    assert canvas.zoom() == pytest.approx(zoom) and canvas.center() == center
+
+
+def test_layers_are_counted_from_one_in_the_decoders_messages(qtbot, window, deephq_file, tmp_path):
+    data = deephq_file.read_bytes()
+    parsed = parse_container(data)
+    params = parsed.header.params
+    forged = Header(**{**parsed.header.__dict__, "params": params[:2] + bytes([params[2] ^ 1]) + params[3:]})
+    path = tmp_path / "forged.strata"
+    path.write_bytes(write_container(forged, parsed.layers))
+    open_file(qtbot, window, path)
+    qtbot.waitUntil(lambda: "cannot be decoded" in window.banner.text(), timeout=TIMEOUT_MS)
+    assert "forged.strata: layer 1 cannot be decoded" in window.banner.text()
+    assert window.panes[0].canvas.placeholder.startswith("Nothing can be shown: layer 1 cannot be decoded")
+
+
+def test_open_recent_keeps_absolute_paths(qtbot, window, image_path, monkeypatch):
+    monkeypatch.chdir(image_path.parent)
+    open_file(qtbot, window, image_path.name)
+    assert window._recent()[0] == str(image_path.resolve())
+
+
+def test_the_minimum_width_cuts_no_slider_status_or_axis_title(qtbot, window, deephq_file):
+    from PySide6.QtCharts import QChart
+    from PySide6.QtGui import QFontMetrics
+
+    open_file(qtbot, window, deephq_file)
+    open_file(qtbot, window, deephq_file, pane=1)
+    wait_shown(qtbot, window, 7, pane=1)
+    window.resize(window.minimumSizeHint())
+    window.panel.refresh()
+    qtbot.wait(50)
+    assert all(pane.slider.width() >= 100 for pane in window.panes)
+    info = window.info
+    assert info.text() and QFontMetrics(info.font()).horizontalAdvance(info.text()) <= info.width()
+    assert info.toolTip().startswith(info.text())  # whole parts only: a prefix of the full text
+    chart: QChart
+    for chart in (window.panel.bits_chart, window.panel.psnr_chart):
+        for axis in chart.axes():
+            room = chart.plotArea().width() if axis.orientation() == Qt.Orientation.Horizontal else chart.plotArea().height()
+            assert QFontMetrics(axis.titleFont()).horizontalAdvance(axis.titleText()) <= room
+
+
+def test_bits_chart_is_logarithmic_with_plain_labels_and_marks_in_the_codecs_colour(qtbot, window, deephq_file):
+    from PySide6.QtCharts import QLogValueAxis
+
+    from viewer.panel import PANE_COLORS
+
+    open_file(qtbot, window, deephq_file)
+    open_file(qtbot, window, deephq_file, pane=1)
+    wait_shown(qtbot, window, 7, pane=1)
+    window.panel.refresh()
+    (axis,) = window.panel.bits_chart.axes(Qt.Orientation.Vertical)
+    assert isinstance(axis, QLogValueAxis) and axis.labelFormat() == "%g"
+    smallest = min(v for v in window.panel.bits_values(0) if v > 0)
+    assert axis.min() <= smallest and axis.max() >= max(window.panel.bits_values(0))
+    for pane in (0, 1):
+        marked = window.panel.bar_sets[pane].selectedColor()
+        assert marked != PANE_COLORS[pane] and marked.hue() == PANE_COLORS[pane].hue()
+        assert window.panel.bar_sets[pane].selectedBars() == [7]
+
+
+def test_a_cancelled_encode_banner_goes_with_the_next_encode(qtbot, window, image_path, tmp_path):
+    open_file(qtbot, window, image_path)
+    with qtbot.waitSignal(window.encoding.stage, timeout=TIMEOUT_MS):
+        window.encode([Target("deephq", None, tmp_path / "never.strata")])
+    with qtbot.waitSignal(window.encoding.cancelled, timeout=TIMEOUT_MS):
+        window.cancel_action.trigger()
+    assert "cancelled" in window.banner.text()
+    with qtbot.waitSignal(window.encoding.finished, timeout=TIMEOUT_MS):
+        window.encode([Target("deephq", None, tmp_path / "done.strata")])
+    assert window.banner.text() == ""
+
+
+def test_the_nothing_to_stream_banner_goes_when_streaming_starts(qtbot, window, image_path, deephq_file):
+    from viewer import files
+
+    open_file(qtbot, window, image_path)
+    window.play_action.trigger()
+    assert "Open or encode a layered file" in window.banner.text()
+    window.viewer.load_encoded([files.read_layered(deephq_file)])  # as after an encode
+    window.set_bandwidth(FAST)
+    window.play_action.trigger()
+    assert window.banner.text() == ""
+
+
+def test_show_original_drops_the_layer_readout(qtbot, window, image_path, deephq_file):
+    from viewer import files
+
+    open_file(qtbot, window, image_path)
+    window.viewer.load_encoded([files.read_layered(deephq_file)])
+    wait_shown(qtbot, window, 7)
+    assert "bpp" in window.info.text() and "PSNR" in window.info.text()
+    window.original_action.setChecked(True)
+    assert "original" in window.info.text()
+    assert "bpp" not in window.info.text() and "PSNR" not in window.info.text()
+
+
+def test_a_layer_shown_after_a_pick_has_no_shown_after_delay(qtbot, window, deephq_file):
+    open_file(qtbot, window, deephq_file)
+    wait_shown(qtbot, window, 7)
+    window.set_bandwidth(8e3)  # 1 kB/s
+    window.viewer.restart()
+    stream = window.viewer.stream(0)
+    qtbot.waitUntil(lambda: len(stream.arrived) >= 2, timeout=TIMEOUT_MS)
+    window.viewer.select_layer(0, 0)  # pinned while streaming
+    qtbot.waitUntil(lambda: stream.complete and stream.shown == 0, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.panes[0].canvas.shown, timeout=TIMEOUT_MS):  # layer 8 painted
+        window.last_action.trigger()
+    assert stream.shown == 7 and stream.delay_text(7) == "—" and 7 not in stream.shown_wall
+    window.panel.refresh()
+    row = next(r for r in range(window.panel.table.rowCount()) if window.panel.table.item(r, 1).text() == "8")
+    assert window.panel.table.item(row, 4).text() == "—"

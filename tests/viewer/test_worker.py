@@ -1,0 +1,93 @@
+"""The decoder worker's scheduling, without Qt or processes: every complete layer is range-decoded,
+only the layer to show is synthesized, a picked layer comes first, and failures name the layer."""
+import numpy as np
+import pytest
+
+from codec import api, container
+from viewer import protocol as p
+from viewer.worker import StreamJob
+from viewer_helpers import make_image
+
+
+@pytest.fixture(scope="module")
+def data():
+    return api.encode(make_image(), device="cpu")
+
+
+def run_steps(job: StreamJob) -> list:
+    """Every message the job sends until it has nothing left to do."""
+    messages = []
+    while job.has_work:
+        message = job.step()
+        if message is not None:
+            messages.append(message)
+    return messages
+
+
+def pictures(messages) -> list[int]:
+    return [m.index for m in messages if isinstance(m, p.LayerDecoded)]
+
+
+def test_a_whole_file_costs_one_synthesis(data):
+    job = StreamJob("s", None)
+    job.feed(data)
+    messages = run_steps(job)
+    assert pictures(messages) == [7] and len(messages) == 1
+    assert job.decoder.layer == 8  # every layer was range-decoded
+    assert np.array_equal(messages[0].rgb, api.decode(data, device="cpu").last.rgb)
+
+
+def test_layers_overtaken_before_their_synthesis_are_skipped(data):
+    header = container.read_header(data)
+    job = StreamJob("s", None)
+    job.feed(data[:header.layer_offset(2)])
+    assert pictures(run_steps(job)) == [1]
+    job.feed(data[header.layer_offset(2):header.layer_offset(5)])  # layers 2, 3, 4 at once
+    assert pictures(run_steps(job)) == [4]
+
+
+def test_a_picked_layer_is_synthesized_on_demand_and_once(data):
+    job = StreamJob("s", None)
+    job.feed(data)
+    run_steps(job)
+    job.select(3)
+    messages = run_steps(job)
+    assert pictures(messages) == [3]
+    assert np.array_equal(messages[0].rgb, api.decode(data, layers=4, device="cpu").last.rgb)
+    job.select(None)  # the newest is already sent
+    job.select(3)
+    assert not job.has_work
+
+
+def test_a_damaged_layer_ends_the_stream_after_the_layers_before_it(data):
+    header = container.read_header(data)
+    broken = bytearray(data)
+    broken[header.layer_offset(3)] ^= 0x55
+    job = StreamJob("s", None)
+    job.feed(bytes(broken))
+    messages = run_steps(job)
+    assert pictures(messages) == [2]
+    failed = messages[-1]
+    assert isinstance(failed, p.StreamFailed) and failed.layer == 3
+    assert "layer 4 is damaged" in failed.message  # counted from 1 for the user
+
+
+def test_an_undecodable_layer_names_it_counting_from_one(data):
+    parsed = container.parse_container(data)
+    K, check = parsed.header.params[:2], int.from_bytes(parsed.header.params[2:], "little")
+    forged = container.Header(**{**parsed.header.__dict__, "params": K + (check ^ 1).to_bytes(4, "little")})
+    job = StreamJob("s", None)
+    job.feed(container.write_container(forged, parsed.layers))
+    messages = run_steps(job)
+    assert len(messages) == 1 and messages[0].layer == 0
+    assert messages[0].message.startswith("layer 1 cannot be decoded:")
+
+
+def test_psnr_is_measured_against_a_reference_of_the_same_size(data):
+    reference = make_image()
+    job = StreamJob("s", reference)
+    job.feed(data)
+    (message,) = run_steps(job)
+    header = container.read_header(data)
+    assert message.psnr == pytest.approx(header.layer_psnr[7], abs=0.01)
+    assert message.file_psnr == header.layer_psnr[7]
