@@ -19,14 +19,17 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from codec import container, images, metrics
+from codec import container, images, memory, metrics
 from codec.entropy_coding import CorruptStream
 from codec.latent_coding import InvalidCodecParameters, ParameterMismatch
+from codec.memory import InsufficientMemory
 from codec.registry import DEFAULT_CODEC, load_codec
+from codec.weights import WeightsError
 
 # Decoding refuses headers announcing more pixels than this (like Pillow's Image.MAX_IMAGE_PIXELS):
 # the decoder's memory grows with the announced size, and a hostile header of a few bytes can
-# announce up to 2^28 pixels. None disables the check; decode(max_pixels=...) overrides it per call.
+# announce up to 2^28 pixels. Encoding refuses larger pictures too, so every file it writes
+# decodes with the defaults. None disables the check; max_pixels=... overrides it per call.
 MAX_IMAGE_PIXELS: int | None = 2**25  # 33.5 megapixels, e.g. 8192 x 4096 (8K UHD fits)
 
 
@@ -38,15 +41,33 @@ class ImageTooLarge(ValueError):
     """The header announces more pixels than the decoder's limit (MAX_IMAGE_PIXELS or max_pixels)."""
 
 
-def _check_size(header: container.Header, max_pixels: int | None) -> None:
+def _check_pixels(width: int, height: int, max_pixels: int | None, what: str) -> None:
+    """Raise ImageTooLarge if width x height exceeds max_pixels (None: MAX_IMAGE_PIXELS)."""
     limit = MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
-    pixels = header.width * header.height
+    pixels = width * height
     if limit is not None and pixels > limit:
         raise ImageTooLarge(
-            f"the file announces a {header.width}x{header.height} picture ({pixels:,} pixels), more than "
-            f"this decoder's limit of {limit:,} pixels; if you trust the file, raise the limit with "
-            f"max_pixels= or codec.api.MAX_IMAGE_PIXELS"
+            f"{what} a {width}x{height} picture ({pixels:,} pixels), more than the limit of "
+            f"{limit:,} pixels; if you trust it, raise the limit with max_pixels= or "
+            f"codec.api.MAX_IMAGE_PIXELS"
         )
+
+
+def _check_decodable(header: container.Header, max_pixels: int | None) -> None:
+    """Refuse a header whose picture exceeds the pixel limit or the memory available."""
+    width, height = header.width, header.height
+    _check_pixels(width, height, max_pixels, "the file announces")
+    memory.require(memory.decode_bytes(header.codec, width * height),
+                   f"decoding the {width}x{height} picture the file announces")
+
+
+def _check_encodable(width: int, height: int, codec: str, max_pixels: int | None) -> None:
+    """Refuse, before the encoder allocates anything, a picture it cannot code or hold."""
+    if max(height, width) > container.MAX_SIDE or height * width > container.MAX_PIXELS:
+        raise images.ImageInputError(f"image of {width}x{height} pixels exceeds the format's limits")
+    _check_pixels(width, height, max_pixels, "the encoder was given")
+    memory.require(memory.encode_bytes(codec, width * height),
+                   f"encoding a {width}x{height} picture with {codec}")
 
 
 @dataclass(frozen=True)
@@ -65,14 +86,18 @@ class DecodedLayer:
         return Image.fromarray(self.rgb).convert(mode)
 
 
-def _as_rgb(image) -> tuple[np.ndarray, str]:
+def _as_rgb(image, check_size) -> tuple[np.ndarray, str]:
+    """RGB uint8 and source mode of a path, Pillow image or array; check_size(width, height)
+    runs first (for a path: before Pillow decodes the pixels)."""
     if isinstance(image, (str, Path)):
-        return images.open_image(image)
+        return images.open_image(image, check_size)
     if isinstance(image, Image.Image):
+        check_size(*image.size)
         return images.to_rgb(image), images.source_mode(image)
     array = np.asarray(image)
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
         raise images.ImageInputError(f"expected an RGB uint8 array (H, W, 3), got {array.dtype} {array.shape}")
+    check_size(array.shape[1], array.shape[0])
     return array, "RGB"
 
 
@@ -84,14 +109,19 @@ def _quality_to_model(codec: str, quality: int | None) -> int:
     return 1 if quality is None else int(quality)
 
 
-def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device: str = "auto") -> bytes:
-    """Encode an image (path, Pillow image or RGB uint8 array) into a complete `.strata` file."""
-    rgb, mode = _as_rgb(image)
-    height, width = rgb.shape[:2]
-    if max(height, width) > container.MAX_SIDE or height * width > container.MAX_PIXELS:
-        raise images.ImageInputError(f"image of {width}x{height} pixels exceeds the format's limits")
+def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device: str = "auto",
+           max_pixels: int | None = None) -> bytes:
+    """Encode an image (path, Pillow image or RGB uint8 array) into a complete `.strata` file.
+
+    Raises ImageTooLarge above max_pixels pixels (None: MAX_IMAGE_PIXELS) and InsufficientMemory
+    when the picture cannot fit in memory, both before the encoder allocates anything.
+    """
     coder = load_codec(codec, _quality_to_model(codec, quality), device)
-    encoded = coder.encode(rgb)
+    rgb, mode = _as_rgb(image, lambda width, height: _check_encodable(width, height, codec, max_pixels))
+    height, width = rgb.shape[:2]
+    with memory.guard(f"encoding the {width}x{height} picture"):
+        encoded = coder.encode(rgb)
+        psnr = tuple(metrics.psnr(rgb, r) for r in encoded.reconstructions)
     header = container.Header(
         codec=coder.name,
         model_id=coder.model_id,
@@ -100,10 +130,15 @@ def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device
         height=height,
         source_mode=mode,
         layer_lengths=tuple(len(p) for p in encoded.layers),
-        layer_psnr=tuple(metrics.psnr(rgb, r) for r in encoded.reconstructions),
+        layer_psnr=psnr,
         params=encoded.params,
     )
     return container.write_container(header, encoded.layers)
+
+
+# Errors that stop decoding at a layer: the layers before it stand, the error becomes `damage`.
+LAYER_ERRORS = (CorruptStream, ParameterMismatch, InvalidCodecParameters, WeightsMismatch, WeightsError,
+                InsufficientMemory)
 
 
 class ProgressiveDecoder:
@@ -112,9 +147,11 @@ class ProgressiveDecoder:
     feed() takes the bytes at once and returns an iterator over the layers completed so far; each
     layer is decoded when the iterator reaches it. Damage (a failed layer CRC) stops decoding at
     the last intact layer and is kept in `damage`; so does a layer that passes its CRC but cannot
-    be decoded (CorruptStream, ParameterMismatch or InvalidCodecParameters, with a `layer`
-    attribute). A bad header raises ContainerError, a header announcing more than max_pixels
-    pixels (default MAX_IMAGE_PIXELS) raises ImageTooLarge.
+    be decoded (one of LAYER_ERRORS, with a `layer` attribute: a corrupt stream, impossible codec
+    parameters, other or missing weights, an allocation failure). A bad header raises
+    ContainerError, a header announcing more than max_pixels pixels (default MAX_IMAGE_PIXELS)
+    raises ImageTooLarge, one whose picture cannot fit in memory InsufficientMemory, from this
+    feed and every later one.
     """
 
     def __init__(self, device: str = "auto", weights: str | Path | None = None, max_pixels: int | None = None):
@@ -126,6 +163,7 @@ class ProgressiveDecoder:
         self._pending: list[tuple[int, bytes]] = []
         self._decoder = None
         self._failure: ValueError | None = None
+        self._refusal: ValueError | None = None
 
     @property
     def header(self) -> container.Header | None:
@@ -142,24 +180,36 @@ class ProgressiveDecoder:
         return self.reader.done and not self._pending
 
     def feed(self, data: bytes) -> Iterator[DecodedLayer]:
+        if self._refusal is not None:
+            raise self._refusal
+        had_header = self.header is not None
         completed = self.reader.feed(data)
+        if self.header is not None and not had_header:
+            self._refuse_unless_decodable()
         if self._failure is None:
             self._pending.extend(completed)
-        if self.header is not None:
-            _check_size(self.header, self.max_pixels)
         return self._drain()
+
+    def _refuse_unless_decodable(self) -> None:
+        """Check the header's picture once, as soon as the header is in."""
+        try:
+            _check_decodable(self.header, self.max_pixels)
+        except (ImageTooLarge, InsufficientMemory) as error:
+            self._refusal = error
+            raise
 
     def _drain(self) -> Iterator[DecodedLayer]:
         while self._pending:
             index, payload = self._pending.pop(0)
-            decoder = self._layer_decoder()
-            start = time.perf_counter()
+            header = self.header
             try:
-                rgb = decoder.decode_layer(payload)
-            except (CorruptStream, ParameterMismatch, InvalidCodecParameters) as error:
+                with memory.guard(f"decoding the {header.width}x{header.height} picture"):
+                    decoder = self._layer_decoder()
+                    start = time.perf_counter()
+                    rgb = decoder.decode_layer(payload)
+            except LAYER_ERRORS as error:
                 self._fail(index, error)
                 return
-            header = self.header
             used = header.layer_offset(index + 1)
             layer = DecodedLayer(index, rgb, used, 8 * used / (header.width * header.height),
                                  header.layer_psnr[index], time.perf_counter() - start)
@@ -214,11 +264,12 @@ def decode(data: bytes, layers: int | None = None, device: str = "auto", weights
     """Decode the first `layers` layers (default: all complete ones) of a `.strata` file or prefix.
 
     Raises ImageTooLarge if the header announces more than max_pixels pixels (None: use
-    MAX_IMAGE_PIXELS). A layer that passes its CRC but cannot be decoded ends the result like a
-    damaged one (`damage`); if it is layer 0, its error is raised.
+    MAX_IMAGE_PIXELS), InsufficientMemory if its picture cannot fit in memory. A layer that
+    passes its CRC but cannot be decoded ends the result like a damaged one (`damage`); if it
+    is layer 0, its error is raised.
     """
     parsed = container.parse_container(data)
-    _check_size(parsed.header, max_pixels)
+    _check_decodable(parsed.header, max_pixels)
     wanted = parsed.header.num_layers if layers is None else layers
     if wanted < 1:
         raise ValueError(f"layers must be at least 1, got {wanted}")

@@ -8,6 +8,8 @@ semantics are specified in docs/FORMAT.md.
 """
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import zlib
 from dataclasses import dataclass
@@ -302,8 +304,15 @@ def _layer_at(data, offset: int, length: int, index: int) -> bytes | None:
     return payload
 
 
-def _trailing_data(extra: int) -> TrailingData:
-    return TrailingData(f"{extra} unexpected bytes follow the last layer; all layers are intact")
+def _truncated_header(size: int) -> TruncatedHeader:
+    return TruncatedHeader(f"the file is only {size} bytes long and ends inside the Strata header; "
+                           f"nothing can be decoded")
+
+
+def trailing_data(extra: int | None) -> TrailingData:
+    """The damage of `extra` bytes (None: an uncounted number) after a complete file."""
+    count = "Unexpected bytes" if extra is None else f"{extra} unexpected bytes"
+    return TrailingData(f"{count} follow the last layer; all layers are intact")
 
 
 def parse_container(data) -> ParsedFile:
@@ -315,8 +324,7 @@ def parse_container(data) -> ParsedFile:
     """
     header = read_header(data)
     if header is None:
-        raise TruncatedHeader(f"the file is only {len(data)} bytes long and ends inside the "
-                              f"Strata header; nothing can be decoded")
+        raise _truncated_header(len(data))
     result = ParsedFile(header, [], complete=False)
     offset = header.size
     for i, length in enumerate(header.layer_lengths):
@@ -331,8 +339,68 @@ def parse_container(data) -> ParsedFile:
         offset += length + _CRC_SIZE
     result.complete = True
     if len(data) > offset:
-        result.damage = _trailing_data(len(data) - offset)
+        result.damage = trailing_data(len(data) - offset)
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading from a file: the header first, then no more than it announces
+
+_READ_CHUNK = 1 << 20
+
+
+def read_header_from(stream) -> tuple[Header, bytes]:
+    """Read exactly the header from a binary stream; return it and its bytes.
+
+    The magic is checked in the first 8 bytes and at most 15 + MAX_HEADER_LEN bytes are read,
+    so a foreign or endless input costs nothing. Raises ContainerError (TruncatedHeader when the
+    stream ends inside the header).
+    """
+    data = _read_at_most(stream, _PREAMBLE.size)
+    _check_magic(data)
+    if len(data) == _PREAMBLE.size:
+        data += _read_at_most(stream, _read_header_len(data) + _CRC_SIZE)
+    header = read_header(data)
+    if header is None:
+        raise _truncated_header(len(data))
+    return header, data
+
+
+def read_prefix_from(stream, layers: int | None = None) -> bytes:
+    """The header and the first `layers` layers (default: all) of a `.strata` file read from a
+    binary stream, as far as the stream has them.
+
+    Reads the header first (read_header_from), then at most what it announces for those layers,
+    in chunks, so a lying length costs only the bytes that exist. Parse the result with
+    parse_container; bytes_after tells whether anything follows a complete file.
+    """
+    header, data = read_header_from(stream)
+    count = header.num_layers if layers is None else max(0, min(layers, header.num_layers))
+    return data + _read_at_most(stream, header.layer_offset(count) - header.size)
+
+
+def bytes_after(stream) -> int | None:
+    """How many bytes a binary file holds after its position: its size tells for a regular file;
+    otherwise one byte is read, giving 0 or None (some, uncounted). Use after read_prefix_from."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, AttributeError, ValueError):  # no file descriptor (io.UnsupportedOperation)
+        info = None
+    if info is not None and stat.S_ISREG(info.st_mode):
+        return max(info.st_size - stream.tell(), 0)
+    return None if stream.read(1) else 0
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    """Up to size bytes (fewer at the end of the stream), read in bounded chunks."""
+    parts, left = [], size
+    while left > 0:
+        part = stream.read(min(left, _READ_CHUNK))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 class StreamingReader:
@@ -398,7 +466,7 @@ class StreamingReader:
             completed.append((self._next_layer, payload))
             self._next_layer += 1
         if self._buffer:
-            self._fail(_trailing_data(len(self._buffer)))
+            self._fail(trailing_data(len(self._buffer)))
         return completed
 
     def _fail(self, error: ContainerError) -> None:

@@ -10,11 +10,12 @@ Conversions are explicit, so no mode is silently mangled:
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageOps
-
 
 
 class ImageInputError(ValueError):
@@ -58,15 +59,32 @@ def to_rgb(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def open_image(path: str | Path) -> tuple[np.ndarray, str]:
-    """Read an image file -> (RGB uint8 (H, W, 3), source mode). Raises ImageInputError."""
+def open_image(path: str | Path, check_size: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, str]:
+    """Read an image file -> (RGB uint8 (H, W, 3), source mode). Raises ImageInputError.
+
+    check_size(width, height) is called once the header is read, before any pixel is decoded;
+    what it raises passes through unchanged (and Pillow's own size warning is left out).
+    """
     try:
-        with Image.open(path) as image:
-            image.load()
-            return to_rgb(image), source_mode(image)
+        with warnings.catch_warnings():
+            if check_size is not None:
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
     except FileNotFoundError:
         raise ImageInputError(f"no such file: {path}") from None
     except Image.DecompressionBombError as exc:
         raise ImageInputError(f"{path}: image too large ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageInputError(f"{path}: not a readable image ({exc})") from None
+        raise _unreadable(path, exc) from None
+    with image:
+        if check_size is not None:
+            check_size(*image.size)
+        try:
+            image.load()
+            return to_rgb(image), source_mode(image)
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: str | Path, error: Exception) -> ImageInputError:
+    return ImageInputError(f"{path}: not a readable image ({error})")

@@ -140,14 +140,19 @@ def decode_pass(decoder, state: NestedState, coded: np.ndarray, step: np.ndarray
 class ZCoder:
     """Codes the integer hyper-latent z with the per-channel tables of a weights file."""
 
+    # Range-coder state bits a stream may hold beyond the information it codes (none, in theory).
+    SLACK_BITS = 64
+
     def __init__(self, tables: dict):
         self.offsets = tables["z_offsets"].numpy().astype(np.int64)
         self.freqs = tables["z_freqs"].numpy()
         self.widths = np.count_nonzero(self.freqs, axis=1)
-        # Each z symbol costs at least -log2 of its row's largest probability (+2^-12 for the coder's
-        # requantization), and a range coder's output is at least the information it codes.
-        top = self.freqs.max(axis=1) / self.freqs.sum(axis=1)
-        self.min_bits_per_position = float(-np.log2(np.minimum(top + 2.0**-12, 1.0)).sum())
+        # The fewest bits each z value can cost: -log2 of its probability plus 2^-12 (which covers
+        # constriction's requantization of the rows, off by at most 2^-23); a range coder's output
+        # is at least the information it codes.
+        probabilities = self.freqs / self.freqs.sum(axis=1, keepdims=True)
+        self.min_bits = -np.log2(np.minimum(probabilities + 2.0**-12, 1.0))  # (C, K)
+        self.min_bits_per_position = float(self.min_bits.min(axis=1).sum())
 
     def _rows(self, shape: tuple[int, int, int]) -> tuple[np.ndarray, ec.RowsFn]:
         c, h, w = shape
@@ -164,14 +169,27 @@ class ZCoder:
         """Bytes a stream holding z of shape (C, h, w) takes at least: half the bound, for safety."""
         return int(self.min_bits_per_position * shape[1] * shape[2] / 16)
 
+    def information(self, z_hat: np.ndarray) -> float:
+        """The fewest bits in which any stream can hold z_hat (C, h, w)."""
+        symbols = (z_hat - self.offsets[:, None, None]).reshape(len(self.offsets), -1)
+        return float(np.take_along_axis(self.min_bits, symbols, axis=1).sum())
+
     def check_room(self, payload: bytes, shape: tuple[int, int, int], picture: str) -> None:
-        """Raise CorruptStream if payload is too short to hold z of this shape (a header lying
-        about the picture size), before anything of that size is allocated."""
+        """Raise CorruptStream unless payload can hold z of this shape, before anything of the
+        picture's size is allocated: its length against the most compressible z (free), then the
+        information of the z it decodes to against its bits (z is small: 1/24 of y's elements).
+        Garbage decodes to improbable values, and an exhausted stream goes on decoding them."""
         need = self.min_bytes(shape)
         if len(payload) < need:
             raise ec.CorruptStream(
                 f"layer 0 has {len(payload)} bytes, but the hyper-latent of a {picture} picture takes at "
                 f"least {need}: the picture size in the header is wrong or layer 0 is cut short")
+        bits = self.information(self.decode(ec.new_decoder(payload), shape))
+        if bits > 8 * len(payload) + self.SLACK_BITS:
+            raise ec.CorruptStream(
+                f"layer 0 has {len(payload)} bytes, but the hyper-latent it decodes to for a {picture} "
+                f"picture holds at least {bits / 8:,.0f} bytes of information: layer 0 is not a real "
+                f"stream for that picture size (garbage, or a size the data does not back up)")
 
     def decode(self, decoder, shape: tuple[int, int, int]) -> np.ndarray:
         symbols = ec.decode_symbols(decoder, *self._rows(shape)).reshape(shape)

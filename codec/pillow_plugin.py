@@ -38,8 +38,6 @@ from codec import container
 FORMAT = "STRATA"
 EXTENSION = ".strata"
 MIME = "application/x-strata"
-_PREAMBLE_SIZE = len(container.MAGIC) + 3  # magic, version (u8), header_len (u16)
-_CRC_SIZE = 4
 
 
 def _accept(prefix: bytes) -> bool:
@@ -57,17 +55,10 @@ class StrataImageFile(ImageFile.ImageFile):
     def _open(self) -> None:
         assert self.fp is not None
         self._start = self.fp.tell()
-        data = self.fp.read(_PREAMBLE_SIZE)
-        if not _accept(data):
-            raise SyntaxError("not a Strata file")
         try:
-            if len(data) == _PREAMBLE_SIZE:
-                header_len = int.from_bytes(data[-2:], "little")
-                data += self.fp.read(min(header_len, container.MAX_HEADER_LEN) + _CRC_SIZE)
-            header = container.read_header(data)
-            if header is None:
-                raise container.TruncatedHeader(
-                    f"the data is only {len(data)} bytes long and ends inside the header")
+            header, _ = container.read_header_from(self.fp)
+        except container.NotStrataFile as error:
+            raise SyntaxError("not a Strata file") from error
         except container.ContainerError as error:
             raise _open_error(error) from error
         self.header = header
@@ -90,15 +81,19 @@ class StrataImageFile(ImageFile.ImageFile):
             raise ValueError(f"layers must be 0 (all) or a positive count, got {layers}")
         return min(layers or self.header.num_layers, self.header.num_layers)
 
-    def _read_file(self) -> bytes:
+    def _read_file(self, layers: int | None = None) -> bytes:
+        """The header and the first `layers` layers (default: all), as far as the file has them."""
         assert self.fp is not None
         self.fp.seek(self._start)
-        return self.fp.read()
+        try:
+            return container.read_prefix_from(self.fp, layers)
+        except container.ContainerError as error:
+            raise _open_error(error) from error
 
     def load(self) -> Image.core.PixelAccess | None:
         if self.tile:
             wanted = self._wanted_layers()
-            data = self._read_file()
+            data = self._read_file(wanted)
             parsed = _parse(data)
             available = min(len(parsed.layers), wanted)
             if available < wanted and not ImageFile.LOAD_TRUNCATED_IMAGES or available == 0:
@@ -126,7 +121,7 @@ class StrataImageFile(ImageFile.ImageFile):
 
     def verify(self) -> None:
         """Raise SyntaxError unless the file is complete and every CRC matches."""
-        parsed = _parse(self._read_file())
+        parsed = _parse(self._read_file() + self.fp.read(1))  # one byte more: trailing data
         if not parsed.complete or parsed.damage is not None:
             raise SyntaxError(_truncation_message(parsed, self.header.num_layers, None))
         super().verify()

@@ -49,13 +49,15 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from codec import api, container, registry  # noqa: E402
+from codec import entropy_coding as ec  # noqa: E402
 from codec.entropy_coding import CorruptStream  # noqa: E402
 from codec.latent_coding import InvalidCodecParameters, ParameterMismatch  # noqa: E402
+from codec.memory import InsufficientMemory  # noqa: E402
 from codec.weights import WeightsError, atomic_torch_save, weights_payload  # noqa: E402
 
 # Every error a damaged or hostile file may raise. Anything else is a bug.
 ALLOWED = (container.ContainerError, CorruptStream, ParameterMismatch, InvalidCodecParameters,
-           api.WeightsMismatch, api.ImageTooLarge, WeightsError)
+           api.WeightsMismatch, api.ImageTooLarge, WeightsError, InsufficientMemory)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,10 +442,20 @@ def run_case(seed: Seed, data: bytes, progressive: int | None = None) -> Outcome
 # A decompression bomb: a valid-CRC header announcing a huge picture over a tiny layer 0
 
 
+def shortest_z_stream(z_coder, shape: tuple[int, int, int]) -> bytes:
+    """A genuine z stream with every value at its most probable one: the shortest real layer 0
+    of that shape (a flat picture's)."""
+    mode = (z_coder.freqs.argmax(axis=1) + z_coder.offsets).astype(np.float64)
+    encoder = ec.new_encoder()
+    z_coder.encode(encoder, torch.from_numpy(np.broadcast_to(mode[:, None, None], shape).copy()))
+    return ec.finish(encoder)
+
+
 def bomb(size: str, layer0: str, max_pixels: int | None, address_space_gib: float | None) -> int:
     """Decode the DeepHQ seed's header rewritten to announce a WxH picture, its layer 0 empty
-    ("empty"), the seed's own ("seed") or zeros long enough for the layer-0 length check ("zeros");
-    print the outcome, the time and the peak RSS."""
+    ("empty"), the seed's own ("seed"), zeros long enough for the layer-0 length check ("zeros")
+    or the shortest genuine z stream of that size ("mode"); print the outcome, the time and the
+    peak RSS."""
     if address_space_gib:
         limit = int(address_space_gib * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -454,9 +466,11 @@ def bomb(size: str, layer0: str, max_pixels: int | None, address_space_gib: floa
     coder = registry.load_codec("deephq", 0, "cpu")
     if layer0 == "empty":
         f.layers = [b""] * len(f.layers)
-    elif layer0 == "zeros":
-        need = coder.z_coder.min_bytes((coder.config.N, -(-height // 64), -(-width // 64)))
-        f.layers = [bytes(4 * (need // 4 + 1))] + [b""] * (len(f.layers) - 1)
+    elif layer0 in ("zeros", "mode"):
+        shape = (coder.config.N, -(-height // 64), -(-width // 64))
+        need = coder.z_coder.min_bytes(shape)
+        first = bytes(4 * (need // 4 + 1)) if layer0 == "zeros" else shortest_z_stream(coder.z_coder, shape)
+        f.layers = [first] + [b""] * (len(f.layers) - 1)
     data = pack(f)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
@@ -486,7 +500,7 @@ def main(argv=None) -> int:
     parser.add_argument("--progressive", action="store_true", help="also decode in random pieces")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--bomb", metavar="WxH", help="instead: decode one header announcing WxH pixels")
-    parser.add_argument("--layer0", choices=["empty", "seed", "zeros"], default="empty", help="with --bomb")
+    parser.add_argument("--layer0", choices=["empty", "seed", "zeros", "mode"], default="empty", help="with --bomb")
     parser.add_argument("--max-pixels", type=int, help="with --bomb: api.decode(max_pixels=...)")
     parser.add_argument("--address-space-gib", type=float, help="with --bomb: RLIMIT_AS, to survive the old code")
     args = parser.parse_args(argv)

@@ -1,12 +1,13 @@
 """The public API on odd inputs: modes, sizes, orientation, and the CLI around it."""
 import io
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from codec import api, cli, container, images
+from codec import api, cli, container, images, memory
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +106,49 @@ def test_cli_encode_info_decode(tmp_path, tile, capsys):
     (tmp_path / "bad.strata").write_bytes(b"\x89STRATA\n" + b"\x00" * 20)
     assert cli.main(["info", str(tmp_path / "bad.strata")]) == cli.EXIT_FAILED
     assert "bad.strata" in capsys.readouterr().err
+
+
+# --- the encoder's pixel and memory budget (issue 19, item 5) ----------------------------------
+
+def test_the_encoder_refuses_a_huge_image_before_decoding_its_pixels(tmp_path):
+    """A 12000x12000 PNG of a few kB ended in MemoryError (uncapped it would need about 40 GiB)."""
+    path = tmp_path / "huge.png"
+    Image.new("1", (12000, 12000)).save(path)
+    tracemalloc.start()
+    try:
+        with pytest.raises(api.ImageTooLarge, match=r"12000x12000 picture \(144,000,000 pixels\), more than "
+                                                    r"the limit of 33,554,432 pixels"):
+            api.encode(path, device="cpu")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000  # its RGB pixels alone would be 432 MB
+
+
+def test_the_encoders_pixel_limit_applies_to_every_input_and_can_be_raised(tile, monkeypatch):
+    monkeypatch.setattr(api, "MAX_IMAGE_PIXELS", 3000)
+    for image in (tile, Image.fromarray(tile)):
+        with pytest.raises(api.ImageTooLarge, match="64x48 picture"):
+            api.encode(image, device="cpu")
+    assert api.decode(api.encode(tile, device="cpu", max_pixels=3072), device="cpu", max_pixels=3072).complete
+
+
+def test_the_encoder_refuses_a_picture_that_cannot_fit_in_memory(monkeypatch):
+    from codec.deephq_codec import DeepHQCodec
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 256 * 2**20)
+    monkeypatch.setattr(DeepHQCodec, "encode", lambda self, rgb: pytest.fail("the encoder ran"))
+    with pytest.raises(memory.InsufficientMemory,
+                       match=r"encoding a 2000x2000 picture with deephq needs about [\d.]+ GiB.* only 0.2 GiB"):
+        api.encode(np.zeros((2000, 2000, 3), np.uint8), device="cpu")
+
+
+def test_an_allocation_failure_while_encoding_is_named(tile, monkeypatch):
+    from codec.deephq_codec import DeepHQCodec
+
+    def encode(self, rgb):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 40000000000 bytes")
+    monkeypatch.setattr(DeepHQCodec, "encode", encode)
+    with pytest.raises(memory.InsufficientMemory, match="encoding the 64x48 picture ran out of memory"):
+        api.encode(tile, device="cpu")

@@ -10,9 +10,11 @@ of each outcome) is scripts/fuzz_decoder.py, which also makes the longer runs of
 import ast
 import importlib.util
 import itertools
-import struct
-import sys
+import os
 import re
+import struct
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -22,10 +24,11 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from codec import api, container
+from codec import api, container, memory
 from codec import entropy_coding as ec
 from codec.latent_coding import InvalidCodecParameters, ParameterMismatch
 from codec.registry import load_codec
+from codec.weights import WeightsError
 
 REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("fuzz_decoder", REPO / "scripts" / "fuzz_decoder.py")
@@ -195,7 +198,8 @@ def test_damage_in_each_layer_keeps_the_layers_before_it(seeds, which):
 
 # --- lying sizes: the pixel limit and the layer-0 plausibility check --------------------------
 
-def test_a_huge_picture_with_a_tiny_layer_0_is_refused_before_allocating(deephq):
+def test_a_huge_picture_with_a_tiny_layer_0_is_refused_before_allocating(deephq, monkeypatch):
+    monkeypatch.setattr(memory, "available_bytes", lambda: None)  # the layer-0 check, not the memory one
     tiny = rewrite(deephq, width=60000, height=4000)  # valid CRCs, the 48x64 picture's own layer 0
     assert container.read_header(tiny).width == 60000
     tracemalloc.start()
@@ -243,21 +247,156 @@ def test_a_lying_size_within_the_limit_is_caught_by_layer_0s_length(deephq):
 
 
 @pytest.mark.parametrize("codec_name", ["deephq", "hc"])
-def test_the_layer_0_length_bound_holds_for_the_most_compressible_z(seeds, codec_name):
-    """The bound is sound: z at its most probable value everywhere (the shortest z stream there
-    is) still takes at least the bytes check_room asks for, so no real file is refused."""
+def test_the_layer_0_bounds_hold_for_the_most_compressible_z(seeds, codec_name):
+    """Both checks are sound and tight: z at its most probable value everywhere (the shortest z
+    stream there is) passes check_room, is within 2.5x of the length bound, and its information
+    is within 1% of its bits; so no real file is refused. Cut to 60%, it fails."""
     seed = seeds[0 if codec_name == "deephq" else 1]
-    coder = load_codec(codec_name, seed.header.model_id, "cpu", seed.weights)
-    z = coder.z_coder
-    mode = (z.freqs.argmax(axis=1) + z.offsets).astype(np.float64)
-    for h, w in [(1, 1), (1, 2), (2, 3), (5, 7), (16, 12)]:
-        encoder = ec.new_encoder()
-        z.encode(encoder, torch.from_numpy(np.repeat(np.repeat(mode[:, None, None], h, 1), w, 2)))
-        stream = ec.finish(encoder)
-        z.check_room(stream, (len(mode), h, w), "test")
-        assert len(stream) <= 2.5 * z.min_bits_per_position * h * w / 8 + 8  # and not much looser
+    z = load_codec(codec_name, seed.header.model_id, "cpu", seed.weights).z_coder
+    channels = z.freqs.shape[0]
+    for h, w in [(1, 1), (1, 2), (2, 3), (5, 7), (16, 12), (64, 128)]:
+        shape = (channels, h, w)
+        stream = fuzz.shortest_z_stream(z, shape)
+        z.check_room(stream, shape, "test")
+        assert len(stream) <= 2.5 * z.min_bits_per_position * h * w / 8 + 8
+        bits = z.information(z.decode(ec.new_decoder(stream), shape))
+        assert 0.99 * 8 * len(stream) - 64 <= bits <= 8 * len(stream) + z.SLACK_BITS
+    cut = stream[: len(stream) * 3 // 5 // 4 * 4]  # long enough for the length check
+    assert len(cut) >= z.min_bytes(shape)
+    with pytest.raises(ec.CorruptStream, match="holds at least|is invalid"):
+        z.check_room(cut, shape, "test")
     first_layer = fuzz.fields_of(seed.data).layers[0]
-    z.check_room(first_layer, (len(mode), 1, 1), "64x48")
+    z.check_room(first_layer, (channels, 1, 1), "64x48")
+
+
+def test_the_issues_bomb_is_refused_after_decoding_only_z(deephq):
+    """Issue 19, item 1: 8192x4096 announced over 7,692 bytes of zeros (just long enough for the
+    length check) took 3.6 GiB and 21 s. Zeros decode to improbable z values, whose information
+    the layer cannot hold."""
+    z = load_codec("deephq", 0, "cpu").z_coder
+    need = z.min_bytes((z.freqs.shape[0], 64, 128))
+    zeros = bytes(-(-need // 4) * 4)
+    bomb = rewrite(deephq, width=8192, height=4096, layers=[zeros] + [b""] * 7)
+    start = time.perf_counter()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ec.CorruptStream, match=rf"quality layer 0.*layer 0 has {len(zeros)} bytes.*"
+                                                   rf"8192x4096 picture holds at least"):
+            decode(deephq, bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000_000 and time.perf_counter() - start < 20  # z is 1M values: ~30 MB, ~1 s
+
+
+def test_a_picture_that_cannot_fit_in_memory_is_refused_as_soon_as_the_header_is_in(deephq, monkeypatch):
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**30)
+    data = rewrite(deephq, width=8192, height=4096)
+    message = r"decoding the 8192x4096 picture the file announces needs about [\d.]+ GiB.*only 1.0 GiB"
+    with pytest.raises(memory.InsufficientMemory, match=message):
+        decode(deephq, data)
+    decoder = api.ProgressiveDecoder(device="cpu")
+    with pytest.raises(memory.InsufficientMemory):
+        decoder.feed(data[:deephq.header.size])
+    with pytest.raises(memory.InsufficientMemory):  # and again on every later feed
+        decoder.feed(data[deephq.header.size:])
+    assert decode(deephq, deephq.data).complete  # a 48x64 picture fits in 1 GiB
+
+
+@pytest.mark.parametrize("failure", [MemoryError("Unable to allocate 13.6 GiB for an array"),
+                                     RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+                                                  "can't allocate memory: you tried to allocate 13615257600 bytes")])
+@pytest.mark.parametrize("at", [0, 3])
+def test_an_allocation_failure_is_a_named_error_of_its_layer(deephq, monkeypatch, failure, at):
+    """Before, the allocator's RuntimeError (or numpy's MemoryError) escaped unnamed."""
+    from codec.deephq_codec import DeepHQLayerDecoder
+
+    real = DeepHQLayerDecoder.decode_layer
+
+    def decode_layer(self, payload):
+        if self.layer == at:
+            raise failure
+        return real(self, payload)
+    monkeypatch.setattr(DeepHQLayerDecoder, "decode_layer", decode_layer)
+    message = rf"decoding stops at quality layer {at} .*decoding the 64x48 picture ran out of memory"
+    if at == 0:
+        with pytest.raises(memory.InsufficientMemory, match=message):
+            decode(deephq, deephq.data)
+    else:
+        result = decode(deephq, deephq.data)
+        assert len(result.layers) == at and result.damage.layer == at
+        assert isinstance(result.damage, memory.InsufficientMemory) and re.search(message, str(result.damage))
+    decoder = api.ProgressiveDecoder(device="cpu")
+    assert len(list(decoder.feed(deephq.data))) == at
+    assert isinstance(decoder.damage, memory.InsufficientMemory) and decoder.damage.layer == at
+
+
+def test_other_runtime_errors_are_not_mistaken_for_memory(deephq, monkeypatch):
+    from codec.deephq_codec import DeepHQLayerDecoder
+
+    def decode_layer(self, payload):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(DeepHQLayerDecoder, "decode_layer", decode_layer)
+    with pytest.raises(RuntimeError, match="a bug"):
+        decode(deephq, deephq.data)
+
+
+ALLOCATE_IN_CHILD = """
+import resource, sys
+import torch
+torch.set_num_threads(1)
+from codec import api, memory
+from codec.registry import load_codec
+data = open(sys.argv[1], "rb").read()
+load_codec("deephq", 0, "cpu")
+with open("/proc/self/statm") as f:
+    used = int(f.read().split()[0]) * resource.getpagesize()
+limit = used + 600 * 2**20  # 600 MiB more address space: far less than the picture needs
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+for estimate in ("on", "off"):
+    if estimate == "off":
+        memory.available_bytes = lambda: None  # no estimate: the allocation itself must fail
+    try:
+        api.decode(data, device="cpu")
+    except memory.InsufficientMemory as error:
+        print(estimate, type(error).__name__, error)
+"""
+
+
+def test_decoding_under_an_address_space_limit_ends_in_a_named_error(deephq, tmp_path):
+    """The issue's 3-GiB-limit run, scaled down: a genuine shortest layer 0 for 4096x4096 (its
+    entropy parameters need about 2 GiB) in a process allowed 600 MiB more. With the memory
+    estimate it is refused before decoding; without it the allocation fails, named."""
+    z = load_codec("deephq", 0, "cpu").z_coder
+    path = tmp_path / "flat.strata"
+    path.write_bytes(rewrite(deephq, width=4096, height=4096,
+                             layers=[fuzz.shortest_z_stream(z, (z.freqs.shape[0], 64, 64))] + [b""] * 7))
+    child = subprocess.run([sys.executable, "-c", ALLOCATE_IN_CHILD, str(path)], capture_output=True, text=True,
+                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+                           timeout=300)
+    assert child.returncode == 0, child.stderr[-3000:]
+    lines = child.stdout.splitlines()
+    assert len(lines) == 2, child.stdout + child.stderr[-3000:]
+    assert re.match(r"on InsufficientMemory decoding the 4096x4096 picture the file announces needs about", lines[0])
+    assert re.match(r"off InsufficientMemory decoding stops at quality layer 0 .*ran out of memory", lines[1])
+
+
+@pytest.mark.parametrize("change, kind", [
+    (dict(weights=bytes.fromhex("0123456789abcdef")), api.WeightsMismatch),
+    (dict(params=bytes(5)), InvalidCodecParameters),
+    (dict(model_id=3), WeightsError),
+])
+def test_the_progressive_decoder_keeps_errors_of_the_whole_file_in_damage(deephq, change, kind):
+    """Issue 19, item 9: these raised on every feed, and the decoder then ended with done=True,
+    no layers and damage=None."""
+    data = rewrite(deephq, **change)
+    decoder = api.ProgressiveDecoder(device="cpu", weights=deephq.weights)
+    layers = [layer for at in range(0, len(data), 50) for layer in decoder.feed(data[at:at + 50])]
+    assert layers == [] and decoder.done
+    assert isinstance(decoder.damage, kind) and decoder.damage.layer == 0
+    assert str(decoder.damage).startswith("decoding stops at quality layer 0")
+    with pytest.raises(kind):
+        decode(deephq, data)
 
 
 # --- lying codec parameters and garbage payloads with valid CRCs ------------------------------
@@ -371,8 +510,9 @@ def test_a_file_from_other_weights_names_both_digests(seeds):
         ours = load_codec(seed.header.codec, seed.header.model_id, "cpu", seed.weights).digest.hex()
         with pytest.raises(api.WeightsMismatch, match=f"0123456789abcdef.*{ours}"):
             decode(seed, forged)
-        with pytest.raises(api.WeightsMismatch):
-            list(api.ProgressiveDecoder(device="cpu", weights=seed.weights).feed(forged))
+        decoder = api.ProgressiveDecoder(device="cpu", weights=seed.weights)
+        assert list(decoder.feed(forged)) == [] and decoder.done and decoder.layers == []
+        assert isinstance(decoder.damage, api.WeightsMismatch) and decoder.damage.layer == 0
 
 
 def test_unknown_models_are_weights_errors(deephq):

@@ -211,3 +211,35 @@ def test_other_files_are_not_claimed(tile):
     assert not pillow_plugin._accept(stripped)
     with pytest.raises(UnidentifiedImageError):
         Image.open(io.BytesIO(stripped))
+
+
+def test_load_reads_only_the_layers_it_decodes(data):
+    """The plugin read the whole rest of the file whatever it needed (issue 19, item 4)."""
+    header = container.read_header(data)
+    stream = io.BytesIO(data + bytes(1 << 20))
+    img = Image.open(stream)
+    assert stream.tell() == header.size  # open reads the header only
+    img.layers = 2
+    img.load()
+    assert img.info["decoded_layers"] == 2 and stream.tell() == header.layer_offset(2)
+
+
+def test_a_decompression_bomb_is_an_oserror(data):
+    """8192x4096 announced over zeros just long enough for layer 0's length check (item 1)."""
+    parsed = container.parse_container(data)
+    zeros = bytes(7696)
+    header = container.Header(**{**parsed.header.__dict__, "width": 8192, "height": 4096,
+                                 "layer_lengths": (len(zeros),) + (0,) * 7})
+    img = Image.open(io.BytesIO(container.write_container(header, [zeros] + [b""] * 7)))
+    with pytest.raises(OSError, match="cannot decode Strata file: decoding stops at quality layer 0.*holds at least"):
+        img.load()
+
+
+def test_running_out_of_memory_is_an_oserror(data, monkeypatch):
+    from codec.deephq_codec import DeepHQLayerDecoder
+
+    def decode_layer(self, payload):
+        raise MemoryError("Unable to allocate 13.6 GiB for an array")
+    monkeypatch.setattr(DeepHQLayerDecoder, "decode_layer", decode_layer)
+    with pytest.raises(OSError, match="decoding the 64x48 picture ran out of memory"):
+        Image.open(io.BytesIO(data)).load()

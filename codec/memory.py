@@ -1,0 +1,117 @@
+"""Memory for encoding and decoding: refusing what cannot fit, and naming allocation failures.
+
+Encoding and decoding keep per-pixel state of the whole picture (latents, their entropy
+parameters and nested intervals, in float64), so their memory grows with the picture. The costs
+below are measured peak RSS growths (numbers in docs/fuzzing.md); `require` compares such an
+estimate with the memory this process can still get before anything of that size is allocated,
+and `guard` turns an allocation failure that happens anyway (an estimate is not a bound) into
+InsufficientMemory.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator
+
+from codec.tiling import UNTILED_UNITS
+
+try:
+    import resource
+except ImportError:  # not a POSIX system: no address-space limit to read
+    resource = None
+
+# Peak RSS growth per pixel (bytes) of a whole encode or decode (every layer) of a picture the
+# transforms run on in tiles, and of one up to UNTILED_PIXELS, which they run on in one piece.
+ENCODE_BYTES_PER_PIXEL = {"deephq": 250, "hc": 450}
+DECODE_BYTES_PER_PIXEL = {"deephq": 240, "hc": 240}
+UNTILED_BYTES_PER_PIXEL = 680
+UNTILED_PIXELS = UNTILED_UNITS * 16 * 16
+
+
+def encode_bytes(codec: str, pixels: int) -> int:
+    """Estimated memory (bytes) that encoding a picture of this many pixels takes."""
+    return _estimate(ENCODE_BYTES_PER_PIXEL[codec], pixels)
+
+
+def decode_bytes(codec: str, pixels: int) -> int:
+    """Estimated memory (bytes) that decoding every layer of such a picture takes."""
+    return _estimate(DECODE_BYTES_PER_PIXEL[codec], pixels)
+
+
+def _estimate(per_pixel: int, pixels: int) -> int:
+    return max(per_pixel * pixels, UNTILED_BYTES_PER_PIXEL * min(pixels, UNTILED_PIXELS))
+
+
+class InsufficientMemory(ValueError):
+    """The picture needs more memory than this process can get."""
+
+
+def available_bytes() -> int | None:
+    """Memory this process can still allocate: the kernel's MemAvailable, lowered by an
+    address-space limit (RLIMIT_AS) if one is set; None where neither is known."""
+    limits = [v for v in (_mem_available(), _address_space_left()) if v is not None]
+    return min(limits) if limits else None
+
+
+def _mem_available() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _address_space_left() -> int | None:
+    if resource is None:
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    try:
+        with open("/proc/self/statm") as f:
+            used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(soft - used, 0)
+
+
+def require(needed: int, what: str) -> None:
+    """Raise InsufficientMemory if needed bytes (an estimate for `what`) exceed what is available."""
+    available = available_bytes()
+    if available is not None and needed > available:
+        raise InsufficientMemory(
+            f"{what} needs about {_gib(needed)} of memory, but this process can get only "
+            f"{_gib(available)}; free memory, or use a machine with more")
+
+
+def is_allocation_failure(error: BaseException) -> bool:
+    """numpy's MemoryError, torch's out-of-memory error, or a torch allocator failure."""
+    if isinstance(error, MemoryError):
+        return True
+    if not isinstance(error, RuntimeError):
+        return False
+    message = str(error)
+    return type(error).__name__ == "OutOfMemoryError" or "can't allocate memory" in message or "out of memory" in message
+
+
+@contextlib.contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Turn an allocation failure inside the block into InsufficientMemory about `what`."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as error:
+        if not is_allocation_failure(error):
+            raise
+        raise InsufficientMemory(f"{what} ran out of memory ({_first_line(error)})") from error
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
