@@ -1,33 +1,25 @@
 """`strata`: encode images to layered .strata files, decode them, inspect them.
 
-Exit codes: 0 success; 1 at least one input failed (unreadable, damaged, foreign); 2 usage error;
-130 interrupted. Messages about failed inputs go to stderr, one line each.
+Exit codes: 0 success; 1 at least one input failed (unreadable, damaged, foreign, or a decode
+missing a requested layer); 2 usage error (also outputs that collide with each other or with an
+input); 130 interrupted. Messages about failed inputs go to stderr, one line each.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
 
+from codec.atomic import write_atomic
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write data to a temporary file beside path, then rename it over path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+class IncompleteDecode(ValueError):
+    """Fewer layers decoded than were asked for; the output holds the ones that did."""
 
 
 def _outputs(inputs: list[Path], output: str | None, outdir: str | None, suffix: str) -> list[Path]:
@@ -37,8 +29,27 @@ def _outputs(inputs: list[Path], output: str | None, outdir: str | None, suffix:
     return [(folder or p.parent) / (p.stem + suffix) for p in inputs]
 
 
+def _collision(inputs: list[Path], outputs: list[Path]) -> str | None:
+    """What is wrong when an output is also an input or two inputs share an output; else None."""
+    sources = {p.resolve() for p in inputs}
+    seen: dict[Path, Path] = {}
+    for source, target in zip(inputs, outputs):
+        key = target.resolve()
+        if key in sources:
+            return f"{target} is an input: writing the output would destroy it"
+        if key in seen:
+            return (f"{seen[key]} and {source} would both be written to {target}; give them "
+                    f"different names or folders, or use -o for each")
+        seen[key] = source
+    return None
+
+
 def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
     """Run job(input, output) over the inputs with a progress bar; returns the exit code."""
+    problem = _collision(inputs, outputs)
+    if problem:
+        print(f"strata: {problem}; nothing was written", file=sys.stderr)
+        return EXIT_USAGE
     failures = 0
     progress = tqdm(list(zip(inputs, outputs)), unit="file", disable=len(inputs) < 2 or args.quiet)
     for source, target in progress:
@@ -73,23 +84,52 @@ def cmd_encode(args) -> int:
     return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, ".strata"), job, args)
 
 
+def read_strata(path: Path, layers: int | None = None) -> tuple[bytes, int | None]:
+    """The header and first `layers` layers (default: all) of a .strata file, and how many bytes
+    follow them (None: some, uncounted). The magic is checked in the first bytes, and no more is
+    read than the header announces."""
+    from codec import container
+
+    with open(path, "rb") as f:
+        data = container.read_prefix_from(f, layers)
+        return data, container.bytes_after(f)
+
+
+def _image_format(target: Path) -> str:
+    """Pillow's format for an output name (out.png -> PNG)."""
+    from PIL import Image
+
+    kind = Image.registered_extensions().get(target.suffix.lower())
+    if kind is None:
+        raise ValueError(f"{target.name}: unknown image format {target.suffix!r} (use .png, .jpg, .webp, ...)")
+    return kind
+
+
+def _missing_layers(result, wanted: int, size: int) -> str:
+    """Why layers len(result.layers)..wanted-1 did not decode, naming the first of them."""
+    from codec import container
+
+    if result.damage is not None and not isinstance(result.damage, container.TrailingData):
+        return str(result.damage)
+    return (f"quality layer {len(result.layers)} (counting from 0) is missing: the file ends after "
+            f"{size} of its {result.header.file_size} bytes")
+
+
 def cmd_decode(args) -> int:
     from codec import api
 
     def job(source: Path, target: Path) -> str:
-        result = api.decode(source.read_bytes(), layers=args.layers, device=args.device)
+        data, _ = read_strata(source, args.layers)
+        result = api.decode(data, layers=args.layers, device=args.device)
         image = result.image()
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
-        os.close(fd)
-        try:
-            image.save(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        wanted = min(args.layers or result.header.num_layers, result.header.num_layers)
-        note = f" ({result.damage})" if result.damage else "" if len(result.layers) == wanted else " (file incomplete)"
-        return f"{source} -> {target}: {len(result.layers)} of {result.header.num_layers} layers, {result.last.bpp:.3f} bpp{note}"
+        kind = _image_format(target)
+        write_atomic(target, lambda f: image.save(f, format=kind))
+        n, got = result.header.num_layers, len(result.layers)
+        wanted = min(args.layers or n, n)
+        if got < wanted:
+            raise IncompleteDecode(f"{_missing_layers(result, wanted, len(data))}; {target} shows the "
+                                   f"first {got} of the {wanted} layers asked for")
+        return f"{source} -> {target}: {got} of {n} layers, {result.last.bpp:.3f} bpp"
 
     inputs = [Path(p) for p in args.inputs]
     return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, ".png"), job, args)
@@ -99,8 +139,10 @@ def info_dict(path: Path) -> dict:
     """Header fields, per-layer sizes and statistics, and integrity of a .strata file."""
     from codec import container
 
-    data = path.read_bytes()
+    data, extra = read_strata(path)
     parsed = container.parse_container(data)
+    if parsed.complete and extra != 0:
+        parsed.damage = container.trailing_data(extra)
     h = parsed.header
     layers = []
     for i in range(h.num_layers):
@@ -123,7 +165,7 @@ def info_dict(path: Path) -> dict:
         "source_mode": h.source_mode,
         "num_layers": h.num_layers,
         "header_bytes": h.size,
-        "file_bytes": len(data),
+        "file_bytes": len(data) + (extra or 0),
         "complete": parsed.complete,
         "damage": str(parsed.damage) if parsed.damage else None,
         "layers": layers,

@@ -1,11 +1,11 @@
 """Files on disk: telling `.strata` files from images, reading both, writing atomically."""
 from __future__ import annotations
 
-import os
-import tempfile
+import os  # noqa: F401 - tests patch files.os.replace, the os.replace that write_atomic calls
 from pathlib import Path
 
 from codec import container, images
+from codec.atomic import write_atomic
 from viewer.session import Original, Stream
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".ppm",
@@ -41,18 +41,8 @@ def read_any(path: Path) -> Original | Stream:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside path, then rename it over path."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write to a temporary file beside path, then rename it over path (codec.atomic)."""
+    write_atomic(path, data)
 
 
 def encoded_name(image: Path, codec: str, quality: int | None) -> Path:

@@ -1,0 +1,78 @@
+"""Writing a file atomically: readers see the old file or the complete new one, never a part.
+
+One helper for every writer in Strata (the CLI's outputs, the viewer's saves, weights and
+checkpoints): the data goes to a temporary file beside the target, is flushed to disk, and is
+renamed over the target. The new file gets the permissions an ordinary open() would give it
+(0666 less the umask), or, when it replaces a file, that file's permissions.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+Content = bytes | Callable[[BinaryIO], None]  # the bytes, or a function writing them to a file
+
+
+def write_atomic(path: str | Path, content: Content) -> None:
+    """Write content (bytes, or a function given the open binary file) to path atomically.
+
+    Missing parent folders are created. On any error the target is left as it was and the
+    temporary file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _existing_mode(path)
+    fd, tmp = _create_beside(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if callable(content):
+                content(f)
+            else:
+                f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
+
+
+def _existing_mode(path: Path) -> int | None:
+    """Permission bits of the file path names, or None when there is none to keep."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else None
+
+
+def _create_beside(path: Path) -> tuple[int, Path]:
+    """A new, empty temporary file in path's folder, opened for writing with mode 0666 so the
+    kernel applies the umask (tempfile.mkstemp would make it 0600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the rename to disk where the platform allows opening a folder."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

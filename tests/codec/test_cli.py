@@ -1,0 +1,196 @@
+"""The `strata` command on damaged, endless, huge and colliding inputs (issue 19, items 3-7)."""
+import os
+import stat
+import struct
+import threading
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from codec import api, cli, container
+
+
+@pytest.fixture(scope="module")
+def tile(sample_rgb):
+    return sample_rgb[100:148, 200:264].copy()  # 48 x 64
+
+
+@pytest.fixture(scope="module")
+def data(tile):
+    return api.encode(tile, device="cpu")
+
+
+@pytest.fixture
+def strata_file(tmp_path, data):
+    path = tmp_path / "tile.strata"
+    path.write_bytes(data)
+    return path
+
+
+def run(argv, capsys):
+    """(exit code, stderr lines) of one CLI run."""
+    code = cli.main(argv)
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def damaged_in_layer(data, layer):
+    header = container.read_header(data)
+    out = bytearray(data)
+    out[header.layer_offset(layer) + header.layer_lengths[layer] // 2] ^= 0x40
+    return bytes(out)
+
+
+# --- item 3: decode exits 1 when a requested layer is missing or damaged ----------------------
+
+def test_decode_of_a_damaged_layer_exits_1_naming_it(tmp_path, data, capsys):
+    source = tmp_path / "damaged.strata"
+    source.write_bytes(damaged_in_layer(data, 3))
+    code, err = run(["decode", str(source), str(tmp_path / "out.png"), "-q"], capsys)
+    assert code == cli.EXIT_FAILED
+    assert len(err) == 1 and "quality layer 3 (counting from 0) is corrupted" in err[0]
+    assert "shows the first 3 of the 8 layers asked for" in err[0]
+    expected = api.decode(data, layers=3, device="cpu").last.rgb
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), expected)
+    code, _ = run(["decode", str(source), "--layers", "3", str(tmp_path / "three.png"), "-q"], capsys)
+    assert code == cli.EXIT_OK  # the layers asked for are intact
+
+
+def test_decode_of_a_truncated_file_exits_1_naming_the_missing_layer(tmp_path, data, capsys):
+    header = container.read_header(data)
+    source = tmp_path / "cut.strata"
+    source.write_bytes(data[:header.layer_offset(6) - 1])
+    code, err = run(["decode", str(source), str(tmp_path / "out.png")], capsys)
+    assert code == cli.EXIT_FAILED
+    assert len(err) == 1 and "quality layer 5 (counting from 0) is missing" in err[0]
+    assert f"ends after {header.layer_offset(6) - 1} of its {len(data)} bytes" in err[0]
+
+
+def test_decode_of_more_layers_than_the_model_has_exits_1(tmp_path, data, capsys):
+    """A valid container announcing 16 layers: the DeepHQ model decodes 8."""
+    parsed = container.parse_container(data)
+    header = parsed.header
+    sixteen = container.Header(**{**header.__dict__, "layer_lengths": header.layer_lengths * 2,
+                                  "layer_psnr": header.layer_psnr * 2})
+    source = tmp_path / "sixteen.strata"
+    source.write_bytes(container.write_container(sixteen, parsed.layers * 2))
+    code, err = run(["decode", str(source), str(tmp_path / "out.png"), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1 and "quality layer 8" in err[0]
+
+
+def test_decode_of_an_emptied_layer_exits_1(tmp_path, data, capsys):
+    header = container.read_header(data)
+    start, length = header.layer_offset(2), header.layer_lengths[2]
+    source = tmp_path / "emptied.strata"
+    source.write_bytes(data[:start] + bytes(length) + data[start + length:])
+    code, err = run(["decode", str(source), str(tmp_path / "out.png"), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and "quality layer 2" in err[0]
+
+
+# --- item 4: the header is read first, then no more than it announces ------------------------
+
+def endless_fifo(path, chunk=b"\0" * 65536, limit=64 << 20):
+    """A named pipe fed zeros (up to `limit` bytes) by a thread; returns the thread and a
+    list holding the byte count written."""
+    os.mkfifo(path)
+    written = [0]
+
+    def feed():
+        with open(path, "wb") as f:
+            try:
+                while written[0] < limit:
+                    f.write(chunk)
+                    written[0] += len(chunk)
+            except BrokenPipeError:
+                pass
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    return thread, written
+
+
+@pytest.mark.parametrize("command", ["info", "decode"])
+def test_an_endless_foreign_input_is_refused_after_its_first_bytes(tmp_path, capsys, command):
+    """`strata info /dev/zero` used to read until memory ran out."""
+    fifo = tmp_path / "zeros"
+    thread, written = endless_fifo(fifo)
+    argv = ["info", str(fifo)] if command == "info" else ["decode", str(fifo), str(tmp_path / "o.png")]
+    code, err = run(argv, capsys)
+    thread.join(timeout=30)
+    assert code == cli.EXIT_FAILED and "not a Strata file" in err[0]
+    assert written[0] <= 1 << 20  # the pipe's buffer, not the 64 MiB on offer
+
+
+def test_info_reads_no_more_than_the_header_announces(tmp_path, data, capsys):
+    """A valid header whose last layer is announced as 4 GiB: info reads what exists."""
+    f = bytearray(data)
+    header = container.read_header(data)
+    lengths_at = 11 + 20 + 4 * (header.num_layers - 1)
+    f[lengths_at:lengths_at + 4] = struct.pack("<I", 2**32 - 1)
+    covered = bytes(f[8:header.size - 4])
+    f[header.size - 4:header.size] = struct.pack("<I", zlib.crc32(covered))
+    source = tmp_path / "lying.strata"
+    source.write_bytes(bytes(f))
+    info = cli.info_dict(source)
+    assert not info["complete"] and info["file_bytes"] == len(data)
+    assert [layer["received"] for layer in info["layers"]] == [True] * 7 + [False]
+
+
+def test_info_counts_trailing_bytes_from_the_file_size(strata_file, data):
+    strata_file.write_bytes(data + b"junk")
+    info = cli.info_dict(strata_file)
+    assert info["complete"] and info["file_bytes"] == len(data) + 4
+    assert info["damage"] == "4 unexpected bytes follow the last layer; all layers are intact"
+
+
+# --- item 5: a picture too large for the encoder is refused before anything is allocated -----
+
+def test_a_huge_image_is_refused_by_name_before_it_is_decoded(tmp_path, capsys):
+    source = tmp_path / "huge.png"
+    Image.new("1", (12000, 12000)).save(source)  # 144 MP in a few kB
+    code, err = run(["encode", str(source), "-q", "--device", "cpu"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1
+    assert "12000x12000 picture (144,000,000 pixels), more than the limit of 33,554,432" in err[0]
+    assert not (tmp_path / "huge.strata").exists()
+
+
+# --- item 6: outputs get the umask's mode, or keep the replaced file's -------------------------
+
+def test_outputs_have_the_umasks_mode_and_overwrite_keeps_the_old_mode(tmp_path, tile, capsys):
+    source = tmp_path / "tile.png"
+    Image.fromarray(tile).save(source)
+    previous = os.umask(0o022)
+    try:
+        assert cli.main(["encode", str(source), "-q", "--device", "cpu"]) == cli.EXIT_OK
+        target = tmp_path / "tile.strata"
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        assert cli.main(["decode", str(target), str(tmp_path / "out.png"), "-q"]) == cli.EXIT_OK
+        assert stat.S_IMODE((tmp_path / "out.png").stat().st_mode) == 0o644
+        os.chmod(target, 0o640)
+        assert cli.main(["encode", str(source), "-q", "--overwrite", "--device", "cpu"]) == cli.EXIT_OK
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    finally:
+        os.umask(previous)
+
+
+# --- item 7: outputs that collide are refused before anything is written ----------------------
+
+def test_two_inputs_with_one_output_name_are_refused_up_front(tmp_path, tile, capsys):
+    for name in ("a.png", "a.jpg"):
+        Image.fromarray(tile).save(tmp_path / name)
+    out = tmp_path / "out"
+    for extra in ([], ["--overwrite"], ["--skip-existing"]):
+        argv = ["encode", str(tmp_path / "a.png"), str(tmp_path / "a.jpg"), "-d", str(out), "-q", *extra]
+        code, err = run(argv, capsys)
+        assert code == cli.EXIT_USAGE and len(err) == 1
+        assert f"a.png and {tmp_path / 'a.jpg'} would both be written to {out / 'a.strata'}" in err[0]
+        assert not out.exists()
+
+
+def test_an_output_that_is_an_input_is_refused(tmp_path, tile, capsys):
+    source = tmp_path / "x.jpg"
+    Image.fromarray(tile).save(source)
+    before = source.read_bytes()
+    code, err = run(["encode", str(source), "-o", str(source), "--overwrite", "-q"], capsys)
+    assert code == cli.EXIT_USAGE and "is an input" in err[0]
+    assert source.read_bytes() == before
