@@ -1,9 +1,10 @@
 """HC bitstream: layer 0 = z + y_4, layer 1 = y_3, layer 2 = y_2, each residual-quantized.
 
-Each latent is coded as round(y - mu) + mu with its conditional Gaussian (one nested pass of
-step 1, see latent_coding.py). The parameters of y_3 need the decoded y_4, those of y_2 the
-decoded y_3, so each layer carries its own check value. Without a layer, its latent is replaced
-by its predicted mean, so a prefix of the file still gives a picture.
+Each latent is coded as round(y - mu) + mu with its conditional Gaussian (the nested pass of
+latent_coding.py with step 1; ResidualPass computes its probability rows once per sigma). The
+parameters of y_3 need the decoded y_4, those of y_2 the decoded y_3, so each layer carries its
+own check value. Without a layer, its latent is replaced by its predicted mean, so a prefix of
+the file still gives a picture.
 
 Codec parameters in the container (18 bytes, little endian): the first-pass alphabet sizes
 K_4, K_3, K_2 (u16 each) and the check values of the parameters of y_4, y_3, y_2 (u32 each).
@@ -16,14 +17,56 @@ import numpy as np
 import torch
 
 from codec import entropy_coding as ec
-from codec import pixels
+from codec import nested, pixels
 from codec.tiling import run_tiled
-from codec.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, decode_pass,
-    encode_pass, Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, verify, ZCoder)
+from codec.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, Encoded,
+    InvalidCodecParameters, SnappedGaussian, verify, ZCoder)
 from codec.weights import build_model, weights_digest
 
 PARAMS = struct.Struct("<3H3I")
 LATENTS = ("y4", "y3", "y2")
+
+
+class ResidualPass:
+    """The one coding pass of a latent: round(y - mu) in K unit cells centred on 0, as
+    latent_coding's nested pass with step 1 codes it, with the same probabilities.
+
+    In the residual domain every element has the same cells, so its probability row depends only
+    on its sigma index: each row is computed once per latent, not once per element (n x K
+    normal-CDF evaluations).
+    """
+
+    def __init__(self, K: int, gaussian: SnappedGaussian):
+        n = gaussian.mu.size
+        half = np.full(n, K / 2)
+        self.grid = nested.cell_grid(-half, half.copy(), np.ones(n))
+        self.K, self.sigma_index = K, gaussian.sigma_index
+        used = np.unique(self.sigma_index)
+        self.row_of = np.zeros(ec.SIGMA_LEVELS, dtype=np.int64)
+        self.row_of[used] = np.arange(used.size)
+        self.table = nested.pmf(self.grid.subset(slice(0, used.size)), ec.SIGMA_TABLE[used], K) if K > 1 else None
+
+    def rows(self, part: slice) -> np.ndarray:
+        """The probability rows of elements part."""
+        return self.table[self.row_of[self.sigma_index[part]]]
+
+    def encode(self, encoder, y_star: np.ndarray) -> np.ndarray:
+        """Code y* (n,); returns the decoder's y~* (n,)."""
+        symbols = nested.quantize(self.grid, y_star)
+        if self.table is not None:
+            ec.encode_symbols(encoder, symbols, self.grid.alphabet_sizes, self.rows)
+        return self._values(symbols)
+
+    def decode(self, decoder) -> np.ndarray:
+        """y~* (n,) from the stream."""
+        n = self.sigma_index.size
+        symbols = np.zeros(n, dtype=np.int64)
+        if self.table is not None:
+            symbols = ec.decode_symbols(decoder, self.grid.alphabet_sizes, self.rows)
+        return self._values(symbols)
+
+    def _values(self, symbols: np.ndarray) -> np.ndarray:
+        return nested.reconstruction(*nested.cell_of(self.grid, symbols))
 
 
 class HCCodec:
@@ -86,15 +129,13 @@ class HCCodec:
         for index, latent in enumerate(LATENTS):
             gaussian = latents.gaussian(index)
             y_star = y[latent][0].cpu().double().numpy().ravel() - gaussian.mu
-            step = np.ones_like(y_star)
-            K = alphabet_size(y_star, step)
-            state = NestedState.start(K, step)
-            encode_pass(encoder, state, np.arange(y_star.size), step, gaussian.sigma, y_star)
+            K = alphabet_size(y_star, np.ones_like(y_star))
+            values = ResidualPass(K, gaussian).encode(encoder, y_star)
             layers.append(ec.finish(encoder))
             encoder = ec.new_encoder()
             alphabets.append(K)
             checks.append(bind_alphabet(gaussian.check(), K))
-            latents.store(index, state.value + gaussian.mu)
+            latents.store(index, values + gaussian.mu)
             pictures.append(self.synthesize(latents.picture_inputs(index), size))
         return Encoded(PARAMS.pack(*alphabets, *checks), layers, pictures)
 
@@ -181,10 +222,8 @@ class HCLayerDecoder:
             self.latents.context["z_hat"] = codec.z_coder.decode(decoder, self.z_shape)
         gaussian = self.latents.gaussian(layer)
         verify(bind_alphabet(gaussian.check(), self.alphabets[layer]), self.checks[layer], f"HC {LATENTS[layer]}")
-        n = gaussian.mu.size
-        state = NestedState.start(self.alphabets[layer], np.ones(n))
-        decode_pass(decoder, state, np.arange(n), np.ones(n), gaussian.sigma)
-        self.latents.store(layer, state.value + gaussian.mu)
+        values = ResidualPass(self.alphabets[layer], gaussian).decode(decoder)
+        self.latents.store(layer, values + gaussian.mu)
         self.layer += 1
         return layer
 

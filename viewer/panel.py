@@ -219,7 +219,8 @@ class Panel(QWidget):
         rows = [(pane, stream, i) for pane, stream in streams for i in sorted(stream.arrived)]
         self.table.setRowCount(len(rows))
         for row, (pane, stream, i) in enumerate(rows):
-            cells = (stream.label, str(i + 1), cumulative_kb(stream, i), f"{stream.arrived[i]:.2f} s", stream.delay_text(i))
+            cells = (stream.label, str(i + 1), cumulative_kb(stream, i), f"{stream.arrived[i]:.2f} s",
+                     stream.delay_text(i))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.scrollToBottom()

@@ -117,3 +117,27 @@ def test_training_rates_are_conditioned_on_the_coded_latents_whatever_is_dropped
         torch.manual_seed(0)
         outputs.append(model(x, drop))
     assert torch.equal(outputs[0]["bpp"]["y2"], outputs[1]["bpp"]["y2"])
+
+
+def test_the_residual_pass_codes_like_the_nested_pass_of_step_one():
+    """ResidualPass (one probability row per sigma) reads and writes the streams of
+    latent_coding's nested pass with step 1 (rows per element): files of either decode alike."""
+    from codec import entropy_coding as ec
+    from codec.hc_codec import ResidualPass
+    from codec.latent_coding import NestedState, SnappedGaussian, alphabet_size, decode_pass, encode_pass
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    gaussian = SnappedGaussian.snap(torch.from_numpy(rng.normal(0, 2, n)), torch.from_numpy(rng.uniform(0.01, 30, n)))
+    y_star = rng.normal(0, 1, n) * gaussian.sigma
+    step = np.ones(n)
+    K = alphabet_size(y_star, step)
+    nested_state, nested_stream = NestedState.start(K, step), ec.new_encoder()
+    encode_pass(nested_stream, nested_state, np.arange(n), step, gaussian.sigma, y_star)
+    residual_stream = ec.new_encoder()
+    values = ResidualPass(K, gaussian).encode(residual_stream, y_star)
+    assert ec.finish(residual_stream) == ec.finish(nested_stream)
+    assert np.array_equal(values, nested_state.value)
+    state = NestedState.start(K, step)
+    decode_pass(ec.new_decoder(ec.finish(nested_stream)), state, np.arange(n), step, gaussian.sigma)
+    assert np.array_equal(ResidualPass(K, gaussian).decode(ec.new_decoder(ec.finish(nested_stream))), state.value)

@@ -463,7 +463,6 @@ def test_open_recent_keeps_absolute_paths(qtbot, window, image_path, monkeypatch
 
 
 def test_the_minimum_width_cuts_no_slider_status_or_axis_title(qtbot, window, deephq_file):
-    from PySide6.QtCharts import QChart
     from PySide6.QtGui import QFontMetrics
 
     open_file(qtbot, window, deephq_file)
@@ -476,10 +475,10 @@ def test_the_minimum_width_cuts_no_slider_status_or_axis_title(qtbot, window, de
     info = window.info
     assert info.text() and QFontMetrics(info.font()).horizontalAdvance(info.text()) <= info.width()
     assert info.toolTip().startswith(info.text())  # whole parts only: a prefix of the full text
-    chart: QChart
     for chart in (window.panel.bits_chart, window.panel.psnr_chart):
         for axis in chart.axes():
-            room = chart.plotArea().width() if axis.orientation() == Qt.Orientation.Horizontal else chart.plotArea().height()
+            area = chart.plotArea()
+            room = area.width() if axis.orientation() == Qt.Orientation.Horizontal else area.height()
             assert QFontMetrics(axis.titleFont()).horizontalAdvance(axis.titleText()) <= room
 
 
