@@ -20,26 +20,28 @@ try:
 except ImportError:  # not a POSIX system: no address-space limit to read
     resource = None
 
-# Peak RSS growth per pixel (bytes) of a whole encode or decode (every layer) of a picture the
-# transforms run on in tiles, and of one up to UNTILED_PIXELS, which they run on in one piece.
-ENCODE_BYTES_PER_PIXEL = {"deephq": 250, "hc": 450}
-DECODE_BYTES_PER_PIXEL = {"deephq": 240, "hc": 240}
+# Peak RSS growth of a whole encode or decode (every layer), measured at 1, 4.2 and 8.4 MP with
+# one thread (docs/fuzzing.md, "Memory"): (bytes per pixel, fixed bytes) where the transforms
+# run in tiles, and UNTILED_BYTES_PER_PIXEL up to UNTILED_PIXELS, where they run in one piece.
+ENCODE_COST = {"deephq": (255, 0), "hc": (355, 400 << 20)}
+DECODE_COST = {"deephq": (245, 0), "hc": (395, 0)}
 UNTILED_BYTES_PER_PIXEL = 680
 UNTILED_PIXELS = UNTILED_UNITS * 16 * 16
 
 
 def encode_bytes(codec: str, pixels: int) -> int:
     """Estimated memory (bytes) that encoding a picture of this many pixels takes."""
-    return _estimate(ENCODE_BYTES_PER_PIXEL[codec], pixels)
+    return _estimate(ENCODE_COST[codec], pixels)
 
 
 def decode_bytes(codec: str, pixels: int) -> int:
     """Estimated memory (bytes) that decoding every layer of such a picture takes."""
-    return _estimate(DECODE_BYTES_PER_PIXEL[codec], pixels)
+    return _estimate(DECODE_COST[codec], pixels)
 
 
-def _estimate(per_pixel: int, pixels: int) -> int:
-    return max(per_pixel * pixels, UNTILED_BYTES_PER_PIXEL * min(pixels, UNTILED_PIXELS))
+def _estimate(cost: tuple[int, int], pixels: int) -> int:
+    per_pixel, fixed = cost
+    return max(per_pixel * pixels + fixed, UNTILED_BYTES_PER_PIXEL * min(pixels, UNTILED_PIXELS))
 
 
 class InsufficientMemory(ValueError):
