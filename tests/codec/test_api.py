@@ -10,11 +10,6 @@ from PIL import Image
 from codec import api, cli, container, images, memory
 
 
-@pytest.fixture(scope="module")
-def tile(sample_rgb):
-    return sample_rgb[100:148, 200:264].copy()  # 48 x 64
-
-
 def decode_all(data):
     return api.decode(data, device="cpu")
 

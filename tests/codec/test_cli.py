@@ -12,16 +12,6 @@ from PIL import Image
 from codec import api, cli, container
 
 
-@pytest.fixture(scope="module")
-def tile(sample_rgb):
-    return sample_rgb[100:148, 200:264].copy()  # 48 x 64
-
-
-@pytest.fixture(scope="module")
-def data(tile):
-    return api.encode(tile, device="cpu")
-
-
 @pytest.fixture
 def strata_file(tmp_path, data):
     path = tmp_path / "tile.strata"

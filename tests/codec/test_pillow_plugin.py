@@ -17,16 +17,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def tile(sample_rgb):
-    return sample_rgb[100:148, 200:264].copy()  # 48 x 64
-
-
-@pytest.fixture(scope="module")
-def data(tile):
-    return api.encode(tile, device="cpu")
-
-
-@pytest.fixture(scope="module")
 def strata_file(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("plugin") / "tile.strata"
     path.write_bytes(data)
