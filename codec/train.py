@@ -118,10 +118,6 @@ class WeightAverage:
         for name, average in self.state.items():
             average.lerp_(current[name], 1 - self.decay)
 
-    def model_state(self, model: torch.nn.Module) -> dict:
-        """model's state dict with the averaged tensors in place of its own."""
-        return {**model.state_dict(), **self.state}
-
 
 def training_layers(cfg: TrainConfig, num_layers: int, rng: np.random.Generator) -> list[int] | None:
     """Layers decoded this step: None in phase 1, else a random subset (unbiased over layers)."""

@@ -212,11 +212,10 @@ def _identity_merge(channels: int, extra: int) -> nn.Conv2d:
 def training_loss(model: HC, x: torch.Tensor, drop: float = 0.0, distortion: bool = True) -> tuple[torch.Tensor, dict]:
     """lambda * 255^2 * MSE + total bpp (the paper's L = lambda D + R); distortion=False: bpp alone."""
     out = model(x, drop, synthesize=distortion)
+    bpp = sum(out["bpp"].values())
     if not distortion:
-        bpp = sum(out["bpp"].values())
         return bpp, {"loss": bpp.item(), "bpp": bpp.item(), **{f"bpp_{k}": v.item() for k, v in out["bpp"].items()}}
     mse = (out["x_hat"] - x.float()).pow(2).mean()
-    bpp = sum(out["bpp"].values())
     lmbda = (model.module if hasattr(model, "module") else model).config.lmbda
     loss = lmbda * 255**2 * mse + bpp
     metrics = {"loss": loss.item(), "bpp": bpp.item(), "psnr": (-10 * torch.log10(mse.clamp_min(1e-10))).item()}
