@@ -43,8 +43,8 @@ class TrainConfig:
     layers_per_step: int = 8  # phases 2-3: random subset of layers decoded per step
     drop: float = 0.0  # HC: probability of replacing shallower latents by their means
     steps: int = 80_000
-    batch: int = 8
-    crop: int = 128
+    batch: int = 2
+    crop: int = 256  # at 128 z is 2x2 and the hyperprior never sees the inside of a picture
     lr: list = field(default_factory=lambda: [[0.0, 5e-4], [0.85, 1e-4], [0.95, 2e-5]])
     lr_scale: dict = field(default_factory=dict)  # parameter-name prefix -> lr multiplier
     clip: float = 1.0
