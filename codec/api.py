@@ -19,9 +19,10 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from codec import container, images, memory, metrics
-from codec.entropy_coding import CorruptStream
-from codec.latent_coding import InvalidCodecParameters, ParameterMismatch
+from codec import container, images, memory
+from codec.evaluation import metrics
+from codec.coding.entropy_coding import CorruptStream
+from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch
 from codec.memory import InsufficientMemory
 from codec.registry import DEFAULT_CODEC, load_codec
 from codec.weights import WeightsError

@@ -212,7 +212,7 @@ def _add_batch_options(p: argparse.ArgumentParser, suffix: str) -> None:
 def _add_eval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", help="folder of test images (e.g. ../shared/data/kodak)")
     parser.add_argument("--codecs", default="deephq,deephq-single,hc", help="learned curves to measure: deephq, deephq-single, hc (the family), hc-q1 ... hc-q4 (one member)")
-    parser.add_argument("--anchors", default="jpeg2000,webp,heic,avif", help="classic anchors (codec/anchors.py)")
+    parser.add_argument("--anchors", default="jpeg2000,webp,heic,avif", help="classic anchors (codec/evaluation/anchors.py)")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--ms-ssim", action="store_true", help="also compute MS-SSIM")
@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_eval(args) -> int:
-    from codec.evaluate import run
+    from codec.evaluation.evaluate import run
 
     try:
         run(args)

@@ -13,7 +13,7 @@ import contextlib
 import os
 from typing import Iterator
 
-from codec.tiling import UNTILED_UNITS
+from codec.coding.tiling import UNTILED_UNITS
 
 try:
     import resource

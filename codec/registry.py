@@ -35,9 +35,9 @@ def _load(codec: str, model_id: int, path: str, device: torch.device):
     if weights["codec"] != codec:
         raise WeightsError(f"{path} holds {weights['codec']} weights, not {codec}")
     if codec == "deephq":
-        from codec.deephq_codec import DeepHQCodec
+        from codec.codecs.deephq import DeepHQCodec
         return DeepHQCodec(weights, device)
-    from codec.hc_codec import HCCodec
+    from codec.codecs.hc import HCCodec
     return HCCodec(weights, device, model_id)
 
 

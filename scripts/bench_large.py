@@ -19,7 +19,8 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from codec import api, metrics  # noqa: E402
+from codec import api  # noqa: E402
+from codec.evaluation import metrics
 
 
 def peak_gib() -> float:

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from codec.train import TrainConfig, loss_function, make_optimizer, training_layers
+from codec.training.train import TrainConfig, loss_function, make_optimizer, training_layers
 from codec.weights import model_classes
 
 

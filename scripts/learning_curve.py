@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from codec.bdrate import bd_rate  # noqa: E402
+from codec.evaluation.bdrate import bd_rate  # noqa: E402
 
 TARGETS = {"jpeg2000": -20.0, "webp": -30.0, "heic": 0.0, "avif": 0.0}  # issue 3, percent
 

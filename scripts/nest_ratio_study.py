@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from codec.bdrate import bd_rate  # noqa: E402
-from codec.evaluate import measure_layers, measure_single_rate  # noqa: E402
+from codec.evaluation.bdrate import bd_rate  # noqa: E402
+from codec.evaluation.evaluate import measure_layers, measure_single_rate  # noqa: E402
 from codec.images import open_image  # noqa: E402
 from codec.models.deephq import layer_steps  # noqa: E402
 from codec.registry import load_codec  # noqa: E402

@@ -15,9 +15,10 @@ from collections import deque
 
 import torch
 
-from codec import api, container, metrics, registry
-from codec.entropy_coding import CorruptStream
-from codec.latent_coding import InvalidCodecParameters, ParameterMismatch
+from codec import api, container, registry
+from codec.evaluation import metrics
+from codec.coding.entropy_coding import CorruptStream
+from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch
 from viewer import protocol as p
 
 HC_QUALITIES = (1, 2, 3, 4)

@@ -1,1 +1,1 @@
-"""Learned codec models: the networks and their training-time forward passes."""
+"""Learned codec models: the networks, their layers and entropy models, and training-time forward passes."""

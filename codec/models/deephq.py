@@ -6,7 +6,7 @@ every latent element depends on z_hat only and is shared by all layers (notes, s
 
     x -> g_a -> y -> h_a -> z -> [Q] -> z_hat -> h_s -> (mu, sigma, support)
                                       z_hat -> importance net -> m -> masks_l = OR_{j<=l} [m^gamma_j > 1/2]
-    y* = y - mu -> nested quantizer with steps Delta_l (codec/nested.py) -> y~*_l
+    y* = y - mu -> nested quantizer with steps Delta_l (codec/coding/nested.py) -> y~*_l
     u_l = (y~*_l + mu) / Delta_l * Gamma_l ;  u_l += 1/2 tanh(LRP([support, u_l])) ;  x_hat_l = g_s(u_l)
 
 Training never runs the nested quantizer (notes, section 5): layer l quantizes y/Delta_l
@@ -23,10 +23,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from codec.entropy_models import FactorizedPrior, gaussian_likelihood
-from codec.layers import GDN, conv, deconv, ste_round
+from codec.models.entropy_models import FactorizedPrior, gaussian_likelihood
+from codec.models.layers import GDN, conv, deconv, ste_round
 
-# Nested cells split only when the parent is at least (1 + 2T) = 1.6 steps wide (codec/nested.py), so
+# Nested cells split only when the parent is at least (1 + 2T) = 1.6 steps wide (codec/coding/nested.py), so
 # each layer's step is at least NEST_RATIO times finer than the previous one.
 # [DEVIATION] The paper's ladder (0.0025 ... 0.2) asks for step ratios of about 1.41, which refine
 # only every other layer; Strata's ladder keeps the top lambda and spaces the others so that the

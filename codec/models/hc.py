@@ -23,8 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from codec.entropy_models import FactorizedPrior, gaussian_likelihood
-from codec.layers import GDN, conv, deconv, ste_round
+from codec.models.entropy_models import FactorizedPrior, gaussian_likelihood
+from codec.models.layers import GDN, conv, deconv, ste_round
 
 Y2_CHANNELS, Y3_CHANNELS = 4, 16
 CONDITION_WIDTH = 64  # width of the HCE parameter nets f_3 and f_2

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from codec import anchors
-from codec.anchors import ANCHORS, RDPoint, decode, encode, interpolate_psnr, jpeg_scan_prefixes, measure
-from codec.metrics import psnr
+from codec.evaluation import anchors
+from codec.evaluation.anchors import ANCHORS, RDPoint, decode, encode, interpolate_psnr, jpeg_scan_prefixes, measure
+from codec.evaluation.metrics import psnr
 
 
 def synthetic_image(height: int = 64, width: int = 64) -> np.ndarray:

@@ -129,7 +129,7 @@ def test_the_encoders_pixel_limit_applies_to_every_input_and_can_be_raised(tile,
 
 
 def test_the_encoder_refuses_a_picture_that_cannot_fit_in_memory(monkeypatch):
-    from codec.deephq_codec import DeepHQCodec
+    from codec.codecs.deephq import DeepHQCodec
 
     monkeypatch.setattr(memory, "available_bytes", lambda: 256 * 2**20)
     monkeypatch.setattr(DeepHQCodec, "encode", lambda self, rgb: pytest.fail("the encoder ran"))
@@ -139,7 +139,7 @@ def test_the_encoder_refuses_a_picture_that_cannot_fit_in_memory(monkeypatch):
 
 
 def test_an_allocation_failure_while_encoding_is_named(tile, monkeypatch):
-    from codec.deephq_codec import DeepHQCodec
+    from codec.codecs.deephq import DeepHQCodec
 
     def encode(self, rgb):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: "

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from codec.bdrate import bd_psnr, bd_rate, monotone_points
+from codec.evaluation.bdrate import bd_psnr, bd_rate, monotone_points
 
 ANCHOR = [(0.1, 27.9), (0.25, 30.6), (0.5, 33.2), (1.0, 36.4), (2.0, 39.8)]
 

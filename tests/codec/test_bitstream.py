@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from codec import entropy_coding as ec
-from codec import nested
-from codec.deephq_codec import layer_passes
-from codec.latent_coding import NestedState, decode_pass, encode_pass
+from codec.coding import entropy_coding as ec
+from codec.coding import nested
+from codec.codecs.deephq import layer_passes
+from codec.coding.latent_coding import NestedState, decode_pass, encode_pass
 
 STEPS = [3.0, 1.7, 1.0, 0.62, 0.4, 0.25, 0.16, 0.1]
 

@@ -133,7 +133,7 @@ def test_decoding_with_1_and_2_threads_gives_the_same_symbols_and_pixels_within_
 def test_selective_masks_round_trip(small_rgb):
     """Phase-3 bitstream: partial masks, elements selected for the first time at late layers."""
     import torch
-    from codec.deephq_codec import DeepHQCodec
+    from codec.codecs.deephq import DeepHQCodec
     from codec.models.deephq import DeepHQ, DeepHQConfig
     from codec.weights import weights_payload
 

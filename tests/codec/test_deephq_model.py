@@ -4,7 +4,7 @@ import math
 import torch
 
 from codec.models.deephq import LAMBDAS, NEST_RATIO, DeepHQ, DeepHQConfig
-from codec.nested import T
+from codec.coding.nested import T
 
 
 def test_steps_are_far_enough_apart_to_split_every_parent():

@@ -3,7 +3,8 @@ import json
 
 from PIL import Image
 
-from codec import cli, evaluate
+from codec import cli
+from codec.evaluation import evaluate
 
 
 def test_eval_measures_and_reuses_curves(tmp_path, sample_rgb, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from codec import api, container
-from codec.hc_codec import HCCodec
+from codec.codecs.hc import HCCodec
 from codec.models.hc import HC, HCConfig
 from codec.registry import weights_file
 from codec.weights import weights_payload
@@ -122,9 +122,9 @@ def test_training_rates_are_conditioned_on_the_coded_latents_whatever_is_dropped
 def test_the_residual_pass_codes_like_the_nested_pass_of_step_one():
     """ResidualPass (one probability row per sigma) reads and writes the streams of
     latent_coding's nested pass with step 1 (rows per element): files of either decode alike."""
-    from codec import entropy_coding as ec
-    from codec.hc_codec import ResidualPass
-    from codec.latent_coding import NestedState, SnappedGaussian, alphabet_size, decode_pass, encode_pass
+    from codec.coding import entropy_coding as ec
+    from codec.codecs.hc import ResidualPass
+    from codec.coding.latent_coding import NestedState, SnappedGaussian, alphabet_size, decode_pass, encode_pass
 
     rng = np.random.default_rng(0)
     n = 20_000

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from codec.metrics import MS_SSIM_MIN_SIDE, PSNR_CAP_DB, ms_ssim, ms_ssim_db, psnr
+from codec.evaluation.metrics import MS_SSIM_MIN_SIDE, PSNR_CAP_DB, ms_ssim, ms_ssim_db, psnr
 
 
 def smooth_image(size: int, seed: int = 0) -> np.ndarray:

@@ -1,9 +1,9 @@
-"""Properties of the nested quantizer and its PMFs (codec/nested.py)."""
+"""Properties of the nested quantizer and its PMFs (codec/coding/nested.py)."""
 import numpy as np
 import pytest
 
-from codec import nested
-from codec.normal_cdf import interval_mass
+from codec.coding import nested
+from codec.coding.normal_cdf import interval_mass
 
 rng = np.random.default_rng(0)
 

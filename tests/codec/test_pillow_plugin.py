@@ -227,7 +227,7 @@ def test_a_decompression_bomb_is_an_oserror(data):
 
 
 def test_running_out_of_memory_is_an_oserror(data, monkeypatch):
-    from codec.deephq_codec import DeepHQLayerDecoder
+    from codec.codecs.deephq import DeepHQLayerDecoder
 
     def decode_layer(self, payload):
         raise MemoryError("Unable to allocate 13.6 GiB for an array")

@@ -1,7 +1,7 @@
 """Tiled transforms equal untiled ones (no seams) and bound the working size."""
 import torch
 
-from codec import tiling
+from codec.coding import tiling
 from codec.models.deephq import DeepHQ, DeepHQConfig
 
 

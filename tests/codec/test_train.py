@@ -46,7 +46,7 @@ runs = "{root / 'runs'}"
 
 
 def train(config: Path, *args: str, launcher: list[str] | None = None) -> subprocess.CompletedProcess:
-    command = (launcher or [sys.executable, "-m"]) + ["codec.train", str(config), "--threads", "1", *args]
+    command = (launcher or [sys.executable, "-m"]) + ["codec.training.train", str(config), "--threads", "1", *args]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -131,7 +131,7 @@ def test_two_gloo_processes_train_together(tiny_setup):
 def test_sigterm_checkpoints_before_stopping(tiny_setup):
     root, data = tiny_setup
     config = write_config(root, data, "term", steps=100_000)
-    command = [sys.executable, "-m", "codec.train", str(config), "--threads", "1"]
+    command = [sys.executable, "-m", "codec.training.train", str(config), "--threads", "1"]
     process = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -149,7 +149,7 @@ def test_sigterm_checkpoints_before_stopping(tiny_setup):
 
 @pytest.mark.parametrize("native", [False, True])
 def test_bf16_autocast_only_where_the_cpu_computes_bf16(monkeypatch, native):
-    from codec.train import TrainConfig, autocast, bf16_is_native
+    from codec.training.train import TrainConfig, autocast, bf16_is_native
 
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
@@ -194,7 +194,7 @@ def test_a_weight_average_is_kept_resumed_and_exported(tiny_setup):
 
 
 def test_held_out_photos_are_never_trained_on(tmp_path, sample_rgb):
-    from codec.data import load_cached
+    from codec.training.data import load_cached
 
     for name in ("a.png", "b.png"):
         Image.fromarray(sample_rgb[:64, :64]).save(tmp_path / name)
@@ -203,7 +203,7 @@ def test_held_out_photos_are_never_trained_on(tmp_path, sample_rgb):
 
 
 def test_a_run_continues_at_its_step_through_a_chain_of_branches():
-    from codec.train import lineage
+    from codec.training.train import lineage
 
     origin = {"run": "catch-up", "step": 900, "init": {"run": "anneal", "step": 300, "init": {"run": "main", "step": 20309}}}
     assert [o["run"] for o in lineage(origin)] == ["catch-up", "anneal", "main"]

@@ -1,11 +1,11 @@
-"""codec.train under torchrun with a fault injected on rank 1 at its second loss: a non-finite
+"""codec.training.train under torchrun with a fault injected on rank 1 at its second loss: a non-finite
 loss (argument "nan") or a SIGTERM to that rank alone ("stop"). Used by tests/codec/test_train.py."""
 import math
 import os
 import signal
 import sys
 
-import codec.train as train
+import codec.training.train as train
 
 FAULT = sys.argv.pop(1)
 real_loss_function = train.loss_function

@@ -1,8 +1,8 @@
 """Train a Strata model from a config file; resumable from any kill.
 
-    python -m codec.train configs/deephq_phase1.toml            # train (or resume) on 2 CPU cores
-    torchrun --nproc_per_node=4 -m codec.train configs/...      # data-parallel (gloo CPU / nccl GPU)
-    python -m codec.train configs/deephq_phase1.toml --export resources/deephq.pt
+    python -m codec.training.train configs/deephq_phase1.toml            # train (or resume) on 2 CPU cores
+    torchrun --nproc_per_node=4 -m codec.training.train configs/...      # data-parallel (gloo CPU / nccl GPU)
+    python -m codec.training.train configs/deephq_phase1.toml --export resources/deephq.pt
 
 A run lives in runs/<name>/: ckpt.pt (model, optimiser, step, RNG; written atomically every
 `checkpoint_minutes`), log.jsonl (one JSON line per log interval, for plotting) and weights.pt
@@ -26,10 +26,10 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from codec.data import load_cached, random_crops
+from codec.training.data import load_cached, random_crops
 from codec.weights import atomic_torch_save, build_model, export_weights, model_classes, read_weights
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -214,7 +214,7 @@ def evaluate(model: torch.nn.Module, images: list[torch.Tensor], cfg: TrainConfi
 
 
 def eval_tensors(cfg: TrainConfig, device: torch.device, multiple: int) -> list[torch.Tensor]:
-    from codec.data import list_images, load_rgb
+    from codec.training.data import list_images, load_rgb
 
     tensors = []
     for path in list_images(REPO / cfg.eval_data)[: cfg.eval_images]:

@@ -16,10 +16,11 @@ import struct
 import numpy as np
 import torch
 
-from codec import entropy_coding as ec
-from codec import nested, pixels
-from codec.tiling import run_tiled
-from codec.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, Encoded,
+from codec.coding import entropy_coding as ec
+from codec import pixels
+from codec.coding import nested
+from codec.coding.tiling import run_tiled
+from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, Encoded,
     InvalidCodecParameters, SnappedGaussian, verify, ZCoder)
 from codec.weights import build_model, weights_digest
 

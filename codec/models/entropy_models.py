@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from codec.layers import lower_bound
+from codec.models.layers import lower_bound
 
 LIKELIHOOD_MIN = 1e-9
 Z_TABLE_PRECISION = 16  # z frequencies sum to 2**16 per channel

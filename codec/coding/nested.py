@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codec.normal_cdf import interval_mass, masses_between
+from codec.coding.normal_cdf import interval_mass, masses_between
 
 T = 0.3  # smallest edge sliver, in units of the step, before cells are stretched instead
 

@@ -19,8 +19,8 @@ the named ValueError subclasses of ALLOWED; other exceptions, a crash or a hang 
 mutated file still starts with the seed's header and first j layers byte for byte, at least j
 layers must decode, identical to the seed's.
 
-    python scripts/fuzz_decoder.py --seconds 240            # random seeds, prints counts
-    python scripts/fuzz_decoder.py --examples 2000 --seed 7 --progressive
+    python tests/codec/fuzz/fuzz_decoder.py --seconds 240            # random seeds, prints counts
+    python tests/codec/fuzz/fuzz_decoder.py --examples 2000 --seed 7 --progressive
 
 tests/codec/test_fuzz.py imports this file (by path) and runs a bounded, derandomized share.
 """
@@ -44,14 +44,14 @@ import torch
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings, strategies as st
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from codec import api, container, registry  # noqa: E402
-from codec import entropy_coding as ec  # noqa: E402
-from codec.entropy_coding import CorruptStream  # noqa: E402
-from codec.latent_coding import InvalidCodecParameters, ParameterMismatch  # noqa: E402
+from codec.coding import entropy_coding as ec  # noqa: E402
+from codec.coding.entropy_coding import CorruptStream  # noqa: E402
+from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch  # noqa: E402
 from codec.memory import InsufficientMemory  # noqa: E402
 from codec.weights import WeightsError, atomic_torch_save, weights_payload  # noqa: E402
 

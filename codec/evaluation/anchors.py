@@ -3,7 +3,7 @@
 Every codec is a row of settings in ANCHORS, measured by one loop: encode the image once per
 setting, cut one-file progressive codestreams into decodable prefixes, decode every file and
 score it. Rates count every byte of the decoded file: bpp = 8 * bytes / (H * W). Quality is
-PSNR-RGB of the 8-bit decoded output (codec.metrics). Over a set of images, each setting (or
+PSNR-RGB of the 8-bit decoded output (codec.evaluation.metrics). Over a set of images, each setting (or
 prefix) gives one RDPoint: the mean over images of bpp, of per-image PSNR, of per-image
 MS-SSIM and of the CPU times. Everything runs single-threaded; times are CPU time of this
 process (robust to other load on the machine; equal to wall time when the machine is idle).
@@ -30,11 +30,11 @@ import PIL
 import pillow_heif
 from PIL import AvifImagePlugin, Image
 
-from codec.bdrate import BDResult, bd_rate, monotone_points, pchip_interpolate
-from codec.data import list_images, load_rgb
-from codec.metrics import ms_ssim, psnr
+from codec.evaluation.bdrate import BDResult, bd_rate, monotone_points, pchip_interpolate
+from codec.training.data import list_images, load_rgb
+from codec.evaluation.metrics import ms_ssim, psnr
 
-DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache" / "anchors"
+DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "anchors"
 REPORT_RATES = (0.25, 0.5, 1.0)
 BD_REFERENCE = "jpeg2000"
 
@@ -303,7 +303,7 @@ def interpolate_psnr(points: list[RDPoint], bpp: float, method: str = "linear") 
     """PSNR (dB) at bpp, interpolated in log bpp; ValueError outside the measured rates.
 
     method "linear" joins neighbouring points by straight lines in (log bpp, PSNR); "pchip" uses
-    the shape-preserving cubic of codec.bdrate (what docs/anchors.md used; it matters only for
+    the shape-preserving cubic of codec.evaluation.bdrate (what docs/anchors.md used; it matters only for
     sparse curves such as progressive JPEG scans). Dominated points are ignored (monotone_points).
     """
     bpps, psnrs, _ = monotone_points(rd_curve(points))
@@ -318,7 +318,7 @@ def interpolate_psnr(points: list[RDPoint], bpp: float, method: str = "linear") 
 
 
 def rd_curve(points: list[RDPoint]) -> list[tuple[float, float]]:
-    """(bpp, PSNR) pairs, the input of codec.bdrate."""
+    """(bpp, PSNR) pairs, the input of codec.evaluation.bdrate."""
     return [(p.bpp, p.psnr) for p in points]
 
 

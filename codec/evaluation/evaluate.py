@@ -3,7 +3,7 @@
 For every image and codec: encode once, decode every layer, and score each layer's 8-bit output
 (PSNR-RGB, optional MS-SSIM) at its cumulative rate, every byte of the file counted (header,
 z and all layers up to that one: bpp = 8 * bytes / (H * W)). Points are means over images, as
-for the anchors (codec/anchors.py), which are measured on the same images in the same run. Each
+for the anchors (codec/evaluation/anchors.py), which are measured on the same images in the same run. Each
 learned curve gets a Bjontegaard delta rate against each anchor over their overlapping range.
 
 Curves: "deephq" (the 8 layers of one bitstream), "deephq-single" (each layer's quantizer coded
@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from codec import anchors, container, metrics
-from codec.anchors import RDPoint
-from codec.bdrate import bd_rate
-from codec.data import list_images, load_rgb
+from codec import container
+from codec.evaluation import anchors, metrics
+from codec.evaluation.anchors import RDPoint
+from codec.evaluation.bdrate import bd_rate
+from codec.training.data import list_images, load_rgb
 from codec.registry import load_codec, weights_file
 
 HC_MODELS = (1, 2, 3, 4)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from codec import entropy_coding as ec
+from codec.coding import entropy_coding as ec
 from codec import pixels
-from codec.tiling import run_tiled
-from codec.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, decode_pass,
+from codec.coding.tiling import run_tiled
+from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, decode_pass,
     encode_pass, Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, verify, ZCoder)
 from codec.weights import build_model, weights_digest
 

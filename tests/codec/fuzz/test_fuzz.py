@@ -5,7 +5,7 @@ model) are truncated at every offset, bit-flipped, given inserted and deleted by
 with valid CRCs around lying fields and garbage payloads. Every complete and intact layer must
 decode; everything else must fail with a named ValueError subclass (fuzz.ALLOWED), never another
 exception, a hang, or an allocation sized by a lying field. The harness (mutations and the checks
-of each outcome) is scripts/fuzz_decoder.py, which also makes the longer runs of docs/fuzzing.md.
+of each outcome) is tests/codec/fuzz/fuzz_decoder.py, which also makes the longer runs of docs/fuzzing.md.
 """
 import ast
 import importlib.util
@@ -25,13 +25,13 @@ import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from codec import api, container, memory
-from codec import entropy_coding as ec
-from codec.latent_coding import InvalidCodecParameters, ParameterMismatch
+from codec.coding import entropy_coding as ec
+from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch
 from codec.registry import load_codec
 from codec.weights import WeightsError
 
-REPO = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("fuzz_decoder", REPO / "scripts" / "fuzz_decoder.py")
+REPO = Path(__file__).resolve().parents[3]
+_spec = importlib.util.spec_from_file_location("fuzz_decoder", Path(__file__).with_name("fuzz_decoder.py"))
 fuzz = sys.modules.setdefault("fuzz_decoder", importlib.util.module_from_spec(_spec))
 _spec.loader.exec_module(fuzz)
 
@@ -309,7 +309,7 @@ def test_a_picture_that_cannot_fit_in_memory_is_refused_as_soon_as_the_header_is
 @pytest.mark.parametrize("at", [0, 3])
 def test_an_allocation_failure_is_a_named_error_of_its_layer(deephq, monkeypatch, failure, at):
     """Before, the allocator's RuntimeError (or numpy's MemoryError) escaped unnamed."""
-    from codec.deephq_codec import DeepHQLayerDecoder
+    from codec.codecs.deephq import DeepHQLayerDecoder
 
     real = DeepHQLayerDecoder.decode_layer
 
@@ -332,7 +332,7 @@ def test_an_allocation_failure_is_a_named_error_of_its_layer(deephq, monkeypatch
 
 
 def test_other_runtime_errors_are_not_mistaken_for_memory(deephq, monkeypatch):
-    from codec.deephq_codec import DeepHQLayerDecoder
+    from codec.codecs.deephq import DeepHQLayerDecoder
 
     def decode_layer(self, payload):
         raise RuntimeError("a bug")

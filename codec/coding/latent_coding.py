@@ -2,7 +2,7 @@
 
 A latent element is coded relative to its Gaussian N(mu, sigma^2) in the mean-removed domain
 y* = y - mu. Its interval starts as [-K step_0 / 2, K step_0 / 2) and each coding pass splits the
-current interval with codec/nested.py and codes the chosen cell. One pass with step 1 is plain
+current interval with codec/coding/nested.py and codes the chosen cell. One pass with step 1 is plain
 residual quantization round(y - mu) + mu (HC); a sequence of passes with shrinking steps is
 DeepHQ's hierarchical quantization.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from codec import entropy_coding as ec
-from codec import nested
+from codec.coding import entropy_coding as ec
+from codec.coding import nested
 
 MAX_ALPHABET = 4095  # first-pass cells; the encoder clips rarer outliers to the outermost cell
 

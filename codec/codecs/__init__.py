@@ -1,0 +1,1 @@
+"""Layered codecs: each codec's bitstream, an encoder and a layer-by-layer decoder."""

@@ -1,0 +1,1 @@
+"""Entropy coding of latents: range coding, the nested quantizer, normal CDF, tiling."""

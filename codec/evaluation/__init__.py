@@ -1,0 +1,1 @@
+"""Evaluation: PSNR / MS-SSIM, BD-rate, the classic anchors and `strata eval`."""

@@ -1,0 +1,1 @@
+"""Training: the data cache and the resumable training script."""
