@@ -6,7 +6,8 @@ from pathlib import Path
 
 import torch
 
-from codec.weights import RESOURCES, WeightsError, read_weights
+from codec.resources import RESOURCES
+from codec.weights import WeightsError, read_weights
 
 DEFAULT_CODEC = "deephq"
 

@@ -33,7 +33,6 @@ from codec.atomic import write_atomic
 
 WEIGHTS_FORMAT = "strata-weights"
 WEIGHTS_VERSION = 1
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 _REQUIRED = ("codec", "config", "state", "tables")
 _FREE_WIDTH = {"z_freqs"}  # its last dimension is the number of z values the trained prior covers
 

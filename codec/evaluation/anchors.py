@@ -8,8 +8,9 @@ prefix) gives one RDPoint: the mean over images of bpp, of per-image PSNR, of pe
 MS-SSIM and of the CPU times. Everything runs single-threaded; times are CPU time of this
 process (robust to other load on the machine; equal to wall time when the machine is idle).
 
-Per-image results are cached as JSON under .cache/anchors/ keyed by the image pixels, the codec
-settings and the library versions, so repeated evaluations are instant.
+Per-image results are cached as JSON in the anchors cache (.cache/anchors/ in a checkout, else
+~/.cache/strata/anchors/; codec.resources) keyed by the image pixels, the codec settings and the
+library versions, so repeated evaluations are instant.
 """
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ from PIL import AvifImagePlugin, Image
 from codec.evaluation.bdrate import BDResult, bd_rate, monotone_points, pchip_interpolate
 from codec.training.data import list_images, load_rgb
 from codec.evaluation.metrics import ms_ssim, psnr
+from codec.resources import cache_dir as cache_folder
 
-DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "anchors"
+DEFAULT_CACHE_DIR = cache_folder("anchors")
 REPORT_RATES = (0.25, 0.5, 1.0)
 BD_REFERENCE = "jpeg2000"
 
@@ -392,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--codecs", default=",".join(ANCHORS), help="comma-separated names from ANCHORS")
     parser.add_argument("--json", type=Path, help="write points and summaries here")
     parser.add_argument("--ms-ssim", action="store_true", help="also compute MS-SSIM (slower)")
-    parser.add_argument("--no-cache", action="store_true", help="measure again, ignoring .cache/anchors")
+    parser.add_argument("--no-cache", action="store_true", help=f"measure again, ignoring {DEFAULT_CACHE_DIR}")
     parser.add_argument(
         "--interpolation", choices=("linear", "pchip"), default="linear", help="of PSNR in log bpp"
     )

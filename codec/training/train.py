@@ -27,14 +27,15 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from codec.training.data import load_cached, random_crops
+from codec.resources import cache_dir, checkout
 from codec.weights import atomic_torch_save, build_model, export_weights, model_classes, read_weights
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = checkout() or Path.cwd()  # config paths are relative to it (installed: the current folder)
 
 
 @dataclass
 class TrainConfig:
-    """One training run. Paths are relative to the repository root."""
+    """One training run. Paths are relative to REPO (the repository root in a checkout)."""
 
     name: str
     codec: str = "deephq"
@@ -310,7 +311,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     # phase 1 leaves the steps, gains and importance net unused
     trained = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
     loss_fn = loss_function(cfg)
-    images = load_cached(REPO / cfg.data, REPO / ".cache" / "pixels", cfg.crop, held_out(cfg))
+    images = load_cached(REPO / cfg.data, cache_dir("pixels"), cfg.crop, held_out(cfg))
     evals = eval_tensors(cfg, device, model.config.downsampling) if rank == 0 else []
     num_layers = getattr(model.config, "layers", 1)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
