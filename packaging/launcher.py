@@ -39,7 +39,7 @@ def smoke_test(argv: list[str]) -> int:
     import qasync
 
     from viewer.app import make_application, parse_args
-    from viewer.main_window import MainWindow
+    from viewer.widgets.main_window import MainWindow
 
     args = parse_args(argv)
     if not args.file:

@@ -27,9 +27,9 @@ import qasync  # noqa: E402
 from PySide6.QtCore import QTimer  # noqa: E402
 
 from viewer.app import make_application  # noqa: E402
-from viewer.encoding import Target  # noqa: E402
-from viewer.main_window import MainWindow  # noqa: E402
-from viewer.streaming import format_rate  # noqa: E402
+from viewer.control.encoding import Target  # noqa: E402
+from viewer.state.link import format_rate  # noqa: E402
+from viewer.widgets.main_window import MainWindow  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KODIM23 = Path("/work/shared/data/kodak/kodim23.png")

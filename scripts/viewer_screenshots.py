@@ -66,7 +66,7 @@ async def shoot(window, path: Path) -> None:
 
 
 async def session(window, image: Path, out: Path, folder: Path, bandwidth: float) -> None:
-    from viewer.encoding import Target
+    from viewer.control.encoding import Target
 
     await window.open_path(image)
     await wait_for(lambda: window.capabilities is not None)
@@ -108,7 +108,7 @@ def main() -> int:
         import qasync
 
         from viewer.app import make_application
-        from viewer.main_window import MainWindow
+        from viewer.widgets.main_window import MainWindow
 
         app = make_application(sys.argv[:1])
         loop = qasync.QEventLoop(app)

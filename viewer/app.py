@@ -58,7 +58,7 @@ async def smoke_test(window, path: str, timeout: float = 300.0) -> int:
     load) and, for a layered file, its first layer is painted; 1 otherwise."""
     from pathlib import Path
 
-    from viewer import files
+    from viewer.state import files
 
     opened, painted, notices = asyncio.Event(), asyncio.Event(), []
     window.viewer.opened.connect(lambda _path: opened.set())
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `strata-view`."""
     import qasync
 
-    from viewer.main_window import MainWindow
+    from viewer.widgets.main_window import MainWindow
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in the terminal quits

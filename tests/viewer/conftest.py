@@ -11,9 +11,9 @@ import pytest
 import qasync
 from PIL import Image
 
-from viewer.client import CodecService
-from viewer.main_window import MainWindow
+from viewer.backend.client import CodecService
 from viewer.refcounts import pin_singletons
+from viewer.widgets.main_window import MainWindow
 from viewer_helpers import make_image, run
 
 pin_singletons()  # PySide6 6.12 on CPython 3.11 drops references to None/True/False

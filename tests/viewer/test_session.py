@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from codec.container import Header, write_container
-from viewer import files
-from viewer.session import Layer, Stream
-from viewer.streaming import LinkClock, format_rate
+from viewer.state import files
+from viewer.state.link import LinkClock, format_rate
+from viewer.state.session import Layer, Stream
 
 
 def layered(lengths=(10, 0, 30, 5), seed=0) -> bytes:

@@ -8,10 +8,10 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from codec.container import Header, parse_container, read_header, write_container
+from viewer.control.encoding import Target
+from viewer.control.streaming import NetworkSimulator
+from viewer.widgets.main_window import MainWindow
 from viewer_helpers import HC_QUALITIES, TIMEOUT_MS, make_image, needs_hc, run
-from viewer.encoding import Target
-from viewer.main_window import MainWindow
-from viewer.streaming import NetworkSimulator
 
 FAST = 200e3  # bit/s: a 1.6 kB file takes ~70 ms, long enough to see the layers arrive in turn
 
@@ -298,13 +298,13 @@ def test_gui_modules_never_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, viewer.app, viewer.main_window, viewer.client, viewer.panel; "
+    code = ("import sys, viewer.app, viewer.widgets.main_window, viewer.backend.client, viewer.widgets.panel; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.getcwd()}).returncode == 0
 
 
 def test_canvas_nearest_pixels_at_high_zoom(qtbot):
-    from viewer.canvas import Canvas
+    from viewer.widgets.canvas import Canvas
 
     canvas = Canvas()
     qtbot.addWidget(canvas)
@@ -344,7 +344,7 @@ def test_command_line_arguments():
 
 
 def test_encode_dialog_offers_hc_only_when_installed(qtbot, tmp_path):
-    from viewer.dialogs import BOTH, HC, EncodeDialog
+    from viewer.widgets.dialogs import BOTH, HC, EncodeDialog
 
     image = tmp_path / "photo.png"
     without = EncodeDialog(image, ())
@@ -485,7 +485,7 @@ def test_the_minimum_width_cuts_no_slider_status_or_axis_title(qtbot, window, de
 def test_bits_chart_is_logarithmic_with_plain_labels_and_marks_in_the_codecs_colour(qtbot, window, deephq_file):
     from PySide6.QtCharts import QLogValueAxis
 
-    from viewer.panel import PANE_COLORS
+    from viewer.widgets.panel import PANE_COLORS
 
     open_file(qtbot, window, deephq_file)
     open_file(qtbot, window, deephq_file, pane=1)
@@ -514,7 +514,7 @@ def test_a_cancelled_encode_banner_goes_with_the_next_encode(qtbot, window, imag
 
 
 def test_the_nothing_to_stream_banner_goes_when_streaming_starts(qtbot, window, image_path, deephq_file):
-    from viewer import files
+    from viewer.state import files
 
     open_file(qtbot, window, image_path)
     window.play_action.trigger()
@@ -526,7 +526,7 @@ def test_the_nothing_to_stream_banner_goes_when_streaming_starts(qtbot, window, 
 
 
 def test_show_original_drops_the_layer_readout(qtbot, window, image_path, deephq_file):
-    from viewer import files
+    from viewer.state import files
 
     open_file(qtbot, window, image_path)
     window.viewer.load_encoded([files.read_layered(deephq_file)])

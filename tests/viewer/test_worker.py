@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from codec import api, container
-from viewer import protocol as p
-from viewer.worker import StreamJob
+from viewer.backend import protocol as p
+from viewer.backend.worker import StreamJob
 from viewer_helpers import make_image
 
 

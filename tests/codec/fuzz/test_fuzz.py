@@ -543,7 +543,7 @@ def test_every_torch_load_is_weights_only_and_nothing_unpickles_files():
                 flags = {k.arg: k.value for k in call.keywords}
                 assert isinstance(flags.get("weights_only"), ast.Constant) and flags["weights_only"].value is True, where
             if module in ("pickle", "dill", "cloudpickle", "marshal") and name.startswith("load"):
-                assert path.relative_to(REPO).as_posix() == "viewer/protocol.py", where
+                assert path.relative_to(REPO).as_posix() == "viewer/backend/protocol.py", where
             if module == "np" and name == "load":
                 flags = {k.arg: k.value for k in call.keywords}
                 assert "allow_pickle" not in flags or flags["allow_pickle"].value is False, where

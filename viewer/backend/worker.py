@@ -1,7 +1,7 @@
 """The codec worker process: loads each model once, encodes images and decodes streams.
 
 The only viewer module that imports torch (through codec); it runs in its own process, started
-by viewer.client. It works one step at a time, either one encode, or for one stream (round robin
+by viewer.backend.client. It works one step at a time, either one encode, or for one stream (round robin
 over streams) the range decoding of one layer or one synthesis, and reads the waiting messages
 between steps. Every complete layer is range-decoded (cheap), but only the layer to show is
 synthesized: the newest decoded one, or the one the GUI picked; a layer overtaken by a newer one
@@ -19,7 +19,7 @@ from codec import api, container, registry
 from codec.evaluation import metrics
 from codec.coding.entropy_coding import CorruptStream
 from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch
-from viewer import protocol as p
+from viewer.backend import protocol as p
 
 HC_QUALITIES = (1, 2, 3, 4)
 UNDECODABLE = (CorruptStream, ParameterMismatch, InvalidCodecParameters)

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from viewer import files
-from viewer import protocol as p
-from viewer.client import CodecService
-from viewer.session import Layer, Original, Session, Stream
-from viewer.streaming import NetworkSimulator
+from viewer.backend import protocol as p
+from viewer.backend.client import CodecService
+from viewer.control.streaming import NetworkSimulator
+from viewer.state import files
+from viewer.state.session import Layer, Original, Session, Stream
 
 PANES = (0, 1)
 

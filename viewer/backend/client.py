@@ -14,7 +14,7 @@ import multiprocessing
 import socket
 from typing import Callable
 
-from viewer import protocol as p
+from viewer.backend import protocol as p
 
 STOP_TIMEOUT_S = 2.0
 
@@ -29,7 +29,7 @@ class JobFailed(RuntimeError):
 
 def _child_main(sock: socket.socket) -> None:
     """Entry point of the worker process (imports torch there, never in the GUI)."""
-    from viewer import worker
+    from viewer.backend import worker
 
     worker.serve(sock)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from codec import container, images
 from codec.atomic import write_atomic
-from viewer.session import Original, Stream
+from viewer.state.session import Original, Stream
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".ppm",
                   ".pgm", ".pnm", ".tga")

@@ -15,15 +15,16 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDia
                                QPushButton, QSpinBox, QSplitter, QToolButton, QVBoxLayout,
                                QWidget)
 
-from viewer import files
-from viewer import protocol as p
-from viewer.client import CodecService, WorkerStopped
-from viewer.controller import Viewer
-from viewer.dialogs import EncodeDialog, shortcuts_dialog
-from viewer.encoding import Encoding, Target
-from viewer.pane import PaneView
-from viewer.panel import Panel
-from viewer.streaming import DEFAULT_BANDWIDTH, PRESETS, NetworkSimulator, format_rate
+from viewer.backend import protocol as p
+from viewer.backend.client import CodecService, WorkerStopped
+from viewer.control.controller import Viewer
+from viewer.control.encoding import Encoding, Target
+from viewer.control.streaming import NetworkSimulator
+from viewer.state import files
+from viewer.state.link import DEFAULT_BANDWIDTH, PRESETS, format_rate
+from viewer.widgets.dialogs import EncodeDialog, shortcuts_dialog
+from viewer.widgets.pane import PaneView
+from viewer.widgets.panel import Panel
 
 MAX_RECENT = 8
 CUSTOM = "Custom…"

@@ -1,8 +1,8 @@
 """The simulated network: after a latency, bytes arrive at a chosen bandwidth, in real time.
 
-LinkClock is the arithmetic (bytes delivered after t seconds of playing, and the inverse);
-NetworkSimulator plays it on a timer with pause, resume and restart. Every stream gets a link of
-its own at the same bandwidth, so two files are compared at the same moment and byte budget.
+NetworkSimulator plays a LinkClock (viewer.state.link) on a timer with pause, resume and restart.
+Every stream gets a link of its own at the same bandwidth, so two files are compared at the same
+moment and byte budget.
 """
 from __future__ import annotations
 
@@ -10,52 +10,9 @@ import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-PRESETS = (
-    ("56 kbit/s", 56e3),
-    ("256 kbit/s", 256e3),
-    ("1 Mbit/s", 1e6),
-    ("4 Mbit/s", 4e6),
-    ("10 Mbit/s", 10e6),
-    ("25 Mbit/s", 25e6),
-    ("100 Mbit/s", 100e6),
-)
-DEFAULT_BANDWIDTH = 256e3
+from viewer.state.link import DEFAULT_BANDWIDTH, LinkClock
+
 TICK_MS = 15
-
-
-def format_rate(bits_per_second: float) -> str:
-    """1e6 -> "1 Mbit/s"."""
-    if bits_per_second >= 1e6:
-        return f"{bits_per_second / 1e6:g} Mbit/s"
-    return f"{bits_per_second / 1e3:g} kbit/s"
-
-
-class LinkClock:
-    """Bytes delivered t seconds after the start: none during the latency, then bandwidth / 8
-    per second. A bandwidth change applies from the moment it is made."""
-
-    def __init__(self, bandwidth: float, latency: float = 0.0):
-        if bandwidth <= 0:
-            raise ValueError(f"bandwidth must be positive, got {bandwidth}")
-        self.bandwidth = bandwidth
-        self.latency = latency
-        self._origin = (0.0, 0.0)  # (t, bytes) where the current bandwidth took effect
-
-    def budget(self, t: float) -> float:
-        """Bytes delivered by time t."""
-        origin_t, origin_bytes = self._origin
-        return origin_bytes + max(0.0, t - max(origin_t, self.latency)) * self.bandwidth / 8
-
-    def time_of(self, nbytes: float) -> float:
-        """When the first nbytes have arrived (for nbytes past the last bandwidth change)."""
-        origin_t, origin_bytes = self._origin
-        return max(origin_t, self.latency) + max(0.0, nbytes - origin_bytes) * 8 / self.bandwidth
-
-    def set_bandwidth(self, bandwidth: float, t: float) -> None:
-        if bandwidth <= 0:
-            raise ValueError(f"bandwidth must be positive, got {bandwidth}")
-        self._origin = (t, self.budget(t))
-        self.bandwidth = bandwidth
 
 
 class NetworkSimulator(QObject):

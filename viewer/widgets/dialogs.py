@@ -7,8 +7,8 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
                                QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QRadioButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from viewer import files
-from viewer.encoding import Target
+from viewer.control.encoding import Target
+from viewer.state import files
 
 DEEPHQ, HC, BOTH = 0, 1, 2
 

@@ -12,8 +12,8 @@ from PySide6.QtCore import QMargins, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from viewer.controller import Viewer
-from viewer.session import Stream
+from viewer.control.controller import Viewer
+from viewer.state.session import Stream
 
 PANE_COLORS = (QColor("#1f77b4"), QColor("#ff7f0e"))
 CURRENT_COLOR = QColor("#d62728")  # the ring around the PSNR point on screen

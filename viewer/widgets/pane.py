@@ -4,8 +4,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSlider, QVBoxLayout, QWidget
 
-from viewer.canvas import Canvas
-from viewer.session import Stream
+from viewer.state.session import Stream
+from viewer.widgets.canvas import Canvas
 
 
 SLIDER_MIN_WIDTH = 100  # narrower, the slider is a bare handle

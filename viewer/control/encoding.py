@@ -11,9 +11,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from viewer import files
-from viewer.client import CodecService, JobFailed, WorkerStopped
-from viewer.session import Stream
+from viewer.backend.client import CodecService, JobFailed, WorkerStopped
+from viewer.state import files
+from viewer.state.session import Stream
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,52 @@
+"""The simulated network's arithmetic, without Qt: bandwidth presets and the LinkClock.
+
+LinkClock says how many bytes have arrived t seconds after the start (and the inverse); the
+NetworkSimulator (viewer.control.streaming) plays it on a Qt timer.
+"""
+from __future__ import annotations
+
+PRESETS = (
+    ("56 kbit/s", 56e3),
+    ("256 kbit/s", 256e3),
+    ("1 Mbit/s", 1e6),
+    ("4 Mbit/s", 4e6),
+    ("10 Mbit/s", 10e6),
+    ("25 Mbit/s", 25e6),
+    ("100 Mbit/s", 100e6),
+)
+DEFAULT_BANDWIDTH = 256e3
+
+
+def format_rate(bits_per_second: float) -> str:
+    """1e6 -> "1 Mbit/s"."""
+    if bits_per_second >= 1e6:
+        return f"{bits_per_second / 1e6:g} Mbit/s"
+    return f"{bits_per_second / 1e3:g} kbit/s"
+
+
+class LinkClock:
+    """Bytes delivered t seconds after the start: none during the latency, then bandwidth / 8
+    per second. A bandwidth change applies from the moment it is made."""
+
+    def __init__(self, bandwidth: float, latency: float = 0.0):
+        if bandwidth <= 0:
+            raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+        self.bandwidth = bandwidth
+        self.latency = latency
+        self._origin = (0.0, 0.0)  # (t, bytes) where the current bandwidth took effect
+
+    def budget(self, t: float) -> float:
+        """Bytes delivered by time t."""
+        origin_t, origin_bytes = self._origin
+        return origin_bytes + max(0.0, t - max(origin_t, self.latency)) * self.bandwidth / 8
+
+    def time_of(self, nbytes: float) -> float:
+        """When the first nbytes have arrived (for nbytes past the last bandwidth change)."""
+        origin_t, origin_bytes = self._origin
+        return max(origin_t, self.latency) + max(0.0, nbytes - origin_bytes) * 8 / self.bandwidth
+
+    def set_bandwidth(self, bandwidth: float, t: float) -> None:
+        if bandwidth <= 0:
+            raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+        self._origin = (t, self.budget(t))
+        self.bandwidth = bandwidth
