@@ -28,7 +28,8 @@ from PySide6.QtCore import QTimer  # noqa: E402
 
 from viewer.app import make_application  # noqa: E402
 from viewer.control.encoding import Target  # noqa: E402
-from viewer.state.link import format_rate  # noqa: E402
+from viewer.presentation.formatting import format_rate  # noqa: E402
+from viewer.presentation.streams import label  # noqa: E402
 from viewer.widgets.main_window import MainWindow  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +91,7 @@ def final_on_screen(stream) -> bool:
 def measure(stream, case: str, stall_ms: float | None = None) -> dict:
     """The delay from the last layer's last byte to its picture on screen, and what it took."""
     last = stream.usable_layers - 1
-    return {"codec": stream.label, "case": case, "bytes": len(stream.data),
+    return {"codec": label(stream), "case": case, "bytes": len(stream.data),
             "delay_s": stream.shown_wall[last] - stream.arrived_wall[last],
             "syntheses": len(stream.layers), "layers": stream.header.num_layers,
             "synthesis_s": stream.layers[last].synthesis_seconds, "stall_ms": stall_ms}

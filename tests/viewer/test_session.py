@@ -1,25 +1,13 @@
 """Qt-free parts: the link clock, streams (arrivals, truncation, stale results), atomic writes."""
 import os
-import random
 
-import numpy as np
 import pytest
 
-from codec.container import Header, write_container
+from viewer.presentation.streams import problem
 from viewer.state import files
-from viewer.state.link import LinkClock, format_rate
-from viewer.state.session import Layer, Stream
-
-
-def layered(lengths=(10, 0, 30, 5), seed=0) -> bytes:
-    rng = random.Random(seed)
-    header = Header("deephq", 0, bytes(8), 16, 8, "RGB", tuple(lengths),
-                    tuple(20.0 + i for i in range(len(lengths))), b"\x01" * 6)
-    return write_container(header, [rng.randbytes(n) for n in lengths])
-
-
-def layer(index: int) -> Layer:
-    return Layer(index, np.zeros((8, 16, 3), np.uint8), 0, 0.0, 20.0, False, 0.0)
+from viewer.state.link import LinkClock
+from viewer.state.session import Stream
+from viewer_helpers import layer, layered
 
 
 def test_link_clock_latency_then_bandwidth():
@@ -39,11 +27,6 @@ def test_link_clock_bandwidth_change_keeps_delivered_bytes():
         clock.set_bandwidth(0, 3.0)
 
 
-def test_format_rate():
-    assert format_rate(56e3) == "56 kbit/s"
-    assert format_rate(100e6) == "100 Mbit/s"
-
-
 def test_stream_advance_reports_each_completed_layer_once():
     data = layered()
     stream = Stream.from_bytes("a.strata", data)
@@ -54,7 +37,7 @@ def test_stream_advance_reports_each_completed_layer_once():
     assert done == [1, 2] and stream.layer_received(2) == 30
     assert stream.advance(ends[2]) == (b"", [])
     chunk, done = stream.advance(10**9)
-    assert done == [3] and stream.complete and stream.problem() is None
+    assert done == [3] and stream.complete and problem(stream) is None
 
 
 def test_truncated_stream_delivers_only_its_complete_layers():
@@ -63,7 +46,7 @@ def test_truncated_stream_delivers_only_its_complete_layers():
     stream = Stream.from_bytes("cut.strata", data[:full.layer_end(2) + 3])
     assert stream.intact_layers == 3
     assert stream.advance(10**9)[1] == [0, 1, 2]
-    assert "truncated" in stream.problem() and "3 of 4 layers" in stream.problem()
+    assert "truncated" in problem(stream) and "3 of 4 layers" in problem(stream)
 
 
 def test_damaged_stream_names_the_layer():
@@ -72,7 +55,7 @@ def test_damaged_stream_names_the_layer():
     data[stream.header.layer_offset(2)] ^= 0xFF
     damaged = Stream.from_bytes("b.strata", bytes(data))
     assert damaged.intact_layers == 2
-    assert "layer 3 of 4 is damaged" in damaged.problem() and "layers 1 to 2 can be shown" in damaged.problem()
+    assert "layer 3 of 4 is damaged" in problem(damaged) and "layers 1 to 2 can be shown" in problem(damaged)
 
 
 def arrive(stream: Stream, *indices: int) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from codec.container import Header, parse_container, read_header, write_container
 from viewer.control.encoding import Target
 from viewer.control.streaming import NetworkSimulator
+from viewer.presentation.streams import delay_text
 from viewer.widgets.main_window import MainWindow
 from viewer_helpers import HC_QUALITIES, TIMEOUT_MS, make_image, needs_hc, run
 
@@ -548,7 +549,33 @@ def test_a_layer_shown_after_a_pick_has_no_shown_after_delay(qtbot, window, deep
     qtbot.waitUntil(lambda: stream.complete and stream.shown == 0, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(window.panes[0].canvas.shown, timeout=TIMEOUT_MS):  # layer 8 painted
         window.last_action.trigger()
-    assert stream.shown == 7 and stream.delay_text(7) == "—" and 7 not in stream.shown_wall
+    assert stream.shown == 7 and delay_text(stream, 7) == "—" and 7 not in stream.shown_wall
     window.panel.refresh()
     row = next(r for r in range(window.panel.table.rowCount()) if window.panel.table.item(r, 1).text() == "8")
     assert window.panel.table.item(row, 4).text() == "—"
+
+
+def test_the_shortcut_list_holds_every_key_of_every_action_read_only_with_a_close_button(qtbot, window):
+    """F1 opens the list built from the window's own actions, so no shortcut can be missing."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QAbstractItemView, QApplication, QDialogButtonBox, QTableWidget
+
+    listed = {}
+
+    def read_and_close():
+        dialog = QApplication.activeModalWidget()
+        table = dialog.findChild(QTableWidget)
+        listed["editable"] = table.editTriggers() != QAbstractItemView.EditTrigger.NoEditTriggers
+        listed["rows"] = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Close).click()
+
+    QTimer.singleShot(0, read_and_close)
+    window.shortcuts_action.trigger()  # returns once the Close button closed the dialog
+    keys = {key for cell, _ in listed["rows"] for key in cell.split(" / ")}
+    for action in window.actions():
+        for key in action.shortcuts():
+            assert key.toString(QKeySequence.SequenceFormat.NativeText) in keys, action.text()
+    assert {"[", "]", "Ctrl+W", "Ctrl+Shift+W", "Ctrl+Q", "F1"} <= keys
+    assert ("Space", "Play / pause the stream") in listed["rows"]
+    assert not listed["editable"]

@@ -1,11 +1,14 @@
 """Helpers of the viewer tests: small test images, HC availability, running coroutines."""
 import asyncio
+import random
 
 import numpy as np
 import pytest
 from PySide6.QtTest import QTest
 
+from codec.container import Header, write_container
 from codec.registry import weights_file
+from viewer.state.session import Layer
 
 HC_QUALITIES = tuple(q for q in (1, 2, 3, 4) if weights_file("hc", q).exists())
 needs_hc = pytest.mark.skipif(not HC_QUALITIES, reason="HC weights (resources/hc_q*.pt) are not installed")
@@ -19,6 +22,19 @@ def make_image(width=128, height=96, seed=0) -> np.ndarray:
     rgb = np.stack([x * 255 / width, y * 255 / height, (x + y) * 128 / (width + height)], axis=-1)
     rgb = rgb + 24 * np.sin(x / 3.0)[..., None] + rng.normal(0, 8, rgb.shape)
     return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def layered(lengths=(10, 0, 30, 5), seed=0) -> bytes:
+    """A 16x8 DeepHQ file of random layer payloads (valid header and CRCs, not decodable)."""
+    rng = random.Random(seed)
+    header = Header("deephq", 0, bytes(8), 16, 8, "RGB", tuple(lengths),
+                    tuple(20.0 + i for i in range(len(lengths))), b"\x01" * 6)
+    return write_container(header, [rng.randbytes(n) for n in lengths])
+
+
+def layer(index: int) -> Layer:
+    """A decoded layer as the viewer keeps it: black, PSNR 20 dB from the file."""
+    return Layer(index, np.zeros((8, 16, 3), np.uint8), 0, 0.0, 20.0, False, 0.0)
 
 
 def run(coro, timeout_ms=TIMEOUT_MS):

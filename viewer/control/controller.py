@@ -12,12 +12,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from viewer.backend import protocol as p
 from viewer.backend.client import CodecService
 from viewer.control.streaming import NetworkSimulator
+from viewer.presentation.streams import problem
 from viewer.state import files
 from viewer.state.session import Layer, Original, Session, Stream
 
@@ -40,7 +40,6 @@ class Viewer(QObject):
         self.session = Session()
         self.network = NetworkSimulator(self)
         self.network.ticked.connect(self._deliver)
-        self.show_original = False
         self._worker_ids: list[str | None] = [None, None]
         self._opening: asyncio.Task | None = None
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strata-open")
@@ -53,22 +52,23 @@ class Viewer(QObject):
     def streams(self) -> list[tuple[int, Stream]]:
         return [(pane, s) for pane, s in enumerate(self.session.streams) if s is not None]
 
-    def shows_original(self, pane: int) -> bool:
-        """Pane A shows the original: nothing else is open, or Show Original is on."""
-        return pane == 0 and self.session.original is not None and (self.stream(0) is None or self.show_original)
-
-    def displayed(self, pane: int) -> np.ndarray | None:
-        """The pixels pane shows: its layer on screen, or the original (pane A)."""
-        stream = self.stream(pane)
-        if self.shows_original(pane):
-            return self.session.original.rgb
-        if stream is None or stream.shown is None:
-            return None
-        return stream.layers[stream.shown].rgb
-
     def set_show_original(self, on: bool) -> None:
-        self.show_original = on
+        self.session.show_original = on
         self.displayChanged.emit(0)
+
+    def paint_token(self, pane: int):
+        """What the pane's canvas hands back once it painted the layer on screen (None: nothing
+        to time, the original or no layer); see painted()."""
+        stream = self.stream(pane)
+        if stream is None or stream.shown is None or self.session.shows_original(pane):
+            return None
+        return stream, stream.generation, stream.shown
+
+    def painted(self, token) -> None:
+        """A canvas painted the layer of a paint_token: note when, unless the run is gone."""
+        stream, generation, index = token
+        if stream.generation == generation:
+            stream.painted(index, time.perf_counter())
 
     def select_layer(self, pane: int, index: int) -> None:
         """Show an arrived layer (clamped to those); the decoder synthesizes it unless cached."""
@@ -78,6 +78,12 @@ class Viewer(QObject):
         if stream.select(min(max(index, 0), stream.newest)):
             self.service.select(self._worker_ids[pane], stream.selected)
         self.displayChanged.emit(pane)
+
+    def step_layer(self, pane: int, delta: int) -> None:
+        """Pick the layer delta after the one wanted (clamped to the arrived layers)."""
+        stream = self.stream(pane)
+        if stream is not None and stream.newest is not None:
+            self.select_layer(pane, stream.wanted + delta)
 
     # ---- opening ------------------------------------------------------------------------
 
@@ -121,9 +127,9 @@ class Viewer(QObject):
         return False
 
     def _announce(self, item) -> None:
-        problem = item.problem() if isinstance(item, Stream) else None
-        if problem:
-            self.notice.emit(problem, "file")
+        text = problem(item) if isinstance(item, Stream) else None
+        if text:
+            self.notice.emit(text, "file")
 
     def load_encoded(self, streams: list[Stream]) -> None:
         """Show freshly encoded files of the open original in panes A (and B)."""
@@ -146,7 +152,6 @@ class Viewer(QObject):
         for pane in PANES:
             self._close_worker(pane)
         self.session = Session()
-        self.show_original = False
         self.documentChanged.emit()
 
     def shutdown(self) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from viewer.backend.client import CodecService, JobFailed, WorkerStopped
+from viewer.presentation.formatting import codec_label
 from viewer.state import files
 from viewer.state.session import Stream
 
@@ -26,7 +27,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        return "DeepHQ" if self.codec == "deephq" else f"HC q{self.quality}"
+        return codec_label(self.codec, self.quality)
 
 
 class Encoding(QObject):

@@ -25,7 +25,7 @@ class NetworkSimulator(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.bandwidth = DEFAULT_BANDWIDTH
-        self.latency = 0.0  # seconds; applies from the next start
+        self.latency = 0.0  # seconds before the first byte; set_latency
         self.clock = LinkClock(self.bandwidth)
         self.state = self.STOPPED
         self._elapsed = 0.0  # simulated seconds before the last resume
@@ -60,6 +60,10 @@ class NetworkSimulator(QObject):
         self._elapsed = self.now()
         self._timer.stop()
         self._set_state(self.STOPPED)
+
+    def set_latency(self, seconds: float) -> None:
+        """The delay before the first byte, from the next start on."""
+        self.latency = seconds
 
     def set_bandwidth(self, bandwidth: float) -> None:
         """Change the rate; bytes due at the old rate are delivered first."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from codec import container, images
 from codec.atomic import write_atomic
-from viewer.state.session import Original, Stream
+from viewer.state.session import Original, Session, Stream
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".ppm",
                   ".pgm", ".pnm", ".tga")
@@ -49,3 +49,12 @@ def encoded_name(image: Path, codec: str, quality: int | None) -> Path:
     """Default output beside the image: photo.deephq.strata, photo.hc-q2.strata."""
     tag = "deephq" if codec == "deephq" else f"hc-q{quality}"
     return image.with_name(f"{image.stem}.{tag}.strata")
+
+
+def export_name(session: Session, pane: int) -> Path:
+    """Default name for a pane's picture as PNG: photo.original.png, photo.deephq.layer3.png."""
+    if session.shows_original(pane):
+        path = session.original.path
+        return path.with_name(f"{path.stem}.original.png")
+    stream = session.streams[pane]
+    return stream.path.with_name(f"{stream.path.stem}.layer{stream.shown + 1}.png")

@@ -1,27 +1,12 @@
-"""The simulated network's arithmetic, without Qt: bandwidth presets and the LinkClock.
+"""The simulated network's arithmetic, without Qt: the bandwidth presets and the LinkClock.
 
 LinkClock says how many bytes have arrived t seconds after the start (and the inverse); the
 NetworkSimulator (viewer.control.streaming) plays it on a Qt timer.
 """
 from __future__ import annotations
 
-PRESETS = (
-    ("56 kbit/s", 56e3),
-    ("256 kbit/s", 256e3),
-    ("1 Mbit/s", 1e6),
-    ("4 Mbit/s", 4e6),
-    ("10 Mbit/s", 10e6),
-    ("25 Mbit/s", 25e6),
-    ("100 Mbit/s", 100e6),
-)
+PRESETS = (56e3, 256e3, 1e6, 4e6, 10e6, 25e6, 100e6)  # bit/s, the bandwidth menu
 DEFAULT_BANDWIDTH = 256e3
-
-
-def format_rate(bits_per_second: float) -> str:
-    """1e6 -> "1 Mbit/s"."""
-    if bits_per_second >= 1e6:
-        return f"{bits_per_second / 1e6:g} Mbit/s"
-    return f"{bits_per_second / 1e3:g} kbit/s"
 
 
 class LinkClock:

@@ -15,7 +15,6 @@ import numpy as np
 
 from codec import container
 
-CODEC_NAMES = {"deephq": "DeepHQ", "hc": "HC"}
 PSNR_MATCH_DB = 0.1  # a layer's PSNR against the open original vs the file's: same source within this
 
 
@@ -44,20 +43,6 @@ class Layer:
     psnr_measured: bool  # True: against the open original; False: the file's own statistics
     decode_seconds: float  # range decoding plus synthesis
     synthesis_seconds: float = 0.0
-
-
-def codec_label(header: container.Header) -> str:
-    """"DeepHQ" or "HC q2"."""
-    name = CODEC_NAMES.get(header.codec, header.codec)
-    return f"{name} q{header.model_id}" if header.codec == "hc" else name
-
-
-def damage_text(name: str, damage: container.ContainerError, num_layers: int) -> str:
-    """A file's damage in words, layers counted from 1."""
-    if isinstance(damage, container.LayerCorrupted):
-        shown = f"layers 1 to {damage.layer} can be shown" if damage.layer else "nothing can be shown"
-        return f"{name}: layer {damage.layer + 1} of {num_layers} is damaged (its checksum does not match); {shown}."
-    return f"{name}: {damage}."
 
 
 @dataclass
@@ -94,10 +79,6 @@ class Stream:
         return cls(Path(path), bytes(data), parsed.header, len(parsed.layers), parsed.damage)
 
     @property
-    def label(self) -> str:
-        return codec_label(self.header)
-
-    @property
     def size(self) -> tuple[int, int]:
         return self.header.width, self.header.height
 
@@ -130,13 +111,6 @@ class Stream:
     def usable_layers(self) -> int:
         """Layers of the file that can ever be shown (before any damage)."""
         return self.intact_layers if self.failed_layer is None else min(self.intact_layers, self.failed_layer)
-
-    def unusable_text(self) -> str | None:
-        """Which layers can never be shown (damage, truncation, a decoder failure), in words."""
-        usable, n = self.usable_layers, self.header.num_layers
-        if usable == n:
-            return None
-        return "nothing can be shown" if usable == 0 else f"layers {usable + 1}–{n} cannot be shown"
 
     def layer_end(self, index: int) -> int:
         """Bytes needed to complete layer index (its CRC included)."""
@@ -232,44 +206,28 @@ class Stream:
         points = [(self.bpp(i), self.psnr(i)) for i in range(self.available)]
         return [point for point in points if point[1] is not None]
 
-    def delay_text(self, index: int) -> str:
-        """From an arrived layer's last byte to its picture on screen, for the arrival table."""
-        if index in self.shown_wall:
-            return f"+{1000 * (self.shown_wall[index] - self.arrived_wall[index]):.0f} ms"
-        return "…" if index in self.timed else "—"
-
-    def waiting_text(self) -> str:
-        """What the pane says while it has no picture."""
-        n = self.header.num_layers
-        if self.available == 0:
-            if self.failure is not None and self.failed_layer != getattr(self.damage, "layer", None):
-                return f"Nothing can be shown: {self.failure}"
-            if self.intact_layers == 0 and self.received >= min(len(self.data), self.layer_end(0)):
-                return self.problem() or ""
-        if self.available:
-            return f"Decoding layer {self.wanted + 1} of {n}…"
-        return f"Waiting for layer 1 of {n}… ({self.layer_received(0):,} of {self.header.layer_lengths[0]:,} bytes)"
-
-    def problem(self) -> str | None:
-        """What is wrong with the file itself (truncated, damaged), in words."""
-        name, n = self.path.name, self.header.num_layers
-        if self.damage is not None and not isinstance(self.damage, container.TrailingData):
-            return damage_text(name, self.damage, n)
-        if self.intact_layers < n:
-            shown = "showing the complete ones" if self.intact_layers else "nothing can be shown"
-            return (f"{name} is truncated: {len(self.data)} of {self.header.file_size} bytes, "
-                    f"{self.intact_layers} of {n} layers complete; {shown}.")
-        if self.damage is not None:
-            return damage_text(name, self.damage, n)
-        return None
-
 
 @dataclass
 class Session:
-    """Everything open: the original (optional) and the streams of panes A and B."""
+    """Everything open: the original (optional) and the streams of panes A and B, and whether
+    pane A shows the original instead of its file (Show Original)."""
 
     original: Original | None = None
     streams: list[Stream | None] = field(default_factory=lambda: [None, None])
+    show_original: bool = False
+
+    def shows_original(self, pane: int) -> bool:
+        """Pane A shows the original: nothing else is open, or Show Original is on."""
+        return pane == 0 and self.original is not None and (self.streams[0] is None or self.show_original)
+
+    def displayed(self, pane: int) -> np.ndarray | None:
+        """The pixels a pane shows: its layer on screen, or the original (pane A)."""
+        stream = self.streams[pane]
+        if self.shows_original(pane):
+            return self.original.rgb
+        if stream is None or stream.shown is None:
+            return None
+        return stream.layers[stream.shown].rgb
 
     def reference_for(self, stream: Stream) -> np.ndarray | None:
         """The original's pixels when it has the stream's size."""

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDialog, QDialogButtonBox,
+                               QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QRadioButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from viewer.control.encoding import Target
@@ -72,39 +72,23 @@ class EncodeDialog(QDialog):
             self.folder.setText(folder)
 
 
-SHORTCUTS = (
-    ("Ctrl+O", "Open an image or layered file"),
-    ("Ctrl+Shift+O", "Open a layered file to compare (pane B)"),
-    ("Ctrl+E", "Encode the open image"),
-    ("Esc", "Cancel encoding"),
-    ("Ctrl+Shift+S", "Export the displayed layer as PNG"),
-    ("Space", "Play / pause the stream"),
-    ("R", "Restart the stream"),
-    ("PgUp / PgDown", "Previous / next layer"),
-    ("Home / End", "First / last decoded layer"),
-    ("+ / -, wheel", "Zoom in / out"),
-    ("F", "Fit to window"),
-    ("1", "Actual size (1:1)"),
-    ("Arrows, drag", "Pan"),
-    ("Double click", "Toggle fit / 1:1"),
-    ("O", "Show the original in pane A"),
-    ("Ctrl+B", "Side by side"),
-    ("Ctrl+Shift+B", "Split view (Shift+drag moves the split)"),
-    ("F9", "Show / hide the side panel"),
-)
-
-
-def shortcuts_dialog(parent: QWidget) -> QDialog:
+def shortcuts_dialog(parent: QWidget, rows: list[tuple[str, str]]) -> QDialog:
+    """The keyboard shortcuts (F1): a read-only table of (keys, what they do) and a Close button."""
     dialog = QDialog(parent)
     dialog.setWindowTitle("Keyboard shortcuts")
-    table = QTableWidget(len(SHORTCUTS), 2)
+    table = QTableWidget(len(rows), 2)
     table.setHorizontalHeaderLabels(("Keys", "Action"))
     table.verticalHeader().hide()
-    for row, cells in enumerate(SHORTCUTS):
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    for row, cells in enumerate(rows):
         for column, text in enumerate(cells):
             table.setItem(row, column, QTableWidgetItem(text))
     table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
     layout = QVBoxLayout(dialog)
     layout.addWidget(table)
-    dialog.resize(460, 520)
+    layout.addWidget(buttons)
+    dialog.resize(460, 620)
     return dialog

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -20,15 +19,18 @@ from viewer.backend.client import CodecService, WorkerStopped
 from viewer.control.controller import Viewer
 from viewer.control.encoding import Encoding, Target
 from viewer.control.streaming import NetworkSimulator
+from viewer.presentation.formatting import format_rate
+from viewer.presentation.shortcuts import shortcut_rows
+from viewer.presentation.streams import placeholder
+from viewer.presentation.window import pane_title, status_parts
 from viewer.state import files
-from viewer.state.link import DEFAULT_BANDWIDTH, PRESETS, format_rate
+from viewer.state.link import DEFAULT_BANDWIDTH, PRESETS
 from viewer.widgets.dialogs import EncodeDialog, shortcuts_dialog
 from viewer.widgets.pane import PaneView
 from viewer.widgets.panel import Panel
 
 MAX_RECENT = 8
 CUSTOM = "Custom…"
-EMPTY_HINT = "Open an image or a .strata file (Ctrl+O), or drop one here"
 
 
 class Banner(QFrame):
@@ -144,11 +146,14 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([1000, 400])
         self.setCentralWidget(self.splitter)
 
-    def _action(self, text: str, slot, shortcut=None, checkable: bool = False) -> QAction:
+    def _action(self, text: str, slot, shortcut=None, checkable: bool = False, tip: str = "") -> QAction:
+        """An action of the window; tip, when given, says more than text (toolbar, F1 list)."""
         action = QAction(text, self)
         if shortcut is not None:
             keys = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
             action.setShortcuts([QKeySequence(k) for k in keys])
+        if tip:
+            action.setToolTip(tip)
         action.setCheckable(checkable)
         (action.toggled if checkable else action.triggered).connect(slot)
         self.addAction(action)
@@ -156,32 +161,46 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         a = self._action
-        self.open_action = a("&Open…", self.choose_file, QKeySequence.StandardKey.Open)
-        self.compare_action = a("Open for &Comparison…", self.choose_comparison, "Ctrl+Shift+O")
-        self.encode_action = a("&Encode…", self.choose_encoding, "Ctrl+E")
+        self.open_action = a("&Open…", self.choose_file, "Ctrl+O", tip="Open an image or layered file")
+        self.compare_action = a("Open for &Comparison…", self.choose_comparison, "Ctrl+Shift+O",
+                                tip="Open a layered file to compare (pane B)")
+        self.encode_action = a("&Encode…", self.choose_encoding, "Ctrl+E", tip="Encode the open image")
         self.cancel_action = a("&Cancel Encoding", self.encoding.cancel, "Esc")
         self.export_action = a("E&xport Displayed Layer as PNG…", self.choose_export, "Ctrl+Shift+S")
-        self.close_action = a("&Close", self.viewer.clear, QKeySequence.StandardKey.Close)
-        self.close_b_action = a("Close Co&mparison", self.viewer.close_comparison, "Ctrl+Shift+W")
-        self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.close_action = a("&Close", self.viewer.clear, "Ctrl+W", tip="Close everything")
+        self.close_b_action = a("Close Co&mparison", self.viewer.close_comparison, "Ctrl+Shift+W",
+                                tip="Close the file of pane B")
+        self.quit_action = a("&Quit", self.close, "Ctrl+Q")
         self.zoom_in_action = a("Zoom &In", lambda: self._canvas().zoom_in(), ["+", "=", "Ctrl++"])
         self.zoom_out_action = a("Zoom &Out", lambda: self._canvas().zoom_out(), ["-", "Ctrl+-"])
         self.fit_action = a("&Fit to Window", lambda: self._canvas().fit(), ["F", "Ctrl+0"])
         self.actual_action = a("&Actual Size (1:1)", lambda: self._canvas().actual_size(), ["1", "Ctrl+1"])
         self.side_action = a("&Side by Side", self._refresh_layout, "Ctrl+B", checkable=True)
-        self.split_action = a("S&plit View", self._refresh_layout, "Ctrl+Shift+B", checkable=True)
-        self.original_action = a("Show &Original", self.viewer.set_show_original, "O", checkable=True)
-        self.panel_action = a("Side &Panel", self.panel.setVisible, "F9", checkable=True)
-        self.play_action = a("&Play", self.viewer.play_pause, "Space")
-        self.restart_action = a("&Restart", self.viewer.restart, "R")
+        self.split_action = a("S&plit View", self._refresh_layout, "Ctrl+Shift+B", checkable=True,
+                              tip="Split view (Shift+drag moves the split)")
+        self.original_action = a("Show &Original", self.viewer.set_show_original, "O", checkable=True,
+                                 tip="Show the original in pane A")
+        self.panel_action = a("Side &Panel", self.panel.setVisible, "F9", checkable=True,
+                              tip="Show / hide the side panel")
+        self.play_action = a("&Play", self.viewer.play_pause, "Space", tip="Play / pause the stream")
+        self.restart_action = a("&Restart", self.viewer.restart, "R", tip="Restart the stream")
         self.previous_action = a("Pre&vious Layer", lambda: self.step_layer(-1), ["PgUp", "["])
         self.next_action = a("&Next Layer", lambda: self.step_layer(1), ["PgDown", "]"])
-        self.first_action = a("F&irst Layer", lambda: self.step_layer(-99), "Home")
-        self.last_action = a("&Last Layer", lambda: self.step_layer(99), "End")
-        self.shortcuts_action = a("&Keyboard Shortcuts", lambda: shortcuts_dialog(self).exec(), "F1")
+        self.first_action = a("F&irst Layer", lambda: self.step_layer(-99), "Home", tip="First arrived layer")
+        self.last_action = a("&Last Layer", lambda: self.step_layer(99), "End", tip="Last arrived layer")
+        self.shortcuts_action = a("&Keyboard Shortcuts", self._show_shortcuts, "F1")
         self.about_action = a("&About", self._about)
         self.panel_action.setChecked(True)
         self.side_action.setChecked(True)
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """The F1 list: every action's keys and what it does, then the canvas gestures."""
+        text = QKeySequence.SequenceFormat.NativeText
+        return shortcut_rows((action.toolTip(), [key.toString(text) for key in action.shortcuts()])
+                             for action in self.actions())
+
+    def _show_shortcuts(self) -> None:
+        shortcuts_dialog(self, self.shortcut_rows()).exec()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -213,8 +232,8 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         tools.addActions([self.play_action, self.restart_action])
         self.bandwidth = QComboBox()
-        for name, rate in PRESETS:
-            self.bandwidth.addItem(name, rate)
+        for rate in PRESETS:
+            self.bandwidth.addItem(format_rate(rate), rate)
         self.bandwidth.addItem(CUSTOM, None)
         self.bandwidth.setCurrentIndex(self.bandwidth.findData(DEFAULT_BANDWIDTH))
         self.bandwidth.setToolTip("Simulated bandwidth")
@@ -262,7 +281,7 @@ class MainWindow(QMainWindow):
             pane.canvas.zoomChanged.connect(self._refresh_status)
         self.bandwidth.currentIndexChanged.connect(self._apply_bandwidth)
         self.custom_rate.valueChanged.connect(self._apply_bandwidth)
-        self.latency.valueChanged.connect(lambda ms: setattr(self.viewer.network, "latency", ms / 1000))
+        self.latency.valueChanged.connect(lambda ms: self.viewer.network.set_latency(ms / 1000))
         self.encoding.stage.connect(self._on_encode_stage)
         self.encoding.finished.connect(self._on_encoded)
         self.encoding.failed.connect(self._on_encode_end)
@@ -330,23 +349,18 @@ class MainWindow(QMainWindow):
 
     def choose_export(self) -> None:
         pane = self.active_pane
-        if self.viewer.displayed(pane) is None:
+        if self.viewer.session.displayed(pane) is None:
             self.banner.show_message("Nothing to export: no layer is on screen.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export displayed layer", str(self._export_name(pane)),
+        path, _ = QFileDialog.getSaveFileName(self, "Export displayed layer",
+                                              str(files.export_name(self.viewer.session, pane)),
                                               "PNG images (*.png)")
         if path:
             self.export_png(Path(path), pane)
 
-    def _export_name(self, pane: int) -> Path:
-        stream, original = self.viewer.stream(pane), self.viewer.session.original
-        if self.viewer.shows_original(pane):
-            return original.path.with_name(f"{original.path.stem}.original.png")
-        return stream.path.with_name(f"{stream.path.stem}.layer{stream.shown + 1}.png")
-
     def export_png(self, path: Path, pane: int = 0) -> None:
         """Save what a pane shows as PNG (grayscale when the source was), written atomically."""
-        rgb, stream = self.viewer.displayed(pane), self.viewer.stream(pane)
+        rgb, stream = self.viewer.session.displayed(pane), self.viewer.stream(pane)
         image = Image.fromarray(rgb)
         if stream is not None and stream.header.source_mode in ("L", "LA"):
             image = image.convert("L")
@@ -439,11 +453,8 @@ class MainWindow(QMainWindow):
         self._refresh_status()
 
     def step_layer(self, delta: int) -> None:
-        """Pick the layer delta after the one wanted (clamped to the arrived layers)."""
-        stream = self.viewer.stream(self.active_pane)
-        if stream is None or stream.newest is None:
-            return
-        self.viewer.select_layer(self.active_pane, stream.wanted + delta)
+        """Pick the layer delta after the one wanted in the active pane."""
+        self.viewer.step_layer(self.active_pane, delta)
 
     # ---- showing ------------------------------------------------------------------------
 
@@ -460,7 +471,7 @@ class MainWindow(QMainWindow):
         self._refresh_layout()
         for pane in range(2):
             self._refresh_pane(pane)
-        self.original_action.setChecked(self.viewer.show_original)
+        self.original_action.setChecked(self.viewer.session.show_original)
         has_b = self.viewer.stream(1) is not None
         for action in (self.split_action, self.side_action, self.close_b_action):
             action.setEnabled(has_b)
@@ -472,82 +483,39 @@ class MainWindow(QMainWindow):
         self.panes[1].setVisible(has_b and self.side_action.isChecked() and not split)
         if not self.panes[1].isVisible() and self.active_pane == 1:
             self.active_pane = 0
-        self.panes[0].canvas.set_compare(self.viewer.displayed(1) if split else None)
+        self.panes[0].canvas.set_compare(self.viewer.session.displayed(1) if split else None)
         self.panes[0].show_stream(self.viewer.stream(0), self._title(0))
 
     def _refresh_pane(self, pane: int) -> None:
-        stream = self.viewer.stream(pane)
-        rgb = self.viewer.displayed(pane)
-        token = None
-        if stream is not None and stream.shown is not None and not self.viewer.shows_original(pane):
-            token = (stream, stream.generation, stream.shown)
-        self.panes[pane].canvas.set_image(rgb, token)
-        self.panes[pane].canvas.set_placeholder(self._placeholder(stream))
+        stream, rgb = self.viewer.stream(pane), self.viewer.session.displayed(pane)
+        self.panes[pane].canvas.set_image(rgb, self.viewer.paint_token(pane))
+        self.panes[pane].canvas.set_placeholder(placeholder(stream))
         self.panes[pane].show_stream(stream, self._title(pane))
         if pane == 1 and self.split_action.isChecked():
             self.panes[0].canvas.set_compare(rgb)
         self._refresh_status()
         self.panel.schedule_refresh()
 
-    def _placeholder(self, stream) -> str:
-        return EMPTY_HINT if stream is None else stream.waiting_text()
-
     def _title(self, pane: int) -> str:
-        if pane == 0 and self.split_action.isChecked() and self.viewer.stream(1) is not None:
-            return f"{self._pane_title(0)}  |  {self._pane_title(1)}   (Shift+drag moves the split)"
-        return self._pane_title(pane)
-
-    def _pane_title(self, pane: int) -> str:
-        stream, original = self.viewer.stream(pane), self.viewer.session.original
-        if self.viewer.shows_original(pane):
-            return f"Original: {original.path.name}"
-        if stream is None:
-            return "" if pane else "No file"
-        unusable = stream.unusable_text()
-        return f"{'AB'[pane]}: {stream.label} — {stream.path.name}" + (f" ({unusable})" if unusable else "")
+        return pane_title(self.viewer.session, pane, split=self.split_action.isChecked())
 
     def _on_received(self) -> None:
         for pane, stream in self.viewer.streams():
             self.panes[pane].show_stream(stream, self._title(pane))
             if stream.shown is None:
-                self.panes[pane].canvas.set_placeholder(self._placeholder(stream))
+                self.panes[pane].canvas.set_placeholder(placeholder(stream))
         self._refresh_status()
         self.panel.schedule_refresh()
 
     def _on_shown(self, token) -> None:
-        stream, generation, index = token
-        if stream.generation == generation:
-            stream.painted(index, time.perf_counter())
-            self.panel.schedule_refresh()
+        self.viewer.painted(token)
+        self.panel.schedule_refresh()
 
     def _refresh_status(self) -> None:
-        """The active pane's readout, most important first: what a narrow window drops is last."""
-        pane = self.active_pane
-        stream, original = self.viewer.stream(pane), self.viewer.session.original
-        parts = ["Pane B"] if pane else []
-        if self.viewer.shows_original(pane):
-            parts.append("original")
-        elif stream is not None:
-            parts += self._layer_status(stream)
-            parts.append(f"received {stream.received:,} / {len(stream.data):,} B")
         network = self.viewer.network
-        if network.state != NetworkSimulator.STOPPED:
-            parts.append(f"{network.state} at {format_rate(network.bandwidth)}")
-        size = stream.size if stream is not None else original.size if original is not None else None
-        if size:
-            parts += [f"{size[0]}×{size[1]}", f"zoom {100 * self._canvas().zoom():.0f}%"]
-        self.info.set_parts(parts)
-
-    @staticmethod
-    def _layer_status(stream) -> list[str]:
-        """The status bar's words on the layer on screen."""
-        layer = stream.layers.get(stream.shown) if stream.shown is not None else None
-        if layer is None:
-            return []
-        source = "vs original" if layer.psnr_measured else "from file"
-        psnr = "–" if layer.psnr is None else f"{layer.psnr:.2f} dB ({source})"
-        return [f"layer {layer.index + 1} / {stream.header.num_layers}", f"{layer.bpp:.3f} bpp", f"PSNR {psnr}",
-                f"decoded in {1000 * layer.decode_seconds:.0f} ms"]
+        playback = None if network.state == NetworkSimulator.STOPPED else network.state
+        self.info.set_parts(status_parts(self.viewer.session, self.active_pane, playback,
+                                         network.bandwidth, self._canvas().zoom()))
 
     # ---- workers ------------------------------------------------------------------------
 

@@ -4,15 +4,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSlider, QVBoxLayout, QWidget
 
+from viewer.presentation.streams import layer_text, received_text, slider_tooltip
 from viewer.state.session import Stream
 from viewer.widgets.canvas import Canvas
 
-
 SLIDER_MIN_WIDTH = 100  # narrower, the slider is a bare handle
-
-
-def kilobytes(n: int) -> str:
-    return f"{n / 1000:.1f} kB"
 
 
 class PaneView(QWidget):
@@ -28,7 +24,6 @@ class PaneView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.slider.setPageStep(1)
-        self.slider.setToolTip("Layer on screen (PgUp / PgDown)")
         self.slider.valueChanged.connect(self.layerChosen)
         self.slider.setMinimumWidth(SLIDER_MIN_WIDTH)
         self.layer_label = QLabel()
@@ -56,23 +51,14 @@ class PaneView(QWidget):
         self.slider.setValue(0 if wanted is None else wanted)
         self.slider.blockSignals(False)
         self.slider.setEnabled(wanted is not None)
+        self.slider.setToolTip(slider_tooltip(stream))
         if stream is None:
             self.layer_label.setText("")
             self.received.hide()
             return
         self.layer_label.setText(layer_text(stream))
-        self.slider.setToolTip(f"Layer on screen (PgUp / PgDown); {stream.available} of "
-                               f"{stream.header.num_layers} layers received")
         self.received.show()
         self.received.setRange(0, max(1, len(stream.data)))
         self.received.setValue(stream.received)
-        self.received.setFormat(f"{stream.received / 1000:.1f} / {kilobytes(len(stream.data))}")
+        self.received.setFormat(received_text(stream))
 
-
-def layer_text(stream: Stream) -> str:
-    """"3 / 8", and the layer being decoded when it is not the one on screen: "3 / 8 (5…)"."""
-    shown = "–" if stream.shown is None else str(stream.shown + 1)
-    text = f"{shown} / {stream.header.num_layers}"
-    if stream.wanted is not None and stream.wanted != stream.shown:
-        text += f" ({stream.wanted + 1}…)"
-    return text

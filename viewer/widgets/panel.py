@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from viewer.control.controller import Viewer
+from viewer.presentation.streams import arrival_rows, label
 from viewer.state.session import Stream
 
 PANE_COLORS = (QColor("#1f77b4"), QColor("#ff7f0e"))
@@ -20,10 +21,6 @@ CURRENT_COLOR = QColor("#d62728")  # the ring around the PSNR point on screen
 MIN_WIDTH = 300  # narrower, the charts' titles, legends and axis labels are cut
 REFRESH_MS = 100
 TABLE_COLUMNS = ("File", "Layer", "Size (cum.)", "Arrived", "Shown after")
-
-
-def cumulative_kb(stream: Stream, index: int) -> str:
-    return f"{stream.layer_end(index) / 1000:.1f} kB"
 
 
 def file_psnr_points(stream: Stream) -> list[QPointF]:
@@ -140,7 +137,7 @@ class Panel(QWidget):
         low, high = kbit_range(streams)
         self._no_bar = low / 2
         for pane, stream in streams:
-            bar_set = QBarSet(stream.label)
+            bar_set = QBarSet(label(stream))
             bar_set.setColor(PANE_COLORS[pane])
             bar_set.setSelectedColor(on_screen_color(pane))
             bar_set.append([self._no_bar] * most)
@@ -167,7 +164,7 @@ class Panel(QWidget):
         self.psnr_chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         for pane, stream in streams:
             line = QLineSeries()
-            line.setName(stream.label)
+            line.setName(label(stream))
             line.setColor(PANE_COLORS[pane])
             dots = QScatterSeries()  # the layers' points, drawn even while the line has only one
             dots.setColor(PANE_COLORS[pane])
@@ -216,11 +213,9 @@ class Panel(QWidget):
             axis.applyNiceNumbers()
 
     def _update_table(self, streams) -> None:
-        rows = [(pane, stream, i) for pane, stream in streams for i in sorted(stream.arrived)]
+        rows = arrival_rows([stream for _, stream in streams])
         self.table.setRowCount(len(rows))
-        for row, (pane, stream, i) in enumerate(rows):
-            cells = (stream.label, str(i + 1), cumulative_kb(stream, i), f"{stream.arrived[i]:.2f} s",
-                     stream.delay_text(i))
+        for row, cells in enumerate(rows):
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.scrollToBottom()
