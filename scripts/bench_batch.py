@@ -20,6 +20,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec import api  # noqa: E402
+from codec.resources import RESOURCES  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -34,7 +35,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    sample = np.asarray(Image.open(Path(__file__).resolve().parent.parent / "resources/sample.png").convert("RGB"))
+    sample = np.asarray(Image.open(RESOURCES / "sample.png").convert("RGB"))
     rng = np.random.default_rng(0)
     readings, start = [], time.perf_counter()
     for i in range(args.count):

@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from codec.resources import RESOURCES  # noqa: E402
+
 KODIM23 = Path("/work/shared/data/kodak/kodim23.png")
 WINDOW_SIZE = (1280, 780)
 
@@ -98,7 +100,7 @@ async def session(window, image: Path, out: Path, folder: Path, bandwidth: float
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", type=Path, default=KODIM23 if KODIM23.exists() else ROOT / "resources" / "sample.png")
+    parser.add_argument("--image", type=Path, default=KODIM23 if KODIM23.exists() else RESOURCES / "sample.png")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--bandwidth", type=float, default=16e3,
                         help="bits per second (default 16 kbit/s: bytes arrive about as fast as a CPU decodes)")

@@ -1,11 +1,9 @@
 """Shared fixtures: small real photos cut from the bundled sample (tests never need ../shared)."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+from codec.resources import RESOURCES
 
 
 @pytest.fixture(scope="session")
