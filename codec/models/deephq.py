@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from codec.models.entropy_models import FactorizedPrior, gaussian_likelihood
-from codec.models.layers import GDN, conv, deconv, ste_round
+from codec.models.layers import GDN, conv, deconv, float32_output, ste_round
 
 # Nested cells split only when the parent is at least (1 + 2T) = 1.6 steps wide (codec/coding/nested.py), so
 # each layer's step is at least NEST_RATIO times finer than the previous one.
@@ -128,7 +128,7 @@ class DeepHQ(nn.Module):
     def synthesize(self, u: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
         """Gain-domain latent u (B, M, h, w) -> LRP refinement -> g_s -> image (B, 3, 16h, 16w)."""
         u = u + 0.5 * torch.tanh(self.lrp(torch.cat([support.to(u.dtype), u], dim=1)))
-        return self.g_s(u)
+        return float32_output(self.g_s, u)
 
     @torch.no_grad()
     def init_steps_from_ladder(self) -> None:

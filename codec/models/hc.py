@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from codec.models.entropy_models import FactorizedPrior, gaussian_likelihood
-from codec.models.layers import GDN, conv, deconv, ste_round
+from codec.models.layers import GDN, conv, deconv, float32_output, ste_round
 
 Y2_CHANNELS, Y3_CHANNELS = 4, 16
 CONDITION_WIDTH = 64  # width of the HCE parameter nets f_3 and f_2
@@ -134,7 +134,7 @@ class HC(nn.Module):
         h = self.g_s[1](h)
         if self.config.hierarchical:
             h = self.merge_2(torch.cat([h, y2_hat.to(h.dtype)], dim=1))
-        return self.g_s[2](h)
+        return float32_output(self.g_s[2], h)
 
     def quantize(self, y: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
         """Residual round(y - mu) + mu, or plain round(y); straight-through gradient."""
