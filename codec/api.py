@@ -3,11 +3,15 @@
     import codec.api as strata
     data = strata.encode("photo.png")                    # DeepHQ, 8 layers
     data = strata.encode(img, codec="hc", quality=2)     # HC model 2 of its family, 3 layers
-    result = strata.decode(data, layers=3)               # the picture of layers 0..2
+    result = strata.decode(data, layers=3)               # the picture of the first 3 layers
     decoder = strata.ProgressiveDecoder()
     for piece in network_pieces:
         for layer in decoder.feed(piece):                # each layer as soon as it is complete
             show(layer.rgb)
+    steps = strata.open_layer_decoder(decoder.header)    # the codec's LayerDecoder, checked
+
+Layers are numbered from 1 in every message; `DecodedLayer.index` and the `layer` attribute of
+errors are Python indices (from 0).
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from codec.evaluation import metrics
 from codec.coding.entropy_coding import CorruptStream
 from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch
 from codec.memory import InsufficientMemory
-from codec.registry import DEFAULT_CODEC, load_codec
+from codec.codecs.protocol import LayerDecoder
+from codec.registry import DEFAULT_CODEC, load_codec, spec
 from codec.weights import WeightsError
 
 # Decoding refuses headers announcing more pixels than this (like Pillow's Image.MAX_IMAGE_PIXELS):
@@ -73,7 +78,7 @@ def _check_encodable(width: int, height: int, codec: str, max_pixels: int | None
 
 @dataclass(frozen=True)
 class DecodedLayer:
-    """One decoded quality layer: index (0-based), picture, and what it cost."""
+    """One decoded quality layer: index (from 0; people see index + 1), picture, and what it cost."""
 
     index: int
     rgb: np.ndarray  # uint8 (H, W, 3)
@@ -102,14 +107,6 @@ def _as_rgb(image, check_size) -> tuple[np.ndarray, str]:
     return array, "RGB"
 
 
-def _quality_to_model(codec: str, quality: int | None) -> int:
-    if codec == "deephq":
-        if quality not in (None, 0):
-            raise ValueError("DeepHQ has one model for all qualities: choose the layers to decode instead")
-        return 0
-    return 1 if quality is None else int(quality)
-
-
 def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device: str = "auto",
            max_pixels: int | None = None) -> bytes:
     """Encode an image (path, Pillow image or RGB uint8 array) into a complete `.strata` file.
@@ -117,7 +114,7 @@ def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device
     Raises ImageTooLarge above max_pixels pixels (None: MAX_IMAGE_PIXELS) and InsufficientMemory
     when the picture cannot fit in memory, both before the encoder allocates anything.
     """
-    coder = load_codec(codec, _quality_to_model(codec, quality), device)
+    coder = load_codec(codec, spec(codec).model_for(quality), device)
     rgb, mode = _as_rgb(image, lambda width, height: _check_encodable(width, height, codec, max_pixels))
     height, width = rgb.shape[:2]
     with memory.guard(f"encoding the {width}x{height} picture"):
@@ -219,24 +216,43 @@ class ProgressiveDecoder:
 
     def _fail(self, index: int, error: ValueError) -> None:
         """Stop at layer index, which passed its CRC check but cannot be decoded."""
-        failure = type(error)(f"decoding stops at quality layer {index} (counting from 0): {error}")
+        failure = type(error)(f"decoding stops at quality layer {index + 1}: {error}")
         failure.layer = index
         failure.__cause__ = error
         self._failure = failure
         self._pending.clear()
 
-    def _layer_decoder(self):
+    def _layer_decoder(self) -> LayerDecoder:
         if self._decoder is None:
-            header = self.header
-            coder = load_codec(header.codec, header.model_id, self.device, self.weights)
-            if coder.digest != header.weights_digest:
-                raise WeightsMismatch(
-                    f"this file was encoded with {header.codec} weights {header.weights_digest.hex()}, "
-                    f"but this decoder has weights {coder.digest.hex()}; decode it with the weights "
-                    f"that made it"
-                )
-            self._decoder = coder.decoder(header.width, header.height, header.params)
+            self._decoder = _matching_decoder(self.header, self.device, self.weights, history=False)
         return self._decoder
+
+
+def _matching_decoder(header: container.Header, device: str, weights: str | Path | None,
+                      history: bool) -> LayerDecoder:
+    """The layer decoder of the file's codec and model; WeightsMismatch unless its weights made
+    the file."""
+    coder = load_codec(header.codec, header.model_id, device, weights)
+    if coder.digest != header.weights_digest:
+        raise WeightsMismatch(
+            f"this file was encoded with {header.codec} weights {header.weights_digest.hex()}, "
+            f"but this decoder has weights {coder.digest.hex()}; decode it with the weights "
+            f"that made it"
+        )
+    return coder.decoder(header.width, header.height, header.params, history)
+
+
+def open_layer_decoder(header: container.Header, device: str = "auto", weights: str | Path | None = None,
+                       max_pixels: int | None = None, history: bool = False) -> LayerDecoder:
+    """The codec's own layer decoder for a file, after the checks ProgressiveDecoder makes.
+
+    For callers that schedule the two steps of each layer themselves (the viewer's worker:
+    decode_symbols for every complete layer, synthesize for the one to show). Raises
+    ImageTooLarge or InsufficientMemory (the picture's size), WeightsError or WeightsMismatch
+    (the weights). Errors of the decoder's layers are those of LAYER_ERRORS.
+    """
+    _check_decodable(header, max_pixels)
+    return _matching_decoder(header, device, weights, history)
 
 
 @dataclass(frozen=True)

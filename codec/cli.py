@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from codec import registry
 from codec.atomic import write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -106,12 +107,13 @@ def _image_format(target: Path) -> str:
 
 
 def _missing_layers(result, wanted: int, size: int) -> str:
-    """Why layers len(result.layers)..wanted-1 did not decode, naming the first of them."""
+    """Why the layers after the decoded ones (up to `wanted`) did not decode, naming the first
+    (counting from 1)."""
     from codec import container
 
     if result.damage is not None and not isinstance(result.damage, container.TrailingData):
         return str(result.damage)
-    return (f"quality layer {len(result.layers)} (counting from 0) is missing: the file ends after "
+    return (f"quality layer {len(result.layers) + 1} is missing: the file ends after "
             f"{size} of its {result.header.file_size} bytes")
 
 
@@ -136,7 +138,8 @@ def cmd_decode(args) -> int:
 
 
 def info_dict(path: Path) -> dict:
-    """Header fields, per-layer sizes and statistics, and integrity of a .strata file."""
+    """Header fields, per-layer sizes and statistics (layers numbered from 1), and integrity of a
+    .strata file."""
     from codec import container
 
     data, extra = read_strata(path)
@@ -148,7 +151,7 @@ def info_dict(path: Path) -> dict:
     for i in range(h.num_layers):
         end = h.layer_offset(i + 1)
         layers.append({
-            "layer": i,
+            "layer": i + 1,
             "bytes": h.layer_lengths[i],
             "cumulative_bytes": end,
             "cumulative_bpp": round(8 * end / (h.width * h.height), 5),
@@ -222,13 +225,20 @@ def _add_eval_options(parser: argparse.ArgumentParser) -> None:
                         "same images holds instead of measuring them again")
 
 
+def _quality_help() -> str:
+    """--quality's help from the codec table: which codecs have a model per quality."""
+    families = [f"{s.name} {s.model_ids[0]}..{s.model_ids[-1]}" for s in registry.CODECS if s.is_family]
+    return f"model of a codec family ({', '.join(families)}; the lowest is the lowest rate)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strata", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     enc = sub.add_parser("encode", help="encode images into .strata files")
     _add_batch_options(enc, ".strata")
-    enc.add_argument("--codec", default="deephq", choices=["deephq", "hc"], help="codec (default deephq)")
-    enc.add_argument("--quality", type=int, help="HC model of the family (1 = lowest rate)")
+    enc.add_argument("--codec", default=registry.DEFAULT_CODEC, choices=registry.NAMES,
+                     help=f"codec (default {registry.DEFAULT_CODEC})")
+    enc.add_argument("--quality", type=int, help=_quality_help())
     enc.set_defaults(run=cmd_encode)
     dec = sub.add_parser("decode", help="decode .strata files to PNG (or any format by suffix)")
     _add_batch_options(dec, ".png")

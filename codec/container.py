@@ -14,9 +14,10 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from codec import registry
+
 MAGIC = b"\x89STRATA\n"
 VERSION = 1
-CODEC_IDS = {"deephq": 1, "hc": 2}
 SOURCE_MODES = ("RGB", "L", "RGBA", "LA", "other")  # index = mode code in the file
 
 MAX_HEADER_LEN = 4096  # bytes of header body
@@ -64,14 +65,15 @@ class TrailingData(ContainerError):
 
 
 class LayerCorrupted(ContainerError):
-    """A layer payload does not match its CRC32; earlier layers are intact."""
+    """A layer payload does not match its CRC32; earlier layers are intact. `layer` is its index
+    (from 0); the message counts from 1, as everything shown to people does."""
 
     def __init__(self, layer: int, expected_crc: int, actual_crc: int):
         self.layer = layer
         self.expected_crc = expected_crc
         self.actual_crc = actual_crc
         super().__init__(
-            f"quality layer {layer} (counting from 0) is corrupted: its CRC32 is 0x{actual_crc:08x} "
+            f"quality layer {layer + 1} is corrupted: its CRC32 is 0x{actual_crc:08x} "
             f"but the file records 0x{expected_crc:08x}; only the layers before it can be decoded"
         )
 
@@ -143,8 +145,8 @@ def _psnr_to_centi(psnr: float | None) -> int:
 
 def _field_problem(h: Header) -> str | None:
     """The first header field outside its valid range, described in words, or None."""
-    if h.codec not in CODEC_IDS:
-        return f"codec {h.codec!r} is not one of {sorted(CODEC_IDS)}"
+    if h.codec not in registry.NAMES:
+        return f"codec {h.codec!r} is not one of {sorted(registry.NAMES)}"
     if not 0 <= h.model_id <= 255:
         return f"model_id {h.model_id} is outside 0..255"
     if len(h.weights_digest) != 8:
@@ -165,7 +167,7 @@ def _field_problem(h: Header) -> str | None:
 def _pack_body(h: Header) -> bytes:
     """The header body (the bytes counted by header_len)."""
     n = h.num_layers
-    fixed = _FIXED.pack(CODEC_IDS[h.codec], h.model_id, h.weights_digest, h.width, h.height,
+    fixed = _FIXED.pack(registry.spec(h.codec).container_id, h.model_id, h.weights_digest, h.width, h.height,
                         SOURCE_MODES.index(h.source_mode), n)
     lengths = struct.pack(f"<{n}I", *h.layer_lengths)
     psnr = struct.pack(f"<{n}H", *map(_psnr_to_centi, h.layer_psnr))
@@ -247,10 +249,10 @@ def _check_header_crc(data, header_len: int) -> None:
 def _decode_body(body: memoryview) -> Header:
     """Header fields from a CRC-verified body; raise HeaderCorrupted naming a bad field."""
     codec_id, model_id, digest, width, height, mode, n = _FIXED.unpack_from(body)
-    codec = {v: k for k, v in CODEC_IDS.items()}.get(codec_id)
+    codec = registry.by_container_id(codec_id)
     if codec is None:
         raise UnsupportedCodec(f"unknown codec id {codec_id} (this reader knows "
-                               f"{', '.join(f'{k}={v}' for k, v in CODEC_IDS.items())}); "
+                               f"{', '.join(f'{s.name}={s.container_id}' for s in registry.CODECS)}); "
                                f"the file may come from a newer Strata")
     if not 1 <= n <= MAX_LAYERS:
         raise HeaderCorrupted(f"header corrupted: num_layers {n} is outside 1..{MAX_LAYERS}")
@@ -266,7 +268,7 @@ def _decode_body(body: memoryview) -> Header:
     if params_at + params_len != len(body):
         raise HeaderCorrupted(f"header corrupted: params_len {params_len} does not match "
                               f"header_len {len(body)} (expected {len(body) - params_at})")
-    header = Header(codec, model_id, bytes(digest), width, height, SOURCE_MODES[mode], lengths,
+    header = Header(codec.name, model_id, bytes(digest), width, height, SOURCE_MODES[mode], lengths,
                     tuple(None if c == PSNR_UNKNOWN else c / 100 for c in centi),
                     bytes(body[params_at:]))
     problem = _field_problem(header)

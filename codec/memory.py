@@ -13,6 +13,7 @@ import contextlib
 import os
 from typing import Iterator
 
+from codec import registry
 from codec.coding.tiling import UNTILED_UNITS
 
 try:
@@ -21,22 +22,21 @@ except ImportError:  # not a POSIX system: no address-space limit to read
     resource = None
 
 # Peak RSS growth of a whole encode or decode (every layer), measured at 1, 4.2 and 8.4 MP with
-# one thread (docs/fuzzing.md, "Memory"): (bytes per pixel, fixed bytes) where the transforms
-# run in tiles, and UNTILED_BYTES_PER_PIXEL up to UNTILED_PIXELS, where they run in one piece.
-ENCODE_COST = {"deephq": (255, 0), "hc": (355, 400 << 20)}
-DECODE_COST = {"deephq": (245, 0), "hc": (395, 0)}
+# one thread (docs/fuzzing.md, "Memory"): each codec's (bytes per pixel, fixed bytes) where the
+# transforms run in tiles (CodecSpec.encode_cost and decode_cost in codec/registry.py), and
+# UNTILED_BYTES_PER_PIXEL up to UNTILED_PIXELS, where they run in one piece.
 UNTILED_BYTES_PER_PIXEL = 680
 UNTILED_PIXELS = UNTILED_UNITS * 16 * 16
 
 
 def encode_bytes(codec: str, pixels: int) -> int:
     """Estimated memory (bytes) that encoding a picture of this many pixels takes."""
-    return _estimate(ENCODE_COST[codec], pixels)
+    return _estimate(registry.spec(codec).encode_cost, pixels)
 
 
 def decode_bytes(codec: str, pixels: int) -> int:
     """Estimated memory (bytes) that decoding every layer of such a picture takes."""
-    return _estimate(DECODE_COST[codec], pixels)
+    return _estimate(registry.spec(codec).decode_cost, pixels)
 
 
 def _estimate(cost: tuple[int, int], pixels: int) -> int:

@@ -5,7 +5,7 @@
 
     with Image.open("photo.strata") as img:        # reads the header only
         img.size, img.mode, img.info["psnr"]     # mode "L" for grayscale sources, else "RGB"
-        img.layers = 3                           # optional, before load: decode layers 0..2 only
+        img.layers = 3                           # optional, before load: decode the first 3 layers only
         img.load()                               # decodes with codec.api (torch is imported here)
     Image.open("photo.png").save("photo.strata", codec="hc", quality=2)
 
@@ -24,8 +24,9 @@ always raises OSError. verify() checks every CRC without decoding. A header anno
 codec.api.MAX_IMAGE_PIXELS pixels makes load() raise Image.DecompressionBombError (Pillow's own
 Image.MAX_IMAGE_PIXELS check applies at open, as for every format).
 
-Save options: codec ("deephq", the default, or "hc"), quality (HC model 1..4; DeepHQ has a single
-model, so quality is None or 0 and the reader chooses layers instead), device ("auto").
+Save options: codec (a name of codec.registry.CODECS: "deephq", the default, or "hc"), quality
+(HC model 1..4; DeepHQ has a single model, so quality is None or 0 and the reader chooses layers
+instead), device ("auto").
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Shipped weights: compact fp16 files loaded weights-only, identified by a content digest.
 
 A weights file is a plain dict saved by torch.save and read with torch.load(weights_only=True):
-    {"format": "strata-weights", "version": 1, "codec": "deephq" | "hc",
+    {"format": "strata-weights", "version": 1, "codec": a name of codec.registry.CODECS,
      "config": {...network sizes...}, "state": {name: tensor}, "tables": {name: int32 tensor},
      "source": {...}, "sha256": "..."}
 `tables` holds what model.coding_tables() returns (integer z tables, float64 steps), computed once
@@ -29,24 +29,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from codec import registry
 from codec.atomic import write_atomic
+from codec.registry import WeightsError
 
 WEIGHTS_FORMAT = "strata-weights"
 WEIGHTS_VERSION = 1
 _REQUIRED = ("codec", "config", "state", "tables")
 _FREE_WIDTH = {"z_freqs"}  # its last dimension is the number of z values the trained prior covers
-
-
-class WeightsError(ValueError):
-    """A weights file that is missing, damaged, malformed or of an unknown codec."""
-
-
-def model_classes() -> dict:
-    """Codec name -> (model class, config class)."""
-    from codec.models.deephq import DeepHQ, DeepHQConfig
-    from codec.models.hc import HC, HCConfig
-
-    return {"deephq": (DeepHQ, DeepHQConfig), "hc": (HC, HCConfig)}
 
 
 def atomic_torch_save(obj, path: str | Path) -> None:
@@ -89,11 +79,8 @@ def export_weights(model: nn.Module, codec: str, path: str | Path, source: dict 
 
 def build_model(codec: str, config: dict, state: dict) -> nn.Module:
     """A float32 model in eval mode from a config dict and a state dict."""
-    classes = model_classes()
-    if codec not in classes:
-        raise WeightsError(f"unknown codec {codec!r}; known: {sorted(classes)}")
-    model_cls, config_cls = classes[codec]
-    model = model_cls(config_cls(**config))
+    spec = registry.spec(codec)
+    model = spec.model_class(spec.config_class(**config))
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     return model.eval()
 
@@ -141,9 +128,9 @@ def _check_structure(payload: dict, path: str | Path) -> None:
     missing = [key for key in _REQUIRED if key not in payload]
     if missing:
         raise WeightsError(f"weights file {path} lacks {', '.join(missing)}")
-    classes = model_classes()
-    if payload["codec"] not in classes:
-        raise WeightsError(f"weights file {path}: unknown codec {payload['codec']!r}; known: {sorted(classes)}")
+    if payload["codec"] not in registry.NAMES:
+        raise WeightsError(f"weights file {path}: unknown codec {payload['codec']!r}; known: "
+                           f"{', '.join(registry.NAMES)}")
     with torch.random.fork_rng(devices=[]):  # initialising a model draws random numbers
         model = _model_for(payload["codec"], payload["config"], path)
         state, tables = model.state_dict(), model.coding_tables()
@@ -153,7 +140,8 @@ def _check_structure(payload: dict, path: str | Path) -> None:
 
 def _model_for(codec: str, config, path: str | Path) -> nn.Module:
     """A freshly initialised model of this config."""
-    model_cls, config_cls = model_classes()[codec]
+    spec = registry.spec(codec)
+    model_cls, config_cls = spec.model_class, spec.config_class
     known = {f.name for f in dataclasses.fields(config_cls)}
     if not isinstance(config, dict) or set(config) - known:
         unknown = sorted(set(config) - known) if isinstance(config, dict) else config

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from codec import api  # noqa: E402
+from codec import api, registry  # noqa: E402
 from codec.evaluation import metrics
 
 
@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", default=str(Path(__file__).resolve().parent.parent / "resources/sample.png"))
     parser.add_argument("--megapixels", type=float, default=12.0)
-    parser.add_argument("--codec", default="deephq")
+    parser.add_argument("--codec", default=registry.DEFAULT_CODEC, choices=registry.NAMES)
     parser.add_argument("--quality", type=int)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()

@@ -16,16 +16,16 @@ import time
 import numpy as np
 import torch
 
+from codec import registry
 from codec.training.train import TrainConfig, loss_function, make_optimizer, training_layers
-from codec.weights import model_classes
 
 
 def steps_per_second(cfg: TrainConfig, bf16: bool, channels_last: bool, steps: int) -> float:
     """Optimiser steps per second of cfg's loss on random (batch, 3, crop, crop) inputs."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    model_cls, config_cls = model_classes()[cfg.codec]
-    model = model_cls(config_cls(**cfg.model))
+    spec = registry.spec(cfg.codec)
+    model = spec.model_class(spec.config_class(**cfg.model))
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     optimizer = make_optimizer(model, cfg)

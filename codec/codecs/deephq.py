@@ -21,6 +21,7 @@ from codec import pixels
 from codec.coding.tiling import run_tiled
 from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, decode_pass,
     encode_pass, Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, verify, ZCoder)
+from codec.codecs.protocol import LayerDecoder
 from codec.weights import build_model, weights_digest
 
 PARAMS = struct.Struct("<HI")
@@ -53,15 +54,16 @@ def layer_passes(masks: np.ndarray, layer: int) -> list[tuple[np.ndarray, int]]:
 
 
 class DeepHQCodec:
-    """A loaded DeepHQ model with its coding tables: encodes images, makes layer decoders."""
+    """A loaded DeepHQ model with its coding tables: encodes images, makes layer decoders
+    (a codec.codecs.protocol.LayeredCodec). DeepHQ has a single model, model id 0."""
 
     name = "deephq"
-    model_id = 0
 
-    def __init__(self, weights: dict, device: torch.device):
+    def __init__(self, weights: dict, device: torch.device, model_id: int = 0):
         self.device = device
-        self.model = build_model("deephq", weights["config"], weights["state"]).to(device)
-        self.params_net = build_model("deephq", weights["config"], weights["state"]).double()
+        self.model_id = model_id
+        self.model = build_model(self.name, weights["config"], weights["state"]).to(device)
+        self.params_net = build_model(self.name, weights["config"], weights["state"]).double()
         self.config = self.model.config
         self.num_layers = self.config.layers
         self.z_coder = ZCoder(weights["tables"])
@@ -161,9 +163,9 @@ class DeepHQCodec:
         return DeepHQLayerDecoder(self, width, height, params, history)
 
 
-class DeepHQLayerDecoder:
+class DeepHQLayerDecoder(LayerDecoder):
     """Decodes the layers of one file in order, in two steps per layer: decode_symbols (the range
-    decoding, cheap) and synthesize (the picture). decode_layer does both.
+    decoding, cheap) and synthesize (the picture). decode_layer (from LayerDecoder) does both.
 
     With history, the synthesis input of every decoded layer is kept (M h w floats each), so any
     of them can be synthesized later; without, only the newest one's.
@@ -211,7 +213,3 @@ class DeepHQLayerDecoder:
         if layer not in self._latents:
             raise IndexError(f"layer index {layer} is not decoded or not kept (decoded: {self.layer})")
         return self.codec.synthesize(self._latents[layer], self.params, self.size)
-
-    def decode_layer(self, payload: bytes) -> np.ndarray:
-        """Decode the next layer from its payload; RGB uint8 (H, W, 3)."""
-        return self.synthesize(self.decode_symbols(payload))

@@ -22,6 +22,7 @@ from codec.coding import nested
 from codec.coding.tiling import run_tiled
 from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, Encoded,
     InvalidCodecParameters, SnappedGaussian, verify, ZCoder)
+from codec.codecs.protocol import LayerDecoder
 from codec.weights import build_model, weights_digest
 
 PARAMS = struct.Struct("<3H3I")
@@ -71,15 +72,16 @@ class ResidualPass:
 
 
 class HCCodec:
-    """A loaded HC model (one member of the family); encodes images, makes layer decoders."""
+    """A loaded HC model (one member of the family, model id = its quality); encodes images,
+    makes layer decoders (a codec.codecs.protocol.LayeredCodec)."""
 
     name = "hc"
 
     def __init__(self, weights: dict, device: torch.device, model_id: int):
         self.device = device
         self.model_id = model_id
-        self.model = build_model("hc", weights["config"], weights["state"]).to(device)
-        self.params_net = build_model("hc", weights["config"], weights["state"]).double()
+        self.model = build_model(self.name, weights["config"], weights["state"]).to(device)
+        self.params_net = build_model(self.name, weights["config"], weights["state"]).double()
         self.config = self.model.config
         if not (self.config.hierarchical and self.config.residual):
             raise ValueError("only hierarchical HC models with residual quantization have a bitstream")
@@ -192,10 +194,11 @@ class Latents:
             self._gaussians = {key: g for key, g in self._gaussians.items() if key[1] >= index}
 
 
-class HCLayerDecoder:
+class HCLayerDecoder(LayerDecoder):
     """Decodes the 3 layers of one HC file in order, in two steps per layer: decode_symbols (the
-    range decoding and the Gaussians it needs) and synthesize (the picture); decode_layer does
-    both. Any decoded layer can be synthesized; with history its Gaussians are kept for that."""
+    range decoding and the Gaussians it needs) and synthesize (the picture); decode_layer (from
+    LayerDecoder) does both. Any decoded layer can be synthesized; with history its Gaussians
+    are kept for that."""
 
     def __init__(self, codec: HCCodec, width: int, height: int, params: bytes, history: bool = False):
         if len(params) != PARAMS.size:
@@ -234,7 +237,3 @@ class HCLayerDecoder:
         if not 0 <= layer < self.layer:
             raise IndexError(f"layer index {layer} is not decoded (decoded: {self.layer})")
         return self.codec.synthesize(self.latents.picture_inputs(layer), self.size)
-
-    def decode_layer(self, payload: bytes) -> np.ndarray:
-        """Decode the next layer from its payload; RGB uint8 (H, W, 3)."""
-        return self.synthesize(self.decode_symbols(payload))

@@ -182,13 +182,13 @@ class ZCoder:
         need = self.min_bytes(shape)
         if len(payload) < need:
             raise ec.CorruptStream(
-                f"layer 0 has {len(payload)} bytes, but the hyper-latent of a {picture} picture takes at "
-                f"least {need}: the picture size in the header is wrong or layer 0 is cut short")
+                f"layer 1 has {len(payload)} bytes, but the hyper-latent of a {picture} picture takes at "
+                f"least {need}: the picture size in the header is wrong or layer 1 is cut short")
         bits = self.information(self.decode(ec.new_decoder(payload), shape))
         if bits > 8 * len(payload) + self.SLACK_BITS:
             raise ec.CorruptStream(
-                f"layer 0 has {len(payload)} bytes, but the hyper-latent it decodes to for a {picture} "
-                f"picture holds at least {bits / 8:,.0f} bytes of information: layer 0 is not a real "
+                f"layer 1 has {len(payload)} bytes, but the hyper-latent it decodes to for a {picture} "
+                f"picture holds at least {bits / 8:,.0f} bytes of information: layer 1 is not a real "
                 f"stream for that picture size (garbage, or a size the data does not back up)")
 
     def decode(self, decoder, shape: tuple[int, int, int]) -> np.ndarray:

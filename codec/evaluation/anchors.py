@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import hashlib
 import io
 import json
@@ -28,8 +29,7 @@ from typing import Callable
 
 import numpy as np
 import PIL
-import pillow_heif
-from PIL import AvifImagePlugin, Image
+from PIL import Image
 
 from codec.evaluation.bdrate import BDResult, bd_rate, monotone_points, pchip_interpolate
 from codec.training.data import list_images, load_rgb
@@ -201,12 +201,21 @@ ANCHORS: dict[str, Anchor] = {
 }
 
 
-pillow_heif.register_heif_opener()
+@functools.cache
+def _heif():
+    """pillow_heif (the HEIC anchor's optional dependency), imported on first use, with its
+    Pillow plugin registered."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    return pillow_heif
 
 
 def _single_threaded_decoders() -> None:
     """Make Pillow's AVIF and pillow_heif's HEIF decoders use one thread (process-wide)."""
-    pillow_heif.options.DECODE_THREADS = 1
+    from PIL import AvifImagePlugin
+
+    _heif().options.DECODE_THREADS = 1
     AvifImagePlugin.DEFAULT_MAX_THREADS = 1
 
 
@@ -219,6 +228,7 @@ def _timed(fn: Callable[[], object]) -> tuple[object, float]:
 
 def encode(image: np.ndarray, anchor: Anchor, setting: dict) -> bytes:
     """One uint8 (H, W, 3) image encoded with the anchor's options and one of its settings."""
+    _heif()  # HEIF's plugin
     buffer = io.BytesIO()
     options = copy.deepcopy({**anchor.options, **setting})  # some plugins modify the options
     Image.fromarray(image).save(buffer, format=anchor.format, **options)
@@ -226,7 +236,8 @@ def encode(image: np.ndarray, anchor: Anchor, setting: dict) -> bytes:
 
 
 def decode(data: bytes) -> np.ndarray:
-    """Any supported image file to uint8 (H, W, 3) RGB."""
+    """Any supported image file (HEIF included) to uint8 (H, W, 3) RGB."""
+    _heif()
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGB"))
 
@@ -253,7 +264,7 @@ def _measure_image(anchor: Anchor, image: np.ndarray, with_ms_ssim: bool) -> lis
 
 def _cache_key(name: str, anchor: Anchor, image: np.ndarray) -> str:
     digest = hashlib.sha256()
-    for part in (name, anchor.cache_tag(), str(image.shape), PIL.__version__, pillow_heif.__version__):
+    for part in (name, anchor.cache_tag(), str(image.shape), PIL.__version__, _heif().__version__):
         digest.update(part.encode() + b"\0")
     digest.update(np.ascontiguousarray(image).tobytes())
     return digest.hexdigest()

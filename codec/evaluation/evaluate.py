@@ -6,9 +6,10 @@ z and all layers up to that one: bpp = 8 * bytes / (H * W)). Points are means ov
 for the anchors (codec/evaluation/anchors.py), which are measured on the same images in the same run. Each
 learned curve gets a Bjontegaard delta rate against each anchor over their overlapping range.
 
-Curves: "deephq" (the 8 layers of one bitstream), "deephq-single" (each layer's quantizer coded
-alone without nesting: the cost of progressiveness), "hc" (the family's full decodes) and
-"hc-q<k>" (layers 1..3 of member k).
+Curves, for every codec of codec/registry.py: its name for the layers of one file ("deephq",
+8 layers), or for a family the full decodes of its members ("hc") and each member's layers under
+its tag ("hc-q2", layers 1..3); "<name>-single" for a codec that can code each layer's quantizer
+alone without nesting ("deephq-single": the cost of progressiveness).
 """
 from __future__ import annotations
 
@@ -27,9 +28,7 @@ from codec.evaluation import anchors, metrics
 from codec.evaluation.anchors import RDPoint
 from codec.evaluation.bdrate import bd_rate
 from codec.training.data import list_images, load_rgb
-from codec.registry import load_codec, weights_file
-
-HC_MODELS = (1, 2, 3, 4)
+from codec.registry import CODECS, CodecSpec, load_codec
 
 
 def _score(reference: np.ndarray, decoded: np.ndarray, with_ms_ssim: bool) -> dict:
@@ -78,7 +77,8 @@ def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: s
 
 
 def measure_single_rate(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: str) -> list[RDPoint]:
-    """DeepHQ's layers coded one at a time without nesting; header counted as for a 1-layer file."""
+    """A codec's layers coded one at a time without nesting (encode_single_rate: DeepHQ); header
+    counted as for a 1-layer file."""
     rows = []
     for rgb in _with_progress(images, curve):
         points = []
@@ -97,23 +97,28 @@ def measure_single_rate(codec, images: list[np.ndarray], with_ms_ssim: bool, cur
 def learned_curves(names: list[str], images: list[np.ndarray], device: str, with_ms_ssim: bool,
                    reused: dict[str, list[RDPoint]] | None = None) -> dict[str, list[RDPoint]]:
     """The requested learned curves; a curve found in `reused` is taken from there, not measured.
-    "hc" asks for every installed member (hc-q1 ... hc-q4) and the family curve of their full decodes."""
+    A family's name ("hc") asks for every installed member (hc-q1 ... hc-q4) and the family curve
+    of their full decodes."""
     reused = reused or {}
     curves = {}
 
-    def add(name: str, measure, codec) -> None:
-        """measure(codec, images, with_ms_ssim, name) unless reused; codec() loads the model."""
-        if name in names or (name.startswith("hc-q") and "hc" in names):
-            curves[name] = reused[name] if name in reused else measure(codec(), images, with_ms_ssim, name)
+    def add(name: str, measure, spec: CodecSpec, model_id: int) -> None:
+        """curves[name] = measure(codec, images, with_ms_ssim, name), unless reused."""
+        curves[name] = reused[name] if name in reused else \
+            measure(load_codec(spec.name, model_id, device), images, with_ms_ssim, name)
 
-    add("deephq", measure_layers, lambda: load_codec("deephq", 0, device))
-    add("deephq-single", measure_single_rate, lambda: load_codec("deephq", 0, device))
-    for q in HC_MODELS:
-        if weights_file("hc", q).exists():
-            add(f"hc-q{q}", measure_layers, lambda: load_codec("hc", q, device))
-    members = [name for name in curves if name.startswith("hc-q")]
-    if "hc" in names and members:
-        curves["hc"] = [curves[name][-1] for name in members]
+    for spec in CODECS:
+        if spec.is_family:
+            members = [m for m in spec.installed_model_ids() if spec.name in names or spec.tag(m) in names]
+            for model_id in members:
+                add(spec.tag(model_id), measure_layers, spec, model_id)
+            if spec.name in names and members:
+                curves[spec.name] = [curves[spec.tag(m)][-1] for m in members]
+            continue
+        if spec.name in names:
+            add(spec.name, measure_layers, spec, spec.model_ids[0])
+        if f"{spec.name}-single" in names and hasattr(spec.codec_class, "encode_single_rate"):
+            add(f"{spec.name}-single", measure_single_rate, spec, spec.model_ids[0])
     return curves
 
 

@@ -159,8 +159,9 @@ class DeepHQ(nn.Module):
                 synthesize: bool = True) -> dict:
         """Independent per-layer quantization of y / Delta_l for the chosen layers.
 
-        x: (B, 3, H, W) in [0, 1]. layers=None is phase 1: one layer with Delta = Gamma = 1.
-        Returns x_hat (S, B, 3, H, W) and bpp_y (S,), bpp_z (scalar), one row per layer.
+        x: (B, 3, H, W) in [0, 1]. layers=None is phase 1: one layer with Delta = Gamma = 1, at
+        the top of the lambda ladder. Returns the output of every model (codec.models): x_hat
+        (S, B, 3, H, W), bpp {"y": (S,), "z": ()} and lmbda (S,), one row per layer (lambda_l).
         In eval mode the rates are those of the rounded values instead of the noisy ones.
         synthesize=False skips g_s (rate-only training of the hyper path): x_hat is None.
         """
@@ -184,17 +185,14 @@ class DeepHQ(nn.Module):
             mask = self.layer_masks(z_hat, layers)
             y_hat = mask * y_hat + (1 - mask) * ms
             bits = mask * bits
-        bpp_y = bits.flatten(1).sum(1) / (B * H * W)
+        bpp = {"y": bits.flatten(1).sum(1) / (B * H * W), "z": bpp_z}
+        lmbda = torch.tensor([LAMBDAS[l] for l in (layers or [len(LAMBDAS) - 1])], device=x.device)
         if not synthesize:
-            return {"x_hat": None, "bpp_y": bpp_y, "bpp_z": bpp_z}
+            return {"x_hat": None, "bpp": bpp, "lmbda": lmbda}
         S = y_hat.shape[0]
         u = (y_hat * gain).flatten(0, 1)
         x_hat = self.synthesize(u, support.repeat(S, 1, 1, 1))
-        return {
-            "x_hat": x_hat.float().view(S, B, *x.shape[1:]),
-            "bpp_y": bpp_y,
-            "bpp_z": bpp_z,
-        }
+        return {"x_hat": x_hat.float().view(S, B, *x.shape[1:]), "bpp": bpp, "lmbda": lmbda}
 
     def _rate_proxy(self, value: torch.Tensor, rounded: torch.Tensor) -> torch.Tensor:
         """Additive uniform noise in training (Balle et al.); the rounded value in eval."""
@@ -215,25 +213,7 @@ class DeepHQ(nn.Module):
         return torch.stack([masks[l] for l in layers])
 
 
-def training_loss(model: DeepHQ, x: torch.Tensor, layers: list[int] | None, use_masks: bool = False,
-                  distortion: bool = True) -> tuple[torch.Tensor, dict]:
-    """Mean over the chosen layers of lambda_l * 255^2 * MSE_l + bpp_y,l + bpp_z (notes, 5).
-
-    layers=None is phase 1 at the top of the ladder. distortion=False trains the rate alone
-    (mean bpp over the layers, no synthesis): the hyper path's catch-up with frozen transforms.
-    Returns (loss, metrics of plain floats).
-    """
-    out = model(x, layers, use_masks, synthesize=distortion)
-    if not distortion:
-        bpp = (out["bpp_y"] + out["bpp_z"]).mean()
-        return bpp, {"loss": bpp.item(), "bpp": bpp.item()}
-    lambdas = torch.tensor([LAMBDAS[l] for l in (layers or [len(LAMBDAS) - 1])], device=x.device)
-    mse = (out["x_hat"] - x.float().unsqueeze(0)).pow(2).flatten(1).mean(1)
-    loss = (lambdas * 255**2 * mse + out["bpp_y"] + out["bpp_z"]).mean()
-    psnr = -10 * torch.log10(mse.clamp_min(1e-10))
-    metrics = {
-        "loss": loss.item(),
-        "bpp": (out["bpp_y"] + out["bpp_z"]).mean().item(),
-        "psnr": psnr.mean().item(),
-    }
-    return loss, metrics
+def training_options(cfg, layers: list[int] | None) -> dict:
+    """The forward's options for a training step under cfg (a codec.training.train.TrainConfig):
+    the layers chosen for the step (None in phase 1), the masks from phase 3 on."""
+    return {"layers": layers, "use_masks": cfg.phase >= 3}

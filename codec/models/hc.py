@@ -147,7 +147,8 @@ class HC(nn.Module):
 
     # ---- training-time forward -----------------------------------------------------------------
     def forward(self, x: torch.Tensor, drop: float = 0.0, synthesize: bool = True) -> dict:
-        """x (B, 3, H, W) -> x_hat (B, 3, H, W) and bits per pixel of each latent.
+        """x (B, 3, H, W) -> the output of every model (codec.models): x_hat (1, B, 3, H, W),
+        bpp {"z", "y4", "y3", "y2": ()} (bits per pixel of each latent) and lmbda (1,).
 
         drop: probability of replacing y_2 (and, half as often, also y_3) by its predicted mean
         in the synthesis, so partial decodes look good; their rates are still counted, each
@@ -178,9 +179,9 @@ class HC(nn.Module):
             mu2_partial = self.params_2(mu3, features)[0].float() if drop > 0 and self.training else mu2
             y2_mean = keep3 * mu2 + (1 - keep3) * mu2_partial
             y3_hat, y2_hat = keep3 * y3_hat + (1 - keep3) * mu3, keep2 * y2_hat + (1 - keep2) * y2_mean
-        if not synthesize:
-            return {"x_hat": None, "bpp": bpp}
-        return {"x_hat": self.synthesis(y4_hat, y3_hat, y2_hat).float(), "bpp": bpp}
+        lmbda = torch.tensor([self.config.lmbda], device=x.device)
+        x_hat = self.synthesis(y4_hat, y3_hat, y2_hat).float()[None] if synthesize else None
+        return {"x_hat": x_hat, "bpp": bpp, "lmbda": lmbda}
 
     def _bits(self, y, y_hat, mu, sigma) -> torch.Tensor:
         """-log2 P(y_hat) under N(mu, sigma^2), summed (noisy y in training)."""
@@ -209,15 +210,7 @@ def _identity_merge(channels: int, extra: int) -> nn.Conv2d:
     return merge
 
 
-def training_loss(model: HC, x: torch.Tensor, drop: float = 0.0, distortion: bool = True) -> tuple[torch.Tensor, dict]:
-    """lambda * 255^2 * MSE + total bpp (the paper's L = lambda D + R); distortion=False: bpp alone."""
-    out = model(x, drop, synthesize=distortion)
-    bpp = sum(out["bpp"].values())
-    if not distortion:
-        return bpp, {"loss": bpp.item(), "bpp": bpp.item(), **{f"bpp_{k}": v.item() for k, v in out["bpp"].items()}}
-    mse = (out["x_hat"] - x.float()).pow(2).mean()
-    lmbda = (model.module if hasattr(model, "module") else model).config.lmbda
-    loss = lmbda * 255**2 * mse + bpp
-    metrics = {"loss": loss.item(), "bpp": bpp.item(), "psnr": (-10 * torch.log10(mse.clamp_min(1e-10))).item()}
-    metrics.update({f"bpp_{k}": v.item() for k, v in out["bpp"].items()})
-    return loss, metrics
+def training_options(cfg, layers: list[int] | None) -> dict:
+    """The forward's options for a training step under cfg (a codec.training.train.TrainConfig):
+    how often shallower latents are dropped. HC codes all its latents at once: no layers."""
+    return {"drop": cfg.drop}

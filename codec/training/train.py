@@ -28,7 +28,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from codec.training.data import load_cached, random_crops
 from codec.resources import cache_dir, checkout
-from codec.weights import atomic_torch_save, build_model, export_weights, model_classes, read_weights
+from codec import registry
+from codec.weights import atomic_torch_save, build_model, export_weights, read_weights
 
 REPO = checkout() or Path.cwd()  # config paths are relative to it (installed: the current folder)
 
@@ -38,7 +39,7 @@ class TrainConfig:
     """One training run. Paths are relative to REPO (the repository root in a checkout)."""
 
     name: str
-    codec: str = "deephq"
+    codec: str = registry.DEFAULT_CODEC  # a name of codec.registry.CODECS
     model: dict = field(default_factory=dict)  # network sizes, e.g. {N = 128, M = 192}
     phase: int = 1  # DeepHQ: 1 base, 2 learned steps and gains, 3 masks
     layers_per_step: int = 8  # phases 2-3: random subset of layers decoded per step
@@ -127,14 +128,38 @@ def training_layers(cfg: TrainConfig, num_layers: int, rng: np.random.Generator)
     return sorted(rng.choice(num_layers, size=min(cfg.layers_per_step, num_layers), replace=False).tolist())
 
 
+def total_rate(out: dict) -> torch.Tensor:
+    """Estimated bits per pixel of each row of a model's output (codec.models), (S,)."""
+    return torch.broadcast_to(sum(out["bpp"].values()), out["lmbda"].shape)
+
+
+def rate_distortion_loss(out: dict, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Mean over the rows of lambda * 255^2 * MSE + bpp (notes, 5; the paper's L = lambda D + R),
+    or of bpp alone when the model skipped the synthesis (x_hat None: rate-only training).
+
+    out: a model's output (codec.models), x: the batch (B, 3, H, W) in [0, 1]. Returns (loss,
+    metrics of plain floats: loss, bpp, psnr, and bpp_<part> for every coded part).
+    """
+    rate = total_rate(out)
+    parts = {f"bpp_{name}": bpp.mean().item() for name, bpp in out["bpp"].items()}
+    if out["x_hat"] is None:
+        loss = rate.mean()
+        return loss, {"loss": loss.item(), "bpp": loss.item(), **parts}
+    mse = (out["x_hat"] - x.float().unsqueeze(0)).pow(2).flatten(1).mean(1)  # (S,)
+    loss = (out["lmbda"] * 255**2 * mse + rate).mean()
+    psnr = -10 * torch.log10(mse.clamp_min(1e-10))
+    return loss, {"loss": loss.item(), "bpp": rate.mean().item(), "psnr": psnr.mean().item(), **parts}
+
+
 def loss_function(cfg: TrainConfig):
-    if cfg.codec == "deephq":
-        from codec.models.deephq import training_loss
-        return lambda model, x, layers: training_loss(model, x, layers, cfg.phase >= 3, cfg.distortion)
-    if cfg.codec == "hc":
-        from codec.models.hc import training_loss
-        return lambda model, x, layers: training_loss(model, x, cfg.drop, cfg.distortion)
-    raise ValueError(f"no training loss for codec {cfg.codec!r}")
+    """(model, x, layers) -> (loss, metrics): the codec's forward with cfg's options (its
+    training_options in the registry), then the one rate-distortion loss."""
+    options = registry.spec(cfg.codec).training_options
+
+    def loss(model: torch.nn.Module, x: torch.Tensor, layers: list[int] | None) -> tuple[torch.Tensor, dict]:
+        return rate_distortion_loss(model(x, **options(cfg, layers), synthesize=cfg.distortion), x)
+
+    return loss
 
 
 def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> tuple[int, dict]:
@@ -198,18 +223,14 @@ def autocast(cfg: TrainConfig, device: torch.device) -> torch.autocast:
 def evaluate(model: torch.nn.Module, images: list[torch.Tensor], cfg: TrainConfig, num_layers: int) -> dict:
     """Estimated bpp (from likelihoods of the rounded latents) and PSNR per layer, mean over images."""
     model.eval()
-    layers = None if cfg.phase == 1 else list(range(num_layers))
+    options = registry.spec(cfg.codec).training_options(cfg, None if cfg.phase == 1 else list(range(num_layers)))
     bpp, psnr = [], []
     for x in images:
         with autocast(cfg, x.device):
-            if cfg.codec == "hc":
-                out = model(x)
-                out = {"x_hat": out["x_hat"][None], "bpp_y": sum(out["bpp"].values()).view(1), "bpp_z": 0.0}
-            else:
-                out = model(x, layers, cfg.phase >= 3)
+            out = model(x, **options)
         mse = (out["x_hat"].clamp(0, 1) - x).pow(2).flatten(1).mean(1)
         psnr.append((-10 * torch.log10(mse)).tolist())
-        bpp.append((out["bpp_y"] + out["bpp_z"]).tolist())
+        bpp.append(total_rate(out).tolist())
     model.train()
     return {"eval_bpp": np.mean(bpp, 0).round(4).tolist(), "eval_psnr": np.mean(psnr, 0).round(3).tolist()}
 
@@ -283,8 +304,8 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     rank, world, device = setup_distributed()
     torch.manual_seed(cfg.seed + rank)
     rng = np.random.default_rng(cfg.seed + rank)
-    model_cls, config_cls = model_classes()[cfg.codec]
-    model = model_cls(config_cls(**cfg.model)).to(device)
+    spec = registry.spec(cfg.codec)
+    model = spec.model_class(spec.config_class(**cfg.model)).to(device)
     freeze_untrained(model, cfg)
     optimizer = make_optimizer(model, cfg)
     step, ckpt, init = 0, cfg.run_dir / "ckpt.pt", {}
@@ -389,11 +410,12 @@ def checkpoint_model(cfg: TrainConfig, ema: bool = False) -> tuple[dict, torch.n
 def export(cfg: TrainConfig, target: str, ema: bool = False) -> None:
     """Export the run's latest checkpoint as an fp16 weights file.
 
-    A DeepHQ phase-1 run has one quantizer step (Delta = 1) for all layers; its export gets the
-    phase-2 starting steps (Delta_l = Gamma_l from the lambda ladder) so its layers differ.
+    A phase-1 run of a model with learned steps (DeepHQ) has one quantizer step (Delta = 1) for
+    all layers; its export gets the phase-2 starting steps (Delta_l = Gamma_l from the lambda
+    ladder) so its layers differ.
     """
     state, model = checkpoint_model(cfg, ema)
-    if cfg.codec == "deephq" and cfg.phase == 1:
+    if cfg.phase == 1 and hasattr(model, "init_steps_from_ladder"):
         model.init_steps_from_ladder()
     init = json.loads(state.get("init", "{}"))
     source = {"run": cfg.name, "step": state["step"], "init": init, **({"ema": cfg.ema_decay} if ema else {})}

@@ -83,6 +83,20 @@ def test_progressive_decoder_accepts_pieces_of_any_size(tile):
     assert [l.psnr for l in decoder.layers] == list(header.layer_psnr)
 
 
+def test_open_layer_decoder_makes_the_api_s_checks_and_decodes_alike(data):
+    header = container.read_header(data)
+    decoder = api.open_layer_decoder(header, device="cpu", history=True)
+    layers = container.parse_container(data).layers
+    assert [decoder.decode_symbols(payload) for payload in layers] == list(range(8))
+    expected = api.decode(data, device="cpu").layers
+    assert all(np.array_equal(decoder.synthesize(i), layer.rgb) for i, layer in enumerate(expected))
+    with pytest.raises(api.ImageTooLarge, match="64x48 picture"):
+        api.open_layer_decoder(header, device="cpu", max_pixels=3000)
+    other = container.Header(**{**header.__dict__, "weights_digest": bytes(8)})
+    with pytest.raises(api.WeightsMismatch, match="encoded with deephq weights 0000000000000000"):
+        api.open_layer_decoder(other, device="cpu")
+
+
 def test_cli_encode_info_decode(tmp_path, tile, capsys):
     source = tmp_path / "tile.png"
     Image.fromarray(tile).save(source)

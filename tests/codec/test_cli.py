@@ -39,7 +39,7 @@ def test_decode_of_a_damaged_layer_exits_1_naming_it(tmp_path, data, capsys):
     source.write_bytes(damaged_in_layer(data, 3))
     code, err = run(["decode", str(source), str(tmp_path / "out.png"), "-q"], capsys)
     assert code == cli.EXIT_FAILED
-    assert len(err) == 1 and "quality layer 3 (counting from 0) is corrupted" in err[0]
+    assert len(err) == 1 and "quality layer 4 is corrupted" in err[0]
     assert "shows the first 3 of the 8 layers asked for" in err[0]
     expected = api.decode(data, layers=3, device="cpu").last.rgb
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), expected)
@@ -53,7 +53,7 @@ def test_decode_of_a_truncated_file_exits_1_naming_the_missing_layer(tmp_path, d
     source.write_bytes(data[:header.layer_offset(6) - 1])
     code, err = run(["decode", str(source), str(tmp_path / "out.png")], capsys)
     assert code == cli.EXIT_FAILED
-    assert len(err) == 1 and "quality layer 5 (counting from 0) is missing" in err[0]
+    assert len(err) == 1 and "quality layer 6 is missing" in err[0]
     assert f"ends after {header.layer_offset(6) - 1} of its {len(data)} bytes" in err[0]
 
 
@@ -66,7 +66,7 @@ def test_decode_of_more_layers_than_the_model_has_exits_1(tmp_path, data, capsys
     source = tmp_path / "sixteen.strata"
     source.write_bytes(container.write_container(sixteen, parsed.layers * 2))
     code, err = run(["decode", str(source), str(tmp_path / "out.png"), "-q"], capsys)
-    assert code == cli.EXIT_FAILED and len(err) == 1 and "quality layer 8" in err[0]
+    assert code == cli.EXIT_FAILED and len(err) == 1 and "quality layer 9" in err[0]
 
 
 def test_decode_of_an_emptied_layer_exits_1(tmp_path, data, capsys):
@@ -75,7 +75,7 @@ def test_decode_of_an_emptied_layer_exits_1(tmp_path, data, capsys):
     source = tmp_path / "emptied.strata"
     source.write_bytes(data[:start] + bytes(length) + data[start + length:])
     code, err = run(["decode", str(source), str(tmp_path / "out.png"), "-q"], capsys)
-    assert code == cli.EXIT_FAILED and "quality layer 2" in err[0]
+    assert code == cli.EXIT_FAILED and "quality layer 3" in err[0]
 
 
 # --- item 4: the header is read first, then no more than it announces ------------------------
@@ -124,6 +124,19 @@ def test_info_reads_no_more_than_the_header_announces(tmp_path, data, capsys):
     info = cli.info_dict(source)
     assert not info["complete"] and info["file_bytes"] == len(data)
     assert [layer["received"] for layer in info["layers"]] == [True] * 7 + [False]
+
+
+def test_info_numbers_the_layers_from_1_as_the_viewer_and_the_messages_do(strata_file, data, capsys):
+    damaged = damaged_in_layer(data, 3)
+    strata_file.write_bytes(damaged)
+    info = cli.info_dict(strata_file)
+    assert [layer["layer"] for layer in info["layers"]] == list(range(1, 9))
+    assert [layer["received"] for layer in info["layers"]] == [True] * 3 + [False] * 5
+    assert info["damage"].startswith("quality layer 4 is corrupted")
+    assert cli.main(["info", str(strata_file)]) == cli.EXIT_OK
+    rows = capsys.readouterr().out.splitlines()[2:10]
+    assert [int(row.split()[0]) for row in rows] == list(range(1, 9))
+    assert rows[2].endswith(f"{info['layers'][2]['psnr']:.2f}") and rows[3].endswith("(missing)")
 
 
 def test_info_counts_trailing_bytes_from_the_file_size(strata_file, data):

@@ -140,7 +140,7 @@ def test_flipped_bit_in_a_layer_names_that_layer(sample):
             damaged = flip(data, offset, bit=offset % 8)
             parsed = parse_container(damaged)
             assert isinstance(parsed.damage, LayerCorrupted)
-            assert parsed.damage.layer == i and f"layer {i} " in str(parsed.damage)
+            assert parsed.damage.layer == i and f"quality layer {i + 1} is corrupted" in str(parsed.damage)
             assert parsed.damage.actual_crc == zlib.crc32(damaged[start:crc_start])
             assert parsed.layers == layers[:i] and not parsed.complete
             reader, received = stream(damaged, [len(damaged)])

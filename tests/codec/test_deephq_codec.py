@@ -71,7 +71,7 @@ def test_flipped_bit_is_reported_by_layer(small_rgb):
     result = api.decode(bytes(data), device="cpu")
     assert len(result.layers) == target
     assert isinstance(result.damage, container.LayerCorrupted) and result.damage.layer == target
-    assert f"layer {target}" in str(result.damage)
+    assert f"quality layer {target + 1} is corrupted" in str(result.damage)
 
 
 def test_random_bytes_give_a_clear_error():

@@ -131,7 +131,7 @@ def fields_of(data: bytes) -> Fields:
     parsed = container.parse_container(data)
     h = parsed.header
     centi = [container._psnr_to_centi(p) for p in h.layer_psnr]
-    return Fields(container.VERSION, None, container.CODEC_IDS[h.codec], h.model_id, h.weights_digest,
+    return Fields(container.VERSION, None, registry.spec(h.codec).container_id, h.model_id, h.weights_digest,
                   h.width, h.height, container.SOURCE_MODES.index(h.source_mode), None, None, centi,
                   None, h.params, list(parsed.layers))
 

@@ -210,11 +210,11 @@ def test_a_huge_picture_with_a_tiny_layer_0_is_refused_before_allocating(deephq,
         with pytest.raises(api.ImageTooLarge):
             decoder.feed(tiny[:deephq.header.size])  # as soon as the header is in
         real = deephq.header.layer_lengths[0]
-        with pytest.raises(ec.CorruptStream, match=rf"layer 0 has {real} bytes.*60000x4000 picture takes at least") as short:
+        with pytest.raises(ec.CorruptStream, match=rf"layer 1 has {real} bytes.*60000x4000 picture takes at least") as short:
             decode(deephq, tiny, max_pixels=2**28)  # above the limit: layer 0 is far too short
         assert int(re.search(r"at least (\d+)", str(short.value)).group(1)) > 100 * real
         empty = rewrite(deephq, width=60000, height=4000, layers=[b""] * 8)
-        with pytest.raises(ec.CorruptStream, match="layer 0 has 0 bytes"):
+        with pytest.raises(ec.CorruptStream, match="layer 1 has 0 bytes"):
             decode(deephq, empty, max_pixels=2**28)
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -238,7 +238,7 @@ def test_a_lying_size_within_the_limit_is_caught_by_layer_0s_length(deephq):
     z = load_codec("deephq", deephq.header.model_id, "cpu", deephq.weights).z_coder
     columns = next(c for c in itertools.count(1) if z.min_bytes((z.freqs.shape[0], 1, c)) > layer_0)  # too long for layer 0
     data = rewrite(deephq, width=64 * columns, height=64)
-    with pytest.raises(ec.CorruptStream, match=rf"decoding stops at quality layer 0.*layer 0 has {layer_0} bytes.*{64 * columns}x64"):
+    with pytest.raises(ec.CorruptStream, match=rf"decoding stops at quality layer 1: .*layer 1 has {layer_0} bytes.*{64 * columns}x64"):
         decode(deephq, data)
     # one more column of blocks: the same length is plausible, so z or the parameter check fails
     with pytest.raises((ParameterMismatch, ec.CorruptStream), match="entropy-coded data is invalid|parameter"):
@@ -280,7 +280,7 @@ def test_the_issues_bomb_is_refused_after_decoding_only_z(deephq):
     start = time.perf_counter()
     tracemalloc.start()
     try:
-        with pytest.raises(ec.CorruptStream, match=rf"quality layer 0.*layer 0 has {len(zeros)} bytes.*"
+        with pytest.raises(ec.CorruptStream, match=rf"quality layer 1: .*layer 1 has {len(zeros)} bytes.*"
                                                    rf"8192x4096 picture holds at least"):
             decode(deephq, bomb)
         _, peak = tracemalloc.get_traced_memory()
@@ -318,7 +318,7 @@ def test_an_allocation_failure_is_a_named_error_of_its_layer(deephq, monkeypatch
             raise failure
         return real(self, payload)
     monkeypatch.setattr(DeepHQLayerDecoder, "decode_layer", decode_layer)
-    message = rf"decoding stops at quality layer {at} .*decoding the 64x48 picture ran out of memory"
+    message = rf"decoding stops at quality layer {at + 1}: .*decoding the 64x48 picture ran out of memory"
     if at == 0:
         with pytest.raises(memory.InsufficientMemory, match=message):
             decode(deephq, deephq.data)
@@ -378,7 +378,7 @@ def test_decoding_under_an_address_space_limit_ends_in_a_named_error(deephq, tmp
     lines = child.stdout.splitlines()
     assert len(lines) == 2, child.stdout + child.stderr[-3000:]
     assert re.match(r"on InsufficientMemory decoding the 4096x4096 picture the file announces needs about", lines[0])
-    assert re.match(r"off InsufficientMemory decoding stops at quality layer 0 .*ran out of memory", lines[1])
+    assert re.match(r"off InsufficientMemory decoding stops at quality layer 1: .*ran out of memory", lines[1])
 
 
 @pytest.mark.parametrize("change, kind", [
@@ -394,7 +394,7 @@ def test_the_progressive_decoder_keeps_errors_of_the_whole_file_in_damage(deephq
     layers = [layer for at in range(0, len(data), 50) for layer in decoder.feed(data[at:at + 50])]
     assert layers == [] and decoder.done
     assert isinstance(decoder.damage, kind) and decoder.damage.layer == 0
-    assert str(decoder.damage).startswith("decoding stops at quality layer 0")
+    assert str(decoder.damage).startswith("decoding stops at quality layer 1: ")
     with pytest.raises(kind):
         decode(deephq, data)
 
@@ -405,11 +405,11 @@ def test_payloads_that_are_not_whole_words(seeds):
     for seed in seeds:
         layer0 = fuzz.fields_of(seed.data).layers[0]
         cut = len(layer0) - 1 if (len(layer0) - 1) % 4 else len(layer0) - 2
-        with pytest.raises(ec.CorruptStream, match=f"layer 0 .*{cut} bytes is not a whole number of 32-bit words"):
+        with pytest.raises(ec.CorruptStream, match=f"quality layer 1: .*{cut} bytes is not a whole number of 32-bit words"):
             decode(seed, with_layer(seed, 0, layer0[:cut]))
         result = decode(seed, with_layer(seed, 1, b"\x00" * 5))
         assert len(result.layers) == 1 and isinstance(result.damage, ec.CorruptStream)
-        assert result.damage.layer == 1 and "quality layer 1" in str(result.damage)
+        assert result.damage.layer == 1 and "quality layer 2: " in str(result.damage)
 
 
 @pytest.mark.parametrize("which", [0, 1])
@@ -425,7 +425,7 @@ def test_garbage_payloads_with_valid_crcs(seeds, which):
             try:
                 result = decode(seed, data)
             except (ec.CorruptStream, ParameterMismatch) as error:
-                assert i == 0 and error.layer == 0 and "quality layer 0" in str(error)
+                assert i == 0 and error.layer == 0 and "quality layer 1: " in str(error)
                 continue
             assert time.perf_counter() - start < 30
             assert len(result.layers) >= i  # layers before the garbage are untouched
@@ -465,7 +465,7 @@ def test_lying_alphabet_sizes(seeds):
 
 def test_wrong_check_value_is_a_parameter_mismatch(seeds):
     deephq, hc = seeds
-    with pytest.raises(ParameterMismatch, match="quality layer 0.*file 000004d2"):
+    with pytest.raises(ParameterMismatch, match="quality layer 1: .*file 000004d2"):
         decode(deephq, rewrite(deephq, params=deephq.header.params[:2] + struct.pack("<I", 1234)))
     params = hc.header.params[:10] + struct.pack("<I", 1234) + hc.header.params[14:]  # check of y_3
     result = decode(hc, rewrite(hc, params=params))
