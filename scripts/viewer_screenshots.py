@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from codec.registry import CODECS  # noqa: E402
 from codec.resources import RESOURCES  # noqa: E402
 
 KODIM23 = Path("/work/shared/data/kodak/kodim23.png")
@@ -72,9 +73,9 @@ async def session(window, image: Path, out: Path, folder: Path, bandwidth: float
 
     await window.open_path(image)
     await wait_for(lambda: window.capabilities is not None)
-    hc = window.capabilities.models.get("hc", ())
-    targets = [Target("deephq", None, folder / f"{image.stem}.deephq.strata")]
-    targets += [Target("hc", hc[-1], folder / f"{image.stem}.hc-q{hc[-1]}.strata")] if hc else []
+    installed = window.capabilities.models  # every codec with weights, its highest model
+    targets = [Target(s.name, ids[-1] if s.is_family else None, folder / f"{image.stem}.{s.tag(ids[-1])}.strata")
+               for s in CODECS if (ids := installed.get(s.name))]
     done = asyncio.Event()
     window.encoding.finished.connect(done.set)
     window.encode(targets, ask=False)

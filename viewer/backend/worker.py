@@ -16,13 +16,9 @@ from collections import deque
 import torch
 
 from codec import api, container, registry
+from codec.codecs.protocol import LayerDecoder
 from codec.evaluation import metrics
-from codec.coding.entropy_coding import CorruptStream
-from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch
 from viewer.backend import protocol as p
-
-HC_QUALITIES = (1, 2, 3, 4)
-UNDECODABLE = (CorruptStream, ParameterMismatch, InvalidCodecParameters)
 
 
 def serve(sock: socket.socket) -> None:
@@ -35,31 +31,10 @@ def describe(error: Exception) -> str:
     return str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
 
 
-def installed_models() -> dict[str, tuple[int, ...]]:
-    """Codec -> model ids whose weight files exist."""
-    found = {"deephq": (0,), "hc": HC_QUALITIES}
-    return {codec: tuple(m for m in ids if registry.weights_file(codec, m).exists())
-            for codec, ids in found.items()}
-
-
 def capabilities(job: int) -> p.Capabilities:
     device = registry.resolve_device("auto")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    return p.Capabilities(job, device.type, name, installed_models())
-
-
-def open_decoder(header: container.Header):
-    """The codec's layer decoder for a file (keeping every layer), after the checks the API makes:
-    the picture size limit and the weights that made the file."""
-    pixels = header.width * header.height
-    if api.MAX_IMAGE_PIXELS is not None and pixels > api.MAX_IMAGE_PIXELS:
-        raise api.ImageTooLarge(f"the file announces a {header.width}x{header.height} picture, more than "
-                                f"the {api.MAX_IMAGE_PIXELS:,} pixels this viewer decodes")
-    coder = registry.load_codec(header.codec, header.model_id)
-    if coder.digest != header.weights_digest:
-        raise api.WeightsMismatch(f"this file was encoded with other {header.codec} weights "
-                                  f"({header.weights_digest.hex()}) than the installed ones ({coder.digest.hex()})")
-    return coder.decoder(header.width, header.height, header.params, history=True)
+    return p.Capabilities(job, device.type, name, registry.installed_models())
 
 
 class StreamJob:
@@ -72,7 +47,7 @@ class StreamJob:
         self.stream = stream
         self.reference = reference
         self.reader = container.StreamingReader()
-        self.decoder = None  # made once the header is known
+        self.decoder: LayerDecoder | None = None  # made once the header is known
         self.pending: deque[tuple[int, bytes]] = deque()  # complete layers not yet range-decoded
         self.selected: int | None = None  # the layer picked in the GUI; None: the newest
         self.sent: set[int] = set()  # layers whose picture the GUI has
@@ -127,14 +102,16 @@ class StreamJob:
         return decoded - 1 if decoded else None
 
     def _open(self) -> None:
-        self.decoder = open_decoder(self.reader.header)
+        """The codec's layer decoder, keeping every layer, after the API's checks (picture size,
+        memory, the weights that made the file)."""
+        self.decoder = api.open_layer_decoder(self.reader.header, history=True)
 
     def _decode_next(self) -> None:
         index, payload = self.pending.popleft()
         start = time.perf_counter()
         try:
             self.decoder.decode_symbols(payload)
-        except UNDECODABLE as error:
+        except api.LAYER_ERRORS as error:
             self._fail(index, f"layer {index + 1} cannot be decoded: {error}")
             return
         self.symbol_seconds[index] = time.perf_counter() - start
@@ -230,11 +207,13 @@ class Worker:
         self.channel.send(p.StreamFailed(job.stream, message))
 
     def _encode(self, job: p.Encode) -> None:
-        name = "DeepHQ" if job.codec == "deephq" else f"HC quality {job.quality}"
         start = time.perf_counter()
         try:
+            spec = registry.spec(job.codec)
+            model_id = spec.model_for(job.quality)
+            name = spec.label(model_id)
             self.channel.send(p.Stage(job.job, f"Loading the {name} model"))
-            registry.load_codec(job.codec, 0 if job.codec == "deephq" else job.quality)
+            registry.load_codec(job.codec, model_id)
             self.channel.send(p.Stage(job.job, f"Encoding with {name}"))
             data = api.encode(job.path, job.codec, job.quality)
         except Exception as error:
