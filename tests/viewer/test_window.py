@@ -345,17 +345,19 @@ def test_command_line_arguments():
 
 
 def test_encode_dialog_offers_hc_only_when_installed(qtbot, tmp_path):
-    from viewer.widgets.dialogs import BOTH, HC, EncodeDialog
+    from codec.registry import NAMES
+    from viewer.widgets.dialogs import SIDE_BY_SIDE, EncodeDialog
 
-    image = tmp_path / "photo.png"
-    without = EncodeDialog(image, ())
+    image, hc = tmp_path / "photo.png", NAMES.index("hc")
+    without = EncodeDialog(image, {"deephq": (0,)})
     qtbot.addWidget(without)
-    assert not without.choice.button(HC).isEnabled() and not without.choice.button(BOTH).isEnabled()
+    assert not without.choice.button(hc).isEnabled() and not without.choice.button(SIDE_BY_SIDE).isEnabled()
     assert [(t.codec, t.path.name) for t in without.targets()] == [("deephq", "photo.deephq.strata")]
-    with_hc = EncodeDialog(image, (2, 3))
+    with_hc = EncodeDialog(image, {"deephq": (0,), "hc": (2, 3)})
     qtbot.addWidget(with_hc)
-    with_hc.choice.button(BOTH).setChecked(True)
-    with_hc.quality.setCurrentIndex(1)
+    assert with_hc.choice.button(hc).text() == "HC"
+    with_hc.choice.button(SIDE_BY_SIDE).setChecked(True)
+    with_hc.quality["hc"].setCurrentIndex(1)
     assert [(t.codec, t.quality, t.path.name) for t in with_hc.targets()] == [
         ("deephq", None, "photo.deephq.strata"), ("hc", 3, "photo.hc-q3.strata")]
     assert "photo.hc-q3.strata" in with_hc.names.text()

@@ -19,7 +19,8 @@ from viewer.state.session import Stream
 
 @dataclass(frozen=True)
 class Target:
-    """One file to make: codec, HC quality (None for DeepHQ) and where to write it."""
+    """One file to make: codec, quality (a family's model id; None for a single-model codec) and
+    where to write it."""
 
     codec: str
     quality: int | None

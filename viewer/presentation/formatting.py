@@ -1,7 +1,7 @@
 """Units and names as the user reads them: rates, sizes, codec labels."""
 from __future__ import annotations
 
-CODEC_NAMES = {"deephq": "DeepHQ", "hc": "HC"}
+from codec import registry
 
 
 def format_rate(bits_per_second: float) -> str:
@@ -17,6 +17,5 @@ def kilobytes(n: int) -> str:
 
 
 def codec_label(codec: str, model_id: int | None = None) -> str:
-    """"DeepHQ" or "HC q2"."""
-    name = CODEC_NAMES.get(codec, codec)
-    return f"{name} q{model_id}" if codec == "hc" and model_id is not None else name
+    """"DeepHQ" or "HC q2", from the codec table."""
+    return registry.spec(codec).label(model_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os  # noqa: F401 - tests patch files.os.replace, the os.replace that write_atomic calls
 from pathlib import Path
 
-from codec import container, images
+from codec import container, images, registry
 from codec.atomic import write_atomic
 from viewer.state.session import Original, Session, Stream
 
@@ -47,8 +47,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def encoded_name(image: Path, codec: str, quality: int | None) -> Path:
     """Default output beside the image: photo.deephq.strata, photo.hc-q2.strata."""
-    tag = "deephq" if codec == "deephq" else f"hc-q{quality}"
-    return image.with_name(f"{image.stem}.{tag}.strata")
+    return image.with_name(f"{image.stem}.{registry.spec(codec).tag(quality)}.strata")
 
 
 def export_name(session: Session, pane: int) -> Path:

@@ -7,38 +7,36 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDial
                                QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QRadioButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from codec import registry
 from viewer.control.encoding import Target
 from viewer.state import files
 
-DEEPHQ, HC, BOTH = 0, 1, 2
+PAIR = registry.CODECS[:2]  # what "side by side" encodes: one file for each of the two panes
+SIDE_BY_SIDE = len(registry.CODECS)  # the id of that choice; codec i of the table has id i
 
 
 class EncodeDialog(QDialog):
-    """DeepHQ, HC at a chosen quality, or both side by side; into a chosen folder."""
+    """One codec of the table (a family at a chosen quality), or the first two side by side; into
+    a chosen folder. installed: codec name -> installed model ids (the worker's Capabilities)."""
 
-    def __init__(self, image: Path, hc_qualities: tuple[int, ...], parent: QWidget | None = None):
+    def __init__(self, image: Path, installed: dict[str, tuple[int, ...]], parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Encode")
         self.image = image
         self.choice = QButtonGroup(self)
-        self.quality = QComboBox()
-        for q in hc_qualities:
-            self.quality.addItem(f"quality {q}", q)
+        self.quality: dict[str, QComboBox] = {}  # a family's installed qualities
         self.folder = QLineEdit(str(image.parent))
         self.names = QLabel()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         grid = QGridLayout()
-        labels = ("DeepHQ (8 layers)", "HC (3 layers)", "DeepHQ and HC, side by side")
-        for row, text in enumerate(labels):
-            button = QRadioButton(text)
-            button.setEnabled(row == DEEPHQ or bool(hc_qualities))
-            self.choice.addButton(button, row)
-            grid.addWidget(button, row, 0)
-        grid.addWidget(self.quality, 1, 1)
-        if not hc_qualities:
-            grid.addWidget(QLabel("HC weights are not installed (resources/hc_q*.pt)."), 3, 0, 1, 2)
-        self.choice.button(DEEPHQ).setChecked(True)
+        for row, spec in enumerate(registry.CODECS):
+            self._add_codec(grid, row, spec, installed.get(spec.name, ()))
+        pair = QRadioButton(" and ".join(spec.title for spec in PAIR) + ", side by side")
+        pair.setEnabled(all(self.choice.button(registry.CODECS.index(spec)).isEnabled() for spec in PAIR))
+        self.choice.addButton(pair, SIDE_BY_SIDE)
+        grid.addWidget(pair, SIDE_BY_SIDE, 0)
+        self.choice.button(0).setChecked(True)
         folder_row = QHBoxLayout()
         folder_row.addWidget(QLabel("Folder"))
         folder_row.addWidget(self.folder, 1)
@@ -53,15 +51,38 @@ class EncodeDialog(QDialog):
         layout.addLayout(folder_row)
         layout.addWidget(self.names)
         layout.addWidget(buttons)
-        for signal in (self.choice.idClicked, self.quality.currentIndexChanged, self.folder.textChanged):
+        for signal in (self.choice.idClicked, self.folder.textChanged,
+                       *(combo.currentIndexChanged for combo in self.quality.values())):
             signal.connect(self._show_names)
         self._show_names()
 
+    def _add_codec(self, grid: QGridLayout, row: int, spec: registry.CodecSpec, models: tuple[int, ...]) -> None:
+        """A codec's choice; a family's needs an installed quality, which a list beside it picks."""
+        button = QRadioButton(spec.title)
+        self.choice.addButton(button, row)
+        grid.addWidget(button, row, 0)
+        if not spec.is_family:
+            return
+        combo = QComboBox()
+        for q in models:
+            combo.addItem(f"quality {q}", q)
+        self.quality[spec.name] = combo
+        grid.addWidget(combo, row, 1)
+        button.setEnabled(bool(models))
+        if not models:
+            weights = spec.weights_name.format(model_id="*")
+            grid.addWidget(QLabel(f"{spec.title} weights are not installed (resources/{weights})."),
+                           len(registry.CODECS) + 1 + row, 0, 1, 2)
+
     def targets(self) -> list[Target]:
-        folder, choice, quality = Path(self.folder.text()), self.choice.checkedId(), self.quality.currentData()
-        picks = {DEEPHQ: [("deephq", None)], HC: [("hc", quality)], BOTH: [("deephq", None), ("hc", quality)]}
-        return [Target(codec, q, folder / files.encoded_name(self.image, codec, q).name)
-                for codec, q in picks[choice]]
+        choice = self.choice.checkedId()
+        specs = PAIR if choice == SIDE_BY_SIDE else (registry.CODECS[choice],)
+        return [self._target(spec) for spec in specs]
+
+    def _target(self, spec: registry.CodecSpec) -> Target:
+        quality = self.quality[spec.name].currentData() if spec.is_family else None
+        name = files.encoded_name(self.image, spec.name, quality).name
+        return Target(spec.name, quality, Path(self.folder.text()) / name)
 
     def _show_names(self) -> None:
         self.names.setText("Writes " + ", ".join(t.path.name for t in self.targets()))

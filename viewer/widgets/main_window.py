@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDia
                                QPushButton, QSpinBox, QSplitter, QToolButton, QVBoxLayout,
                                QWidget)
 
+from codec import registry
 from viewer.backend import protocol as p
 from viewer.backend.client import CodecService, WorkerStopped
 from viewer.control.controller import Viewer
@@ -381,7 +382,7 @@ class MainWindow(QMainWindow):
             self.banner.show_message("Open an image first: layered files are encoded from an image.")
             return
         self._capabilities_task = asyncio.ensure_future(self._query_capabilities())
-        dialog = EncodeDialog(original.path, self._hc_qualities(), self)
+        dialog = EncodeDialog(original.path, self.capabilities.models if self.capabilities else {}, self)
         while dialog.exec():
             if self.encode(dialog.targets()):
                 return
@@ -405,9 +406,6 @@ class MainWindow(QMainWindow):
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
-
-    def _hc_qualities(self) -> tuple[int, ...]:
-        return self.capabilities.models.get("hc", ()) if self.capabilities else ()
 
     def _on_encode_stage(self, text: str) -> None:
         self._encode_stage = text
@@ -529,8 +527,9 @@ class MainWindow(QMainWindow):
         self.device.setToolTip(c.device_name)
 
     def _about(self) -> None:
-        QMessageBox.about(self, "Strata Viewer", "Strata Viewer: progressive learned image codecs "
-                                                 "(DeepHQ, HC), encoded and streamed layer by layer.")
+        codecs = ", ".join(spec.title for spec in registry.CODECS)
+        QMessageBox.about(self, "Strata Viewer", f"Strata Viewer: progressive learned image codecs "
+                                                 f"({codecs}), encoded and streamed layer by layer.")
 
     def closeEvent(self, event) -> None:
         """Stop everything this window started; nothing keeps running after it."""
