@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PySide6.QtTest import QTest
 
+from codec import registry
 from codec.container import Header, write_container
-from codec.registry import weights_file
 from viewer.state.session import Layer
 
-HC_QUALITIES = tuple(q for q in (1, 2, 3, 4) if weights_file("hc", q).exists())
+HC_QUALITIES = registry.spec("hc").installed_model_ids()
 needs_hc = pytest.mark.skipif(not HC_QUALITIES, reason="HC weights (resources/hc_q*.pt) are not installed")
 TIMEOUT_MS = 60_000
 
