@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDial
                                QRadioButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from codec import registry
+from codec.resources import RESOURCES
 from viewer.control.encoding import Target
 from viewer.state import files
 
@@ -71,7 +72,7 @@ class EncodeDialog(QDialog):
         button.setEnabled(bool(models))
         if not models:
             weights = spec.weights_name.format(model_id="*")
-            grid.addWidget(QLabel(f"{spec.title} weights are not installed (resources/{weights})."),
+            grid.addWidget(QLabel(f"{spec.title} weights are not installed ({RESOURCES / weights})."),
                            len(registry.CODECS) + 1 + row, 0, 1, 2)
 
     def targets(self) -> list[Target]:
