@@ -20,7 +20,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec import api, registry  # noqa: E402
-from codec.evaluation import metrics
+from codec.evaluation import metrics  # noqa: E402
+from codec.resources import RESOURCES  # noqa: E402
 
 
 def peak_gib() -> float:
@@ -29,7 +30,7 @@ def peak_gib() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", default=str(Path(__file__).resolve().parent.parent / "resources/sample.png"))
+    parser.add_argument("--image", default=str(RESOURCES / "sample.png"))
     parser.add_argument("--megapixels", type=float, default=12.0)
     parser.add_argument("--codec", default=registry.DEFAULT_CODEC, choices=registry.NAMES)
     parser.add_argument("--quality", type=int)

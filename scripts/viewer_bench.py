@@ -26,13 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import qasync  # noqa: E402
 from PySide6.QtCore import QTimer  # noqa: E402
 
+from codec.resources import RESOURCES  # noqa: E402
 from viewer.app import make_application  # noqa: E402
 from viewer.control.encoding import Target  # noqa: E402
 from viewer.presentation.formatting import format_rate  # noqa: E402
 from viewer.presentation.streams import label  # noqa: E402
 from viewer.widgets.main_window import MainWindow  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 KODIM23 = Path("/work/shared/data/kodak/kodim23.png")
 TICK_MS = 5
 
@@ -147,7 +147,7 @@ async def bench(window: MainWindow, args, folder: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = KODIM23 if KODIM23.exists() else ROOT / "resources" / "sample.png"
+    default = KODIM23 if KODIM23.exists() else RESOURCES / "sample.png"
     parser.add_argument("--image", type=Path, default=default)
     parser.add_argument("--hc-quality", type=int, default=4)
     parser.add_argument("--files", type=Path, nargs="*", default=[], help="layered files to measure instead of encoding")

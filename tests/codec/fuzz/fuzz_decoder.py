@@ -53,6 +53,7 @@ from codec.coding import entropy_coding as ec  # noqa: E402
 from codec.coding.entropy_coding import CorruptStream  # noqa: E402
 from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch  # noqa: E402
 from codec.memory import InsufficientMemory  # noqa: E402
+from codec.resources import RESOURCES  # noqa: E402
 from codec.weights import WeightsError, atomic_torch_save, weights_payload  # noqa: E402
 
 # Every error a damaged or hostile file may raise. Anything else is a bug.
@@ -77,7 +78,7 @@ class Seed:
 
 def tile() -> np.ndarray:
     """48x64 crop of the bundled sample photo."""
-    return np.asarray(Image.open(REPO / "resources" / "sample.png").convert("RGB"))[100:148, 200:264].copy()
+    return np.asarray(Image.open(RESOURCES / "sample.png").convert("RGB"))[100:148, 200:264].copy()
 
 
 def _seed(name: str, data: bytes, weights: str | None) -> Seed:
