@@ -19,6 +19,7 @@ import torch
 from codec.coding import entropy_coding as ec
 from codec import pixels
 from codec.coding.tiling import run_tiled
+from codec.precision import channels_last, synthesis_autocast
 from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, decode_pass,
     encode_pass, Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, verify, ZCoder)
 from codec.codecs.protocol import LayerDecoder
@@ -62,7 +63,7 @@ class DeepHQCodec:
     def __init__(self, weights: dict, device: torch.device, model_id: int = 0):
         self.device = device
         self.model_id = model_id
-        self.model = build_model(self.name, weights["config"], weights["state"]).to(device)
+        self.model = build_model(self.name, weights["config"], weights["state"]).to(device, memory_format=torch.channels_last)
         self.params_net = build_model(self.name, weights["config"], weights["state"]).double()
         self.config = self.model.config
         self.num_layers = self.config.layers
@@ -109,9 +110,13 @@ class DeepHQCodec:
 
     @torch.no_grad()
     def synthesize(self, u: torch.Tensor, params: EntropyParameters, size) -> np.ndarray:
-        """x_hat_l as RGB uint8 (H, W, 3): u_l -> LRP -> g_s, on the transform device."""
-        u = u.to(self.device)
-        (x_hat,) = run_tiled(lambda a, b: (self.model.synthesize(a, b),), [(u, 1), (params.support, 1)], [16])
+        """x_hat_l as RGB uint8 (H, W, 3): u_l -> LRP -> g_s, on the transform device, in
+        bf16 where it is native (codec.precision)."""
+        def synthesize(u_tile, support_tile):
+            return (self.model.synthesize(channels_last(u_tile), channels_last(support_tile)),)
+
+        with synthesis_autocast(self.device):
+            (x_hat,) = run_tiled(synthesize, [(u.to(self.device), 1), (params.support, 1)], [16])
         return pixels.to_rgb(x_hat, *size)
 
     def _reconstruct(self, state: NestedState, params: EntropyParameters, layer: int, shape, size) -> np.ndarray:

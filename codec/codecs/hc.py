@@ -20,6 +20,7 @@ from codec.coding import entropy_coding as ec
 from codec import pixels
 from codec.coding import nested
 from codec.coding.tiling import run_tiled
+from codec.precision import channels_last, synthesis_autocast
 from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, Encoded,
     InvalidCodecParameters, SnappedGaussian, verify, ZCoder)
 from codec.codecs.protocol import LayerDecoder
@@ -80,7 +81,7 @@ class HCCodec:
     def __init__(self, weights: dict, device: torch.device, model_id: int):
         self.device = device
         self.model_id = model_id
-        self.model = build_model(self.name, weights["config"], weights["state"]).to(device)
+        self.model = build_model(self.name, weights["config"], weights["state"]).to(device, memory_format=torch.channels_last)
         self.params_net = build_model(self.name, weights["config"], weights["state"]).double()
         self.config = self.model.config
         if not (self.config.hierarchical and self.config.residual):
@@ -114,9 +115,11 @@ class HCCodec:
 
     @torch.no_grad()
     def synthesize(self, latents: list[tuple[np.ndarray, tuple]], size) -> np.ndarray:
-        """RGB uint8 (H, W, 3) from y_4, y_3, y_2 (flat float64 values with their shapes)."""
+        """RGB uint8 (H, W, 3) from y_4, y_3, y_2 (flat float64 values with their shapes), in bf16
+        where it is native (codec.precision)."""
         tensors = [self._tensor(t).float().to(self.device) for t in latents]
-        (x_hat,) = run_tiled(lambda *t: (self.model.synthesis(*t),), list(zip(tensors, (1, 2, 4))), [16])
+        with synthesis_autocast(self.device):
+            (x_hat,) = run_tiled(lambda *t: (self.model.synthesis(*map(channels_last, t)),), list(zip(tensors, (1, 2, 4))), [16])
         return pixels.to_rgb(x_hat, *size)
 
     # ---- encoder ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from codec.training.data import load_cached, random_crops
 from codec.resources import cache_dir, checkout
 from codec import registry
+from codec.precision import bf16_is_native
 from codec.weights import atomic_torch_save, build_model, export_weights, read_weights
 
 REPO = checkout() or Path.cwd()  # config paths are relative to it (installed: the current folder)
@@ -200,18 +201,6 @@ def lineage(origin: dict) -> list[dict]:
         chain.append(origin)
         origin = origin.get("init") or {}
     return chain
-
-
-def bf16_is_native(device: torch.device) -> bool:
-    """True where bf16 math runs in hardware: CUDA GPUs with bf16, CPUs with AVX512-BF16 or AMX.
-
-    Elsewhere (AVX2-only CPUs) autocast emulates bf16 and a training step is far slower than in
-    float32 (scripts/bench_training.py measures it).
-    """
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    cpu = torch.cpu
-    return any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
 
 def autocast(cfg: TrainConfig, device: torch.device) -> torch.autocast:

@@ -149,7 +149,8 @@ def test_sigterm_checkpoints_before_stopping(tiny_setup):
 
 @pytest.mark.parametrize("native", [False, True])
 def test_bf16_autocast_only_where_the_cpu_computes_bf16(monkeypatch, native):
-    from codec.training.train import TrainConfig, autocast, bf16_is_native
+    from codec.precision import bf16_is_native
+    from codec.training.train import TrainConfig, autocast
 
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)

@@ -1,0 +1,46 @@
+"""Numeric precision of the transforms: bf16 where the hardware computes it natively.
+
+The entropy parameters are always float64 on the CPU (bit-identical everywhere); only the
+pictures' synthesis may run in bf16. On Kodak with the session-9 DeepHQ weights, bf16 synthesis
+(with the last layer in float32, codec.models.layers.float32_output) loses 0.0004-0.016 dB per
+layer on average and synthesizes 2-4x faster on a CPU with AVX512-BF16 (BENCHMARKS.md). CPUs
+without it (AVX2 only) emulate bf16 far slower than float32, so they keep float32.
+
+STRATA_PRECISION overrides the choice: "auto" (the default), "float32" or "bf16".
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+
+CHOICES = ("auto", "float32", "bf16")
+
+
+def bf16_is_native(device: torch.device) -> bool:
+    """True where bf16 math runs in hardware: CUDA GPUs with bf16, CPUs with AVX512-BF16 or AMX."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    cpu = torch.cpu
+    return any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+def synthesis_dtype(device: torch.device) -> torch.dtype:
+    """The dtype pictures are synthesized in on device (STRATA_PRECISION, else native bf16 or float32)."""
+    choice = os.environ.get("STRATA_PRECISION", "auto")
+    if choice not in CHOICES:
+        raise ValueError(f"STRATA_PRECISION={choice!r} is not one of {', '.join(CHOICES)}")
+    if choice == "auto":
+        return torch.bfloat16 if bf16_is_native(device) else torch.float32
+    return torch.bfloat16 if choice == "bf16" else torch.float32
+
+
+def synthesis_autocast(device: torch.device) -> torch.autocast:
+    """The autocast context a synthesis runs in (disabled for float32)."""
+    dtype = synthesis_dtype(device)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)
+
+
+def channels_last(t: torch.Tensor) -> torch.Tensor:
+    """A 4-D tensor in NHWC memory order, which oneDNN's convolutions run fastest in (the same values)."""
+    return t.contiguous(memory_format=torch.channels_last)
