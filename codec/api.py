@@ -107,19 +107,32 @@ def _as_rgb(image, check_size) -> tuple[np.ndarray, str]:
     return array, "RGB"
 
 
-def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device: str = "auto",
-           max_pixels: int | None = None) -> bytes:
-    """Encode an image (path, Pillow image or RGB uint8 array) into a complete `.strata` file.
+def byte_budget(width: int, height: int, max_bytes: int | None = None, max_bpp: float | None = None) -> int | None:
+    """The byte budget of a width x height picture: max_bytes, or max_bpp bits per pixel
+    (floor(max_bpp * W * H / 8) bytes), the smaller when both are given; None when neither is."""
+    limits = [int(max_bytes)] if max_bytes is not None else []
+    if max_bpp is not None:
+        limits.append(int(max_bpp * width * height / 8))
+    if any(limit < 1 for limit in limits):
+        raise ValueError(f"a byte budget must be at least 1 byte, got {min(limits)}")
+    return min(limits, default=None)
 
-    Raises ImageTooLarge above max_pixels pixels (None: MAX_IMAGE_PIXELS) and InsufficientMemory
-    when the picture cannot fit in memory, both before the encoder allocates anything.
-    """
-    coder = load_codec(codec, spec(codec).model_for(quality), device)
-    rgb, mode = _as_rgb(image, lambda width, height: _check_encodable(width, height, codec, max_pixels))
+
+def _models_to_try(codec: str, quality: int | None, budget: int | None) -> list[int]:
+    """The models an encode tries, best first: the family's installed models from the highest
+    quality down when a budget picks one, else the one model the quality names."""
+    codec_spec = spec(codec)
+    if budget is None or not codec_spec.is_family or quality is not None:
+        return [codec_spec.model_for(quality)]
+    return sorted(codec_spec.installed_model_ids(), reverse=True) or [codec_spec.model_for(None)]
+
+
+def _encode_file(coder, rgb: np.ndarray, mode: str, psnr: bool) -> bytes:
+    """One codec model's complete `.strata` file of an RGB uint8 (H, W, 3) picture."""
     height, width = rgb.shape[:2]
     with memory.guard(f"encoding the {width}x{height} picture"):
-        encoded = coder.encode(rgb)
-        psnr = tuple(metrics.psnr(rgb, r) for r in encoded.reconstructions)
+        encoded = coder.encode(rgb, reconstruct=psnr)
+        layer_psnr = tuple(metrics.psnr(rgb, r) for r in encoded.reconstructions) or (None,) * len(encoded.layers)
     header = container.Header(
         codec=coder.name,
         model_id=coder.model_id,
@@ -128,10 +141,37 @@ def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device
         height=height,
         source_mode=mode,
         layer_lengths=tuple(len(p) for p in encoded.layers),
-        layer_psnr=psnr,
+        layer_psnr=layer_psnr,
         params=encoded.params,
     )
     return container.write_container(header, encoded.layers)
+
+
+def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device: str = "auto",
+           max_pixels: int | None = None, psnr: bool = True, max_bytes: int | None = None,
+           max_bpp: float | None = None) -> bytes:
+    """Encode an image (path, Pillow image or RGB uint8 array) into a complete `.strata` file.
+
+    psnr: record each layer's PSNR in the header, which costs one synthesis per layer (the
+    larger part of a DeepHQ encode); without it the header says "unknown".
+
+    max_bytes / max_bpp: a byte budget (byte_budget). DeepHQ writes the longest prefix of its
+    layers that fits; a family (HC) without a quality tries its installed models from the best
+    down and writes the first whose file fits, else the longest prefix of the lowest one.
+    Raises container.BudgetTooSmall when not even the first layer fits.
+
+    Raises ImageTooLarge above max_pixels pixels (None: MAX_IMAGE_PIXELS) and InsufficientMemory
+    when the picture cannot fit in memory, both before the encoder allocates anything.
+    """
+    first_model = spec(codec).model_for(quality)
+    load_codec(codec, first_model, device)  # a missing or bad weights file fails before the image is read
+    rgb, mode = _as_rgb(image, lambda width, height: _check_encodable(width, height, codec, max_pixels))
+    budget = byte_budget(rgb.shape[1], rgb.shape[0], max_bytes, max_bpp)
+    for model_id in _models_to_try(codec, quality, budget):
+        data = _encode_file(load_codec(codec, model_id, device), rgb, mode, psnr)
+        if budget is None or len(data) <= budget:
+            return data
+    return container.fit_to_budget(data, budget)
 
 
 # Errors that stop decoding at a layer: the layers before it stand, the error becomes `damage`.

@@ -75,14 +75,28 @@ def cmd_encode(args) -> int:
     from codec import api, container
 
     def job(source: Path, target: Path) -> str:
-        data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device)
+        data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device, psnr=args.psnr,
+                          max_bytes=args.max_bytes, max_bpp=args.bpp)
         write_atomic(target, data)
         header = container.read_header(data)
         bpp = 8 * len(data) / (header.width * header.height)
-        return f"{source} -> {target}: {len(data)} bytes, {bpp:.3f} bpp, {header.num_layers} layers, PSNR {header.layer_psnr[-1]:.2f} dB"
+        top = header.layer_psnr[-1]
+        quality = f"PSNR {top:.2f} dB" if top is not None else "PSNR not measured"
+        return (f"{source} -> {target}: {len(data)} bytes, {bpp:.3f} bpp, "
+                f"{_kept(header, args)}, {quality}")
 
     inputs = [Path(p) for p in args.inputs]
     return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, ".strata"), job, args)
+
+
+def _kept(header, args) -> str:
+    """What an encode wrote: its layers, and with a budget the model and the budget."""
+    text = f"{header.num_layers} layers"
+    budgets = [f"{args.max_bytes} bytes"] if args.max_bytes is not None else []
+    budgets += [f"{args.bpp:g} bpp"] if args.bpp is not None else []
+    if not budgets:
+        return text
+    return f"{registry.spec(header.codec).label(header.model_id)}, {text} kept within {' and '.join(budgets)}"
 
 
 def read_strata(path: Path, layers: int | None = None) -> tuple[bytes, int | None]:
@@ -225,6 +239,17 @@ def _add_eval_options(parser: argparse.ArgumentParser) -> None:
                         "same images holds instead of measuring them again")
 
 
+def _positive(kind):
+    """An argparse type: a number of `kind` above 0."""
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _quality_help() -> str:
     """--quality's help from the codec table: which codecs have a model per quality."""
     families = [f"{s.name} {s.model_ids[0]}..{s.model_ids[-1]}" for s in registry.CODECS if s.is_family]
@@ -239,6 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--codec", default=registry.DEFAULT_CODEC, choices=registry.NAMES,
                      help=f"codec (default {registry.DEFAULT_CODEC})")
     enc.add_argument("--quality", type=int, help=_quality_help())
+    budget = enc.add_argument_group("byte budget (the file is at most this big)")
+    budget.add_argument("--max-bytes", type=_positive(int), metavar="N",
+                        help="keep the longest prefix of the layers that fits (DeepHQ); without --quality, "
+                             "a family (HC) takes its best model that fits")
+    budget.add_argument("--bpp", type=_positive(float), metavar="B",
+                        help="the same budget in bits per pixel: 8 * bytes / (width * height)")
+    enc.add_argument("--no-psnr", dest="psnr", action="store_false",
+                     help="do not record each layer's PSNR in the header (skips one synthesis per layer)")
     enc.set_defaults(run=cmd_encode)
     dec = sub.add_parser("decode", help="decode .strata files to PNG (or any format by suffix)")
     _add_batch_options(dec, ".png")

@@ -135,8 +135,9 @@ class DeepHQCodec:
         return encoder, params, y_star, tuple(y.shape[2:])
 
     @torch.no_grad()
-    def encode(self, rgb: np.ndarray) -> Encoded:
-        """RGB uint8 (H, W, 3) -> codec parameters, one payload per layer, reconstructions."""
+    def encode(self, rgb: np.ndarray, reconstruct: bool = True) -> Encoded:
+        """RGB uint8 (H, W, 3) -> codec parameters, one payload per layer, reconstructions
+        (with reconstruct; else none: they cost one synthesis per layer)."""
         encoder, params, y_star, shape = self._analyse(rgb)
         hw = shape[0] * shape[1]
         first_step = np.repeat(self.steps[0], hw)
@@ -147,7 +148,8 @@ class DeepHQCodec:
             self.code_layer(encoder, state, params, layer, hw, y_star)
             layers.append(ec.finish(encoder))
             encoder = ec.new_encoder()
-            reconstructions.append(self._reconstruct(state, params, layer, shape, rgb.shape[:2]))
+            if reconstruct:
+                reconstructions.append(self._reconstruct(state, params, layer, shape, rgb.shape[:2]))
         return Encoded(PARAMS.pack(K, bind_alphabet(params.check, K)), layers, reconstructions)
 
     @torch.no_grad()

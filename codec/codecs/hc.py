@@ -124,7 +124,9 @@ class HCCodec:
 
     # ---- encoder ---------------------------------------------------------------------------
     @torch.no_grad()
-    def encode(self, rgb: np.ndarray) -> Encoded:
+    def encode(self, rgb: np.ndarray, reconstruct: bool = True) -> Encoded:
+        """RGB uint8 (H, W, 3) -> parameters, one payload per depth level, and (with reconstruct)
+        each level's picture."""
         size = rgb.shape[:2]
         x = pixels.to_tensor(rgb, self.config.downsampling, self.device)
         y = dict(zip(LATENTS, run_tiled(self.model.analysis, [(x, 16)], [1, 2, 4])))
@@ -142,7 +144,8 @@ class HCCodec:
             alphabets.append(K)
             checks.append(bind_alphabet(gaussian.check(), K))
             latents.store(index, values + gaussian.mu)
-            pictures.append(self.synthesize(latents.picture_inputs(index), size))
+            if reconstruct:
+                pictures.append(self.synthesize(latents.picture_inputs(index), size))
         return Encoded(PARAMS.pack(*alphabets, *checks), layers, pictures)
 
     def decoder(self, width: int, height: int, params: bytes, history: bool = False) -> "HCLayerDecoder":

@@ -53,9 +53,10 @@ class LayeredCodec(Protocol):
     digest: bytes  # weights digest (8 bytes), recorded in every header it writes
     num_layers: int  # layers of its files
 
-    def encode(self, rgb: np.ndarray) -> Encoded:
+    def encode(self, rgb: np.ndarray, reconstruct: bool = True) -> Encoded:
         """RGB uint8 (H, W, 3) -> codec parameters, one payload per layer, and each layer's
-        picture as the decoder will synthesize it."""
+        picture as the decoder will synthesize it (one synthesis per layer; none, and an empty
+        list, with reconstruct=False)."""
         ...
 
     def decoder(self, width: int, height: int, params: bytes, history: bool = False) -> LayerDecoder:

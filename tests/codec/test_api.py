@@ -117,6 +117,22 @@ def test_cli_encode_info_decode(tmp_path, tile, capsys):
     assert "bad.strata" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("codec, quality", [("deephq", None), ("hc", 1)])
+def test_an_encode_without_psnr_writes_the_same_layers_and_says_psnr_is_unknown(tile, codec, quality):
+    measured = container.parse_container(api.encode(tile, codec=codec, quality=quality, device="cpu"))
+    unmeasured = container.parse_container(api.encode(tile, codec=codec, quality=quality, device="cpu", psnr=False))
+    assert unmeasured.layers == measured.layers and unmeasured.header.params == measured.header.params
+    assert all(p is None for p in unmeasured.header.layer_psnr)
+    assert all(p is not None and p > 20 for p in measured.header.layer_psnr[-1:])
+
+
+def test_cli_encode_without_psnr_says_so(tmp_path, tile, capsys):
+    source = tmp_path / "tile.png"
+    Image.fromarray(tile).save(source)
+    assert cli.main(["encode", str(source), "--no-psnr", "--device", "cpu"]) == cli.EXIT_OK
+    assert "PSNR not measured" in capsys.readouterr().out
+
+
 # --- the encoder's pixel and memory budget (issue 19, item 5) ----------------------------------
 
 def test_the_encoder_refuses_a_huge_image_before_decoding_its_pixels(tmp_path):
@@ -155,7 +171,7 @@ def test_the_encoder_refuses_a_picture_that_cannot_fit_in_memory(monkeypatch):
 def test_an_allocation_failure_while_encoding_is_named(tile, monkeypatch):
     from codec.codecs.deephq import DeepHQCodec
 
-    def encode(self, rgb):
+    def encode(self, rgb, reconstruct=True):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: "
                            "you tried to allocate 40000000000 bytes")
     monkeypatch.setattr(DeepHQCodec, "encode", encode)
