@@ -8,6 +8,7 @@ semantics are specified in docs/FORMAT.md.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 import struct
@@ -62,6 +63,10 @@ class TruncatedHeader(ContainerError):
 
 class TrailingData(ContainerError):
     """Bytes follow the last layer's CRC; every layer is intact."""
+
+
+class BudgetTooSmall(ValueError):
+    """Not even the first layer of a file fits the byte budget it is to be cut to."""
 
 
 class LayerCorrupted(ContainerError):
@@ -201,6 +206,39 @@ def write_container(header: Header, layers: list[bytes]) -> bytes:
     for payload in layers:
         parts += [bytes(payload), _U32.pack(zlib.crc32(payload))]
     return b"".join(parts)
+
+
+def prefix_header(header: Header, count: int) -> Header:
+    """The header of the file made of the first `count` layers (1..num_layers): a complete file
+    whose header describes those layers only."""
+    if not 1 <= count <= header.num_layers:
+        raise ValueError(f"a prefix keeps 1..{header.num_layers} layers, not {count}")
+    return dataclasses.replace(header, layer_lengths=header.layer_lengths[:count],
+                               layer_psnr=header.layer_psnr[:count])
+
+
+def layers_within(header: Header, max_bytes: int) -> int:
+    """How many leading layers fit in max_bytes as a file of their own (0: not even the first)."""
+    return max((k for k in range(1, header.num_layers + 1)
+                if prefix_header(header, k).file_size <= max_bytes), default=0)
+
+
+def fit_to_budget(data: bytes, max_bytes: int) -> bytes:
+    """The longest layer prefix of a complete file that fits in max_bytes, written as a complete
+    file of its own (header rewritten: its layer count, lengths and PSNR values). Raises
+    BudgetTooSmall when not even the first layer fits, ContainerError for a bad file."""
+    parsed = parse_container(data)
+    if not parsed.complete or parsed.damage is not None:
+        raise ValueError("only a complete, intact file can be cut to a byte budget")
+    header = parsed.header
+    if header.file_size <= max_bytes:
+        return bytes(data)
+    count = layers_within(header, max_bytes)
+    if count == 0:
+        first = prefix_header(header, 1).file_size
+        raise BudgetTooSmall(f"a budget of {max_bytes:,} bytes does not hold even the first quality "
+                             f"layer of this picture ({first:,} bytes with the header)")
+    return write_container(prefix_header(header, count), parsed.layers[:count])
 
 
 # ---------------------------------------------------------------------------------------------

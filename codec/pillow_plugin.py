@@ -26,7 +26,8 @@ Image.MAX_IMAGE_PIXELS check applies at open, as for every format).
 
 Save options: codec (a name of codec.registry.CODECS: "deephq", the default, or "hc"), quality
 (HC model 1..4; DeepHQ has a single model, so quality is None or 0 and the reader chooses layers
-instead), device ("auto").
+instead), device ("auto"), and a byte budget: max_bytes (an int) or bpp (bits per pixel), as
+`strata encode --max-bytes / --bpp` (codec.api.encode).
 """
 from __future__ import annotations
 
@@ -159,8 +160,9 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     options = im.encoderinfo
     try:
         data = api.encode(im, codec=options.get("codec", DEFAULT_CODEC),
-                          quality=options.get("quality"), device=options.get("device", "auto"))
-    except ValueError as error:  # ImageInputError, a bad codec/quality, WeightsError
+                          quality=options.get("quality"), device=options.get("device", "auto"),
+                          max_bytes=options.get("max_bytes"), max_bpp=options.get("bpp"))
+    except ValueError as error:  # ImageInputError, a bad codec/quality, WeightsError, BudgetTooSmall
         raise OSError(f"cannot write Strata file: {error}") from error
     fp.write(data)
 
