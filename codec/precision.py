@@ -1,10 +1,11 @@
 """Numeric precision of the transforms: bf16 where the hardware computes it natively.
 
 The entropy parameters are always float64 on the CPU (bit-identical everywhere); only the
-pictures' synthesis may run in bf16. On Kodak with the session-9 DeepHQ weights, bf16 synthesis
-(with the last layer in float32, codec.models.layers.float32_output) loses 0.0004-0.016 dB per
-layer on average and synthesizes 2-4x faster on a CPU with AVX512-BF16 (BENCHMARKS.md). CPUs
-without it (AVX2 only) emulate bf16 far slower than float32, so they keep float32.
+pictures' synthesis may run in bf16, and only for codecs whose pictures it leaves within 0.02 dB
+of float32 on Kodak (BENCHMARKS.md): DeepHQ loses 0.0004-0.016 dB per layer on average with the
+last layer in float32 (codec.models.layers.float32_output) and synthesizes about 1.9x faster on
+a CPU with AVX512-BF16; HC q4 lost 0.016-0.023 dB, so HC stays in float32. CPUs without native
+bf16 (AVX2 only) emulate it far slower than float32, so they keep float32.
 
 STRATA_PRECISION overrides the choice: "auto" (the default), "float32" or "bf16".
 """
@@ -25,19 +26,22 @@ def bf16_is_native(device: torch.device) -> bool:
     return any(getattr(cpu, probe, lambda: False)() for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
 
 
-def synthesis_dtype(device: torch.device) -> torch.dtype:
-    """The dtype pictures are synthesized in on device (STRATA_PRECISION, else native bf16 or float32)."""
+def synthesis_dtype(device: torch.device, bf16_ok: bool = True) -> torch.dtype:
+    """The dtype a codec's pictures are synthesized in on device: float32 unless the codec allows
+    bf16 (bf16_ok); then STRATA_PRECISION decides, by default bf16 where it is native."""
     choice = os.environ.get("STRATA_PRECISION", "auto")
     if choice not in CHOICES:
         raise ValueError(f"STRATA_PRECISION={choice!r} is not one of {', '.join(CHOICES)}")
+    if not bf16_ok:
+        return torch.float32
     if choice == "auto":
         return torch.bfloat16 if bf16_is_native(device) else torch.float32
     return torch.bfloat16 if choice == "bf16" else torch.float32
 
 
-def synthesis_autocast(device: torch.device) -> torch.autocast:
-    """The autocast context a synthesis runs in (disabled for float32)."""
-    dtype = synthesis_dtype(device)
+def synthesis_autocast(device: torch.device, bf16_ok: bool = True) -> torch.autocast:
+    """The autocast context a codec's synthesis runs in (disabled for float32)."""
+    dtype = synthesis_dtype(device, bf16_ok)
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)
 
 

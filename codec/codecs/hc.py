@@ -115,10 +115,10 @@ class HCCodec:
 
     @torch.no_grad()
     def synthesize(self, latents: list[tuple[np.ndarray, tuple]], size) -> np.ndarray:
-        """RGB uint8 (H, W, 3) from y_4, y_3, y_2 (flat float64 values with their shapes), in bf16
-        where it is native (codec.precision)."""
+        """RGB uint8 (H, W, 3) from y_4, y_3, y_2 (flat float64 values with their shapes), in
+        float32 (bf16 costs HC more than 0.02 dB: codec.precision)."""
         tensors = [self._tensor(t).float().to(self.device) for t in latents]
-        with synthesis_autocast(self.device):
+        with synthesis_autocast(self.device, bf16_ok=False):
             (x_hat,) = run_tiled(lambda *t: (self.model.synthesis(*map(channels_last, t)),), list(zip(tensors, (1, 2, 4))), [16])
         return pixels.to_rgb(x_hat, *size)
 
@@ -201,10 +201,12 @@ class Latents:
 
 
 class HCLayerDecoder(LayerDecoder):
-    """Decodes the 3 layers of one HC file in order, in two steps per layer: decode_symbols (the
-    range decoding and the Gaussians it needs) and synthesize (the picture); decode_layer (from
-    LayerDecoder) does both. Any decoded layer can be synthesized; with history its Gaussians
-    are kept for that."""
+    """Decodes the 3 layers of one HC file in order, one chunk each, in two steps: decode_chunk
+    (the range decoding and the Gaussians it needs) and synthesize (the picture); decode_layer
+    (from LayerDecoder) does both. Any decoded layer can be synthesized; with history its
+    Gaussians are kept for that."""
+
+    title = "HC"
 
     def __init__(self, codec: HCCodec, width: int, height: int, params: bytes, history: bool = False):
         if len(params) != PARAMS.size:
@@ -219,13 +221,16 @@ class HCLayerDecoder(LayerDecoder):
         d = codec.config.downsampling
         self.z_shape = (codec.config.N, -(-height // d), -(-width // d))
         self.layer = 0  # layers decoded so far
+        self.parts = 0
+
+    def chunks_in(self, layer: int) -> int:
+        return 1 if 0 <= layer < len(LATENTS) else 0
 
     @torch.no_grad()
-    def decode_symbols(self, payload: bytes) -> int:
-        """Range-decode the next layer's latent from its payload (no synthesis); returns its index."""
-        codec, layer = self.codec, self.layer
-        if layer >= len(LATENTS):
-            raise InvalidCodecParameters(f"HC files have {len(LATENTS)} layers; this file has more")
+    def decode_chunk(self, payload: bytes, layer: int, part: int) -> None:
+        """Range-decode layer `layer`'s latent from its one chunk (no synthesis)."""
+        self.check_next(layer, part)
+        codec = self.codec
         decoder = ec.new_decoder(payload)
         if layer == 0:
             codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
@@ -234,8 +239,7 @@ class HCLayerDecoder(LayerDecoder):
         verify(bind_alphabet(gaussian.check(), self.alphabets[layer]), self.checks[layer], f"HC {LATENTS[layer]}")
         values = ResidualPass(self.alphabets[layer], gaussian).decode(decoder)
         self.latents.store(layer, values + gaussian.mu)
-        self.layer += 1
-        return layer
+        self.count(layer)
 
     def synthesize(self, layer: int | None = None) -> np.ndarray:
         """The picture (RGB uint8 (H, W, 3)) of a decoded layer, by default the newest."""

@@ -56,6 +56,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # > 0: keep an exponential moving average of the weights (e.g. 0.999)
     bf16: bool = True  # bf16 autocast where the hardware computes bf16 natively (bf16_is_native)
     init_from: list = field(default_factory=list)  # candidates; the first that exists is used
+    branch: bool = False  # a branch (an anneal, a catch-up) starts at step 0, whatever its lineage records
     data: str = "../shared/data/train"
     held_out: str = "configs/held_out.txt"  # photos of `data` never trained on (large-photo checks)
     eval_data: str = "../shared/data/kodak"  # monitoring only, never trained on
@@ -168,7 +169,8 @@ def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> tuple[int, d
     new modules keep their initialisation. A DeepHQ phase-1 state (all steps 1) gets the phase-2
     starting steps of the lambda ladder. Returns the step to continue from (the source's step when
     it is an export of this same run or of a branch off it, at any depth: a fresh machine
-    continuing from the shipped weights; else 0) and where the state came from ({"from": path, "run", "step"}).
+    continuing from the shipped weights; 0 for a `branch` config or a new run) and where the state
+    came from ({"from": path, "run", "step"}).
     """
     source = next((c for c in cfg.init_from if (REPO / c).exists()), None)
     if source is None:
@@ -189,7 +191,10 @@ def load_initial_state(model: torch.nn.Module, cfg: TrainConfig) -> tuple[int, d
         raise ValueError(f"{source}: unexpected parameters {unexpected}")
     if "step_logits" in missing or ("step_logits" in state and not state["step_logits"].any()):
         model.init_steps_from_ladder()  # a phase-1 base: its steps were never trained
-    step = next((int(o.get("step", 0)) for o in lineage(origin) if o.get("run") == cfg.name), 0)
+    step = 0 if cfg.branch else next((int(o.get("step", 0)) for o in lineage(origin) if o.get("run") == cfg.name), 0)
+    if step >= cfg.steps:
+        raise ValueError(f"{source} is at step {step} of {cfg.name}, which has {cfg.steps} steps: nothing to train; "
+                         f"a branch off it needs `branch = true` in its config, a longer run more `steps`")
     print(f"initialised from {source}; new parameters: {missing or 'none'}; starting at step {step}", flush=True)
     return step, {"from": source, **origin}
 

@@ -28,13 +28,27 @@ def test_an_unknown_precision_is_named(monkeypatch):
         precision.synthesis_dtype(torch.device("cpu"))
 
 
-@pytest.mark.parametrize("codec, quality", [("deephq", None), ("hc", 1)])
-def test_bf16_pictures_stay_close_to_float32(monkeypatch, tile, codec, quality):
-    data = api.encode(tile, codec=codec, quality=quality, device="cpu")
+def test_a_codec_that_does_not_allow_bf16_synthesizes_in_float32(monkeypatch):
+    monkeypatch.setenv("STRATA_PRECISION", "bf16")
+    assert precision.synthesis_dtype(torch.device("cpu"), bf16_ok=False) == torch.float32
+
+
+def decoded_pictures(monkeypatch, data: bytes) -> dict[str, list[np.ndarray]]:
+    """STRATA_PRECISION choice -> every layer's picture of data."""
     pictures = {}
     for choice in ("float32", "bf16"):
         monkeypatch.setenv("STRATA_PRECISION", choice)
         pictures[choice] = [layer.rgb for layer in api.decode(data, device="cpu").layers]
+    return pictures
+
+
+def test_hc_pictures_are_float32_whatever_the_setting(monkeypatch, tile):
+    pictures = decoded_pictures(monkeypatch, api.encode(tile, codec="hc", quality=1, device="cpu"))
+    assert all(np.array_equal(a, b) for a, b in zip(pictures["float32"], pictures["bf16"]))
+
+
+def test_deephq_bf16_pictures_stay_close_to_float32(monkeypatch, tile, data):
+    pictures = decoded_pictures(monkeypatch, data)
     for fp32, bf16 in zip(pictures["float32"], pictures["bf16"]):
         assert abs(psnr(tile, fp32) - psnr(tile, bf16)) < 0.25  # a 48x64 tile at 40 dB; Kodak: mean < 0.02 dB
     assert any(not np.array_equal(a, b) for a, b in zip(pictures["float32"], pictures["bf16"]))  # bf16 ran

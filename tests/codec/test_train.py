@@ -94,6 +94,13 @@ def test_a_branch_restarts_from_its_source_and_records_it(tiny_setup):
     trunk_again = write_config(root, data, "trunk", steps=3, extra=f'runs = "{root / "fresh2"}"\ninit_from = ["{root}/branch.pt"]')
     trunk_again.write_text(trunk_again.read_text().replace(f'runs = "{root / "runs"}"\n', ""))
     assert "starting at step 2" in train(trunk_again).stdout  # the trunk continues at its own step
+    rebranch = write_config(root, data, "branch", steps=2, extra=f'runs = "{root / "fresh3"}"\ninit_from = ["{root}/branch.pt"]')
+    rebranch.write_text(rebranch.read_text().replace(f'runs = "{root / "runs"}"\n', ""))
+    assert subprocess.run([sys.executable, "-m", "codec.training.train", str(rebranch), "--threads", "1"], cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                          timeout=600).stderr.count("needs `branch = true`") == 1  # finished: a clear error
+    rebranch.write_text(rebranch.read_text() + "branch = true\n")
+    assert "starting at step 0" in train(rebranch).stdout  # a branch starts afresh whatever its lineage
     report = json.loads(train(branch, "--evaluate", "1").stdout)
     assert report["step"] == 2 and len(report["eval_psnr"]) == 1 and report["eval_bpp"][0] > 0
 
