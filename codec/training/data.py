@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from codec.atomic import write_atomic
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
 
@@ -44,8 +46,8 @@ def load_cached(folder: str | Path, cache_dir: str | Path, min_side: int, exclud
             pixels = np.load(entry, allow_pickle=False)
         else:
             pixels = load_rgb(path)
-            np.save(entry.with_suffix(".tmp.npy"), pixels, allow_pickle=False)
-            entry.with_suffix(".tmp.npy").replace(entry)
+            # atomic, with a temporary name of its own: the ranks of a torchrun cache the same files
+            write_atomic(entry, lambda f: np.save(f, pixels, allow_pickle=False))
         if min(pixels.shape[:2]) >= min_side:
             images.append(pixels)
     if not images:
