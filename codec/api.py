@@ -15,6 +15,7 @@ errors are Python indices (from 0).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,14 +79,17 @@ def _check_encodable(width: int, height: int, codec: str, max_pixels: int | None
 
 @dataclass(frozen=True)
 class DecodedLayer:
-    """One decoded quality layer: index (from 0; people see index + 1), picture, and what it cost."""
+    """One decoded quality layer, or a refinement on the way to it (the picture of its first
+    `parts` chunks): index (from 0; people see index + 1), picture, and what it cost."""
 
     index: int
     rgb: np.ndarray  # uint8 (H, W, 3)
-    bytes_used: int  # file bytes up to the end of this layer (header included)
+    bytes_used: int  # file bytes up to the end of this layer or chunk (header included)
     bpp: float  # 8 * bytes_used / (W * H)
-    psnr: float | None  # PSNR-RGB measured by the encoder (from the header), dB
+    psnr: float | None  # PSNR-RGB measured by the encoder (from the header; None for a refinement), dB
     decode_seconds: float
+    parts: int = 1  # chunks of layer `index` in the picture
+    complete: bool = True  # every chunk the file has of the layer: a whole layer, not a refinement
 
     def image(self, mode: str = "RGB") -> Image.Image:
         """The picture as a Pillow image; mode "L" for grayscale sources."""
@@ -143,8 +147,23 @@ def _encode_file(coder, rgb: np.ndarray, mode: str, psnr: bool) -> bytes:
         layer_lengths=tuple(len(p) for p in encoded.layers),
         layer_psnr=layer_psnr,
         params=encoded.params,
+        chunk_lengths=encoded.chunk_lengths,
     )
     return container.write_container(header, encoded.layers)
+
+
+def _fit(data: bytes, budget: int, rgb: np.ndarray | None, device: str) -> bytes:
+    """The file cut to the budget (container.fit_to_budget); with rgb, a layer cut short gets
+    the PSNR of its picture measured (one synthesis)."""
+    cut = container.fit_to_budget(data, budget)
+    parsed = container.parse_container(cut)
+    if rgb is None or parsed.header.layer_psnr[-1] is not None:
+        return cut
+    decoder = open_layer_decoder(parsed.header, device)
+    for layer in range(parsed.header.num_layers):
+        decoder.decode_symbols(parsed.layer_chunks(layer))
+    psnr = parsed.header.layer_psnr[:-1] + (metrics.psnr(rgb, decoder.synthesize()),)
+    return container.write_container(dataclasses.replace(parsed.header, layer_psnr=psnr), parsed.layers)
 
 
 def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device: str = "auto",
@@ -156,9 +175,10 @@ def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device
     larger part of a DeepHQ encode); without it the header says "unknown".
 
     max_bytes / max_bpp: a byte budget (byte_budget). DeepHQ writes the longest prefix of its
-    layers that fits; a family (HC) without a quality tries its installed models from the best
-    down and writes the first whose file fits, else the longest prefix of the lowest one.
-    Raises container.BudgetTooSmall when not even the first layer fits.
+    chunks that fits (ending at a partition boundary, the last layer possibly cut short); a
+    family (HC) without a quality tries its installed models from the best down and writes the
+    first whose file fits, else the longest prefix of the lowest one. Raises
+    container.BudgetTooSmall when not even the first layer fits.
 
     Raises ImageTooLarge above max_pixels pixels (None: MAX_IMAGE_PIXELS) and InsufficientMemory
     when the picture cannot fit in memory, both before the encoder allocates anything.
@@ -171,7 +191,7 @@ def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device
         data = _encode_file(load_codec(codec, model_id, device), rgb, mode, psnr)
         if budget is None or len(data) <= budget:
             return data
-    return container.fit_to_budget(data, budget)
+    return _fit(data, budget, rgb if psnr else None, device)
 
 
 # Errors that stop decoding at a layer: the layers before it stand, the error becomes `damage`.
@@ -182,23 +202,28 @@ LAYER_ERRORS = (CorruptStream, ParameterMismatch, InvalidCodecParameters, Weight
 class ProgressiveDecoder:
     """Decode a `.strata` file from bytes that arrive in arbitrary pieces.
 
-    feed() takes the bytes at once and returns an iterator over the layers completed so far; each
-    layer is decoded when the iterator reaches it. Damage (a failed layer CRC) stops decoding at
-    the last intact layer and is kept in `damage`; so does a layer that passes its CRC but cannot
-    be decoded (one of LAYER_ERRORS, with a `layer` attribute: a corrupt stream, impossible codec
-    parameters, other or missing weights, an allocation failure). A bad header raises
-    ContainerError, a header announcing more than max_pixels pixels (default MAX_IMAGE_PIXELS)
-    raises ImageTooLarge, one whose picture cannot fit in memory InsufficientMemory, from this
-    feed and every later one.
+    feed() takes the bytes at once and returns an iterator over the pictures they complete; each
+    is decoded when the iterator reaches it: every complete layer, and with refinements the
+    newest refinement inside a layer (the picture of its chunks so far; one synthesis per feed at
+    most, the chunks before it in the same feed are range-decoded only). `layers` keeps the
+    complete layers. Damage (a failed chunk CRC) stops decoding at the last intact chunk and is
+    kept in `damage`; so does a chunk that passes its CRC but cannot be decoded (one of
+    LAYER_ERRORS, with a `layer` attribute: a corrupt stream, impossible codec parameters,
+    other or missing weights, an allocation failure). A bad header raises ContainerError, a
+    header announcing more than max_pixels pixels (default MAX_IMAGE_PIXELS) raises
+    ImageTooLarge, one whose picture cannot fit in memory InsufficientMemory, from this feed and
+    every later one.
     """
 
-    def __init__(self, device: str = "auto", weights: str | Path | None = None, max_pixels: int | None = None):
+    def __init__(self, device: str = "auto", weights: str | Path | None = None, max_pixels: int | None = None,
+                 refinements: bool = True):
         self.device = device
         self.weights = weights
         self.max_pixels = max_pixels
+        self.refinements = refinements
         self.reader = container.StreamingReader()
         self.layers: list[DecodedLayer] = []
-        self._pending: list[tuple[int, bytes]] = []
+        self._pending: list[container.Chunk] = []
         self._decoder = None
         self._failure: ValueError | None = None
         self._refusal: ValueError | None = None
@@ -238,21 +263,22 @@ class ProgressiveDecoder:
 
     def _drain(self) -> Iterator[DecodedLayer]:
         while self._pending:
-            index, payload = self._pending.pop(0)
-            header = self.header
+            chunk = self._pending.pop(0)
+            shown = chunk.last or self.refinements and not self._pending
             try:
-                with memory.guard(f"decoding the {header.width}x{header.height} picture"):
+                with memory.guard(f"decoding the {self.header.width}x{self.header.height} picture"):
                     decoder = self._layer_decoder()
                     start = time.perf_counter()
-                    rgb = decoder.decode_layer(payload)
+                    decoder.decode_chunk(chunk.payload, chunk.layer, chunk.part)
+                    rgb = decoder.synthesize(chunk.layer) if shown else None
             except LAYER_ERRORS as error:
-                self._fail(index, error)
+                self._fail(chunk.layer, error)
                 return
-            used = header.layer_offset(index + 1)
-            layer = DecodedLayer(index, rgb, used, 8 * used / (header.width * header.height),
-                                 header.layer_psnr[index], time.perf_counter() - start)
-            self.layers.append(layer)
-            yield layer
+            if rgb is not None:
+                picture = _decoded(self.header, chunk, rgb, time.perf_counter() - start)
+                if chunk.last:
+                    self.layers.append(picture)
+                yield picture
 
     def _fail(self, index: int, error: ValueError) -> None:
         """Stop at layer index, which passed its CRC check but cannot be decoded."""
@@ -266,6 +292,13 @@ class ProgressiveDecoder:
         if self._decoder is None:
             self._decoder = _matching_decoder(self.header, self.device, self.weights, history=False)
         return self._decoder
+
+
+def _decoded(header: container.Header, chunk: container.Chunk, rgb: np.ndarray, seconds: float) -> DecodedLayer:
+    """The DecodedLayer of the picture a chunk completes."""
+    used = header.chunk_end(chunk.layer, chunk.part)
+    return DecodedLayer(chunk.layer, rgb, used, 8 * used / (header.width * header.height),
+                        header.layer_psnr[chunk.layer] if chunk.last else None, seconds, chunk.part + 1, chunk.last)
 
 
 def _matching_decoder(header: container.Header, device: str, weights: str | Path | None,
@@ -286,8 +319,8 @@ def open_layer_decoder(header: container.Header, device: str = "auto", weights: 
                        max_pixels: int | None = None, history: bool = False) -> LayerDecoder:
     """The codec's own layer decoder for a file, after the checks ProgressiveDecoder makes.
 
-    For callers that schedule the two steps of each layer themselves (the viewer's worker:
-    decode_symbols for every complete layer, synthesize for the one to show). Raises
+    For callers that schedule the two steps of each chunk themselves (the viewer's worker:
+    decode_chunk for every complete chunk, synthesize for the picture to show). Raises
     ImageTooLarge or InsufficientMemory (the picture's size), WeightsError or WeightsMismatch
     (the weights). Errors of the decoder's layers are those of LAYER_ERRORS.
     """
@@ -300,12 +333,14 @@ class DecodeResult:
     """The best picture a file (or a prefix of it) gives, and how complete it was."""
 
     header: container.Header
-    layers: list[DecodedLayer]
+    layers: list[DecodedLayer]  # the complete layers
     damage: ValueError | None  # a ContainerError, or the error of a layer that cannot be decoded
+    refinement: DecodedLayer | None = None  # the chunks of the next layer that a prefix has
 
     @property
     def last(self) -> DecodedLayer:
-        return self.layers[-1]
+        """The best picture: the refinement when there is one, else the last layer."""
+        return self.refinement or self.layers[-1]
 
     @property
     def complete(self) -> bool:
@@ -318,7 +353,8 @@ class DecodeResult:
 
 def decode(data: bytes, layers: int | None = None, device: str = "auto", weights: str | Path | None = None,
            max_pixels: int | None = None) -> DecodeResult:
-    """Decode the first `layers` layers (default: all complete ones) of a `.strata` file or prefix.
+    """Decode the first `layers` layers (default: all complete ones, and the complete chunks of
+    the next, the `refinement`) of a `.strata` file or prefix.
 
     Raises ImageTooLarge if the header announces more than max_pixels pixels (None: use
     MAX_IMAGE_PIXELS), InsufficientMemory if its picture cannot fit in memory. A layer that
@@ -326,17 +362,21 @@ def decode(data: bytes, layers: int | None = None, device: str = "auto", weights
     is layer 0, its error is raised.
     """
     parsed = container.parse_container(data)
-    _check_decodable(parsed.header, max_pixels)
-    wanted = parsed.header.num_layers if layers is None else layers
+    header = parsed.header
+    _check_decodable(header, max_pixels)
+    wanted = header.num_layers if layers is None else layers
     if wanted < 1:
         raise ValueError(f"layers must be at least 1, got {wanted}")
     available = parsed.layers[:wanted]
     if not available:
-        reason = parsed.damage or f"only {len(data)} of {parsed.header.file_size} bytes are present"
+        reason = parsed.damage or f"only {len(data)} of {header.file_size} bytes are present"
         raise container.ContainerError(f"no complete layer to decode: {reason}")
+    end = header.layer_offset(len(available))
+    if parsed.partial and len(available) < wanted:
+        end = header.chunk_end(len(available), len(parsed.partial) - 1)
     decoder = ProgressiveDecoder(device, weights, max_pixels)
-    prefix = bytes(data[: parsed.header.layer_offset(len(available))])
-    decoded = list(decoder.feed(prefix))
+    decoded = list(decoder.feed(bytes(data[:end])))
     if decoder.damage is not None and not decoded:
         raise decoder.damage
-    return DecodeResult(parsed.header, decoded, decoder.damage or parsed.damage)
+    refinement = decoded[-1] if decoded and not decoded[-1].complete else None
+    return DecodeResult(header, decoder.layers, decoder.damage or parsed.damage, refinement)

@@ -152,8 +152,8 @@ def cmd_decode(args) -> int:
 
 
 def info_dict(path: Path) -> dict:
-    """Header fields, per-layer sizes and statistics (layers numbered from 1), and integrity of a
-    .strata file."""
+    """Header fields, per-layer sizes, chunk counts (a layer cut to a byte budget keeps only its
+    first chunks) and statistics (layers numbered from 1), and integrity of a .strata file."""
     from codec import container
 
     data, extra = read_strata(path)
@@ -167,13 +167,17 @@ def info_dict(path: Path) -> dict:
         layers.append({
             "layer": i + 1,
             "bytes": h.layer_lengths[i],
+            "chunks": len(h.chunks[i]),
             "cumulative_bytes": end,
             "cumulative_bpp": round(8 * end / (h.width * h.height), 5),
             "psnr": h.layer_psnr[i],
             "received": i < len(parsed.layers),
+            "chunks_received": len(h.chunks[i]) if i < len(parsed.layers) else
+                               len(parsed.partial) if i == len(parsed.layers) else 0,
         })
     return {
         "file": str(path),
+        "version": h.version,
         "codec": h.codec,
         "model_id": h.model_id,
         "weights_digest": h.weights_digest.hex(),
@@ -203,15 +207,24 @@ def cmd_info(args) -> int:
             continue
         print(f"{info['file']}: {info['codec']} (model {info['model_id']}, weights {info['weights_digest']}), "
               f"{info['width']}x{info['height']} {info['source_mode']}, {info['num_layers']} layers, "
-              f"{info['file_bytes']} bytes (header {info['header_bytes']})")
-        print("  layer     bytes   cum.bpp   PSNR dB")
+              f"{info['file_bytes']} bytes (header {info['header_bytes']}, container version {info['version']})")
+        print("  layer     bytes  chunks   cum.bpp   PSNR dB")
         for layer in info["layers"]:
             psnr = "-" if layer["psnr"] is None else f"{layer['psnr']:.2f}"
-            missing = "" if layer["received"] else "  (missing)"
-            print(f"  {layer['layer']:5d} {layer['bytes']:9d} {layer['cumulative_bpp']:9.4f} {psnr:>9}{missing}")
+            print(f"  {layer['layer']:5d} {layer['bytes']:9d} {layer['chunks']:7d} {layer['cumulative_bpp']:9.4f} "
+                  f"{psnr:>9}{_missing(layer)}")
         if info["damage"]:
             print(f"  damage: {info['damage']}")
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _missing(layer: dict) -> str:
+    """What `strata info` adds to a layer not (wholly) received."""
+    if layer["received"]:
+        return ""
+    if layer["chunks_received"]:
+        return f"  (missing; {layer['chunks_received']} of its {layer['chunks']} chunks received)"
+    return "  (missing)"
 
 
 def _add_batch_options(p: argparse.ArgumentParser, suffix: str) -> None:

@@ -1,8 +1,10 @@
 """The `.strata` layered container: one image as a header plus N quality layers.
 
-The container is codec-agnostic: it carries opaque per-layer payloads and a small codec-specific
-parameter blob, each guarded by a CRC32. Any prefix of a file is valid and decodes to every complete
-layer in it; damaged or hostile input raises a ContainerError (never struct.error or IndexError)
+The container is codec-agnostic: it carries opaque payloads and a small codec-specific parameter
+blob, each guarded by a CRC32. A layer is one or more chunks (version 2; version 1 files, one
+chunk per layer, still read), each with its own CRC, so a prefix ending inside a layer still
+gives the chunks complete in it. Any prefix of a file is valid and decodes to every complete
+chunk in it; damaged or hostile input raises a ContainerError (never struct.error or IndexError)
 and never makes the reader allocate according to a size field. The byte layout, limits and error
 semantics are specified in docs/FORMAT.md.
 """
@@ -14,15 +16,18 @@ import stat
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from codec import registry
 
 MAGIC = b"\x89STRATA\n"
-VERSION = 1
+VERSION = 2  # what this writer writes
+READABLE_VERSIONS = (1, 2)  # 1: one chunk per layer, fixed-size lengths (docs/FORMAT.md)
 SOURCE_MODES = ("RGB", "L", "RGBA", "LA", "other")  # index = mode code in the file
 
 MAX_HEADER_LEN = 4096  # bytes of header body
 MAX_LAYERS = 16
+MAX_CHUNKS = 64  # per layer
 MAX_SIDE = 65535  # pixels
 MAX_PIXELS = 2**28
 PSNR_UNKNOWN = 0xFFFF
@@ -33,8 +38,10 @@ _FIXED = struct.Struct("<BB8sIIBB")  # codec_id, model_id, weights, width, heigh
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _CRC_SIZE = 4
-_PER_LAYER = 6  # u32 length + u16 psnr
-_MIN_HEADER_LEN = _FIXED.size + _PER_LAYER + _U16.size  # one layer, no params
+_PER_LAYER = 6  # version 1: u32 length + u16 psnr
+_MIN_HEADER_LEN = {1: _FIXED.size + _PER_LAYER + _U16.size,  # one layer, no params
+                   2: _FIXED.size + 1 + 1 + 2 + _U16.size}  # one layer of one empty chunk
+MAX_CHUNK_LEN = 2**32 - 1
 
 
 class ContainerError(ValueError):
@@ -70,17 +77,31 @@ class BudgetTooSmall(ValueError):
 
 
 class LayerCorrupted(ContainerError):
-    """A layer payload does not match its CRC32; earlier layers are intact. `layer` is its index
-    (from 0); the message counts from 1, as everything shown to people does."""
+    """A chunk does not match its CRC32; earlier chunks are intact. `layer` and `part` are the
+    indices (from 0) of the layer and of the chunk in it; the message counts from 1, as everything
+    shown to people does."""
 
-    def __init__(self, layer: int, expected_crc: int, actual_crc: int):
+    def __init__(self, layer: int, expected_crc: int, actual_crc: int, part: int = 0, parts: int = 1):
         self.layer = layer
+        self.part = part
         self.expected_crc = expected_crc
         self.actual_crc = actual_crc
+        where = f" (chunk {part + 1} of {parts})" if parts > 1 else ""
+        before = "the layers before it" if part == 0 else "the layers and chunks before it"
         super().__init__(
-            f"quality layer {layer + 1} is corrupted: its CRC32 is 0x{actual_crc:08x} "
-            f"but the file records 0x{expected_crc:08x}; only the layers before it can be decoded"
+            f"quality layer {layer + 1} is corrupted{where}: its CRC32 is 0x{actual_crc:08x} "
+            f"but the file records 0x{expected_crc:08x}; only {before} can be decoded"
         )
+
+
+class Chunk(NamedTuple):
+    """A complete, CRC-checked chunk: chunk `part` of layer `layer` (both from 0); `last` when it
+    completes its layer."""
+
+    layer: int
+    part: int
+    payload: bytes
+    last: bool
 
 
 @dataclass(frozen=True)
@@ -93,18 +114,28 @@ class Header:
     width: int
     height: int
     source_mode: str
-    layer_lengths: tuple[int, ...]
+    layer_lengths: tuple[int, ...]  # payload bytes of each layer (its chunks' payloads together)
     layer_psnr: tuple[float | None, ...]  # PSNR-RGB in dB, None = unknown; stored to 0.01 dB
     params: bytes = b""
+    chunk_lengths: tuple[tuple[int, ...], ...] | None = None  # per layer its chunks'; None: one chunk each
+    version: int = VERSION  # the layout read or to be written (version 1: one chunk per layer)
 
     @property
     def num_layers(self) -> int:
         return len(self.layer_lengths)
 
     @property
+    def chunks(self) -> tuple[tuple[int, ...], ...]:
+        """The payload length of every chunk, per layer."""
+        return self.chunk_lengths if self.chunk_lengths is not None else tuple((n,) for n in self.layer_lengths)
+
+    @property
     def body_len(self) -> int:
         """Length of the header body (the `header_len` field)."""
-        return _FIXED.size + _PER_LAYER * self.num_layers + _U16.size + len(self.params)
+        n, fixed = self.num_layers, _FIXED.size + _U16.size + len(self.params)
+        if self.version == 1:
+            return fixed + _PER_LAYER * n
+        return fixed + n + sum(len(_varint(c)) for layer in self.chunks for c in layer) + 2 * n
 
     @property
     def size(self) -> int:
@@ -112,10 +143,17 @@ class Header:
         return _PREAMBLE.size + self.body_len + _CRC_SIZE
 
     def layer_offset(self, i: int) -> int:
-        """File offset of layer i's payload (i may equal num_layers: the end of the file)."""
+        """File offset of layer i's first chunk (i may equal num_layers: the end of the file)."""
         if not 0 <= i <= self.num_layers:
             raise IndexError(f"layer {i} out of range 0..{self.num_layers}")
-        return self.size + sum(self.layer_lengths[:i]) + _CRC_SIZE * i
+        return self.size + sum(self.layer_lengths[:i]) + _CRC_SIZE * sum(map(len, self.chunks[:i]))
+
+    def chunk_end(self, i: int, part: int) -> int:
+        """File offset just after chunk `part` of layer i and its CRC."""
+        lengths = self.chunks[i]
+        if not 0 <= part < len(lengths):
+            raise IndexError(f"layer {i} has chunks 0..{len(lengths) - 1}, not {part}")
+        return self.layer_offset(i) + sum(lengths[:part + 1]) + _CRC_SIZE * (part + 1)
 
     @property
     def file_size(self) -> int:
@@ -125,12 +163,18 @@ class Header:
 
 @dataclass
 class ParsedFile:
-    """The result of parse_container: the header and the complete, CRC-verified layers."""
+    """The result of parse_container: the header, the complete CRC-verified layers (each the
+    payloads of its chunks together) and the complete chunks of the first incomplete one."""
 
     header: Header
     layers: list[bytes]
     complete: bool
     damage: ContainerError | None = None
+    partial: list[bytes] = dataclasses.field(default_factory=list)  # chunk payloads of layer len(layers)
+
+    def layer_chunks(self, layer: int) -> list[bytes]:
+        """The chunk payloads of a complete layer."""
+        return _split(self.layers[layer], self.header.chunks[layer])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,8 +192,34 @@ def _psnr_to_centi(psnr: float | None) -> int:
     return round(psnr * 100)
 
 
+def _varint(value: int) -> bytes:
+    """value as an unsigned LEB128 number: 7 bits a byte, low first, the high bit = "more"."""
+    out = bytearray()
+    while True:
+        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def _chunk_problem(h: Header) -> str | None:
+    """What is wrong with the chunk lengths, in words, or None."""
+    chunks = h.chunks
+    if len(chunks) != h.num_layers or any(not 1 <= len(c) <= MAX_CHUNKS for c in chunks):
+        return f"every layer must have 1..{MAX_CHUNKS} chunks, found {tuple(map(len, chunks))}"
+    if tuple(map(sum, chunks)) != tuple(h.layer_lengths):
+        return f"chunk lengths {chunks} do not add up to the layer lengths {tuple(h.layer_lengths)}"
+    if any(not 0 <= c <= MAX_CHUNK_LEN for layer in chunks for c in layer):
+        return "a chunk must be smaller than 4 GiB"
+    if h.version == 1 and any(len(c) > 1 for c in chunks):
+        return "a version 1 file has one chunk per layer"
+    return None
+
+
 def _field_problem(h: Header) -> str | None:
     """The first header field outside its valid range, described in words, or None."""
+    if h.version not in READABLE_VERSIONS:
+        return f"version {h.version} is not one of {READABLE_VERSIONS}"
     if h.codec not in registry.NAMES:
         return f"codec {h.codec!r} is not one of {sorted(registry.NAMES)}"
     if not 0 <= h.model_id <= 255:
@@ -166,7 +236,7 @@ def _field_problem(h: Header) -> str | None:
         return f"source_mode {h.source_mode!r} is not one of {SOURCE_MODES}"
     if not 1 <= h.num_layers <= MAX_LAYERS:
         return f"num_layers {h.num_layers} is outside 1..{MAX_LAYERS}"
-    return None
+    return _chunk_problem(h)
 
 
 def _pack_body(h: Header) -> bytes:
@@ -174,8 +244,11 @@ def _pack_body(h: Header) -> bytes:
     n = h.num_layers
     fixed = _FIXED.pack(registry.spec(h.codec).container_id, h.model_id, h.weights_digest, h.width, h.height,
                         SOURCE_MODES.index(h.source_mode), n)
-    lengths = struct.pack(f"<{n}I", *h.layer_lengths)
     psnr = struct.pack(f"<{n}H", *map(_psnr_to_centi, h.layer_psnr))
+    if h.version == 1:
+        lengths = struct.pack(f"<{n}I", *h.layer_lengths)
+    else:
+        lengths = bytes(map(len, h.chunks)) + b"".join(_varint(c) for layer in h.chunks for c in layer)
     return fixed + lengths + psnr + _U16.pack(len(h.params)) + h.params
 
 
@@ -190,55 +263,80 @@ def _check_writable(header: Header, layers: list[bytes]) -> None:
     actual = tuple(len(layer) for layer in layers)
     if actual != tuple(header.layer_lengths):
         raise ValueError(f"header layer_lengths {tuple(header.layer_lengths)} != payload sizes {actual}")
-    if any(length >= 2**32 for length in actual):
-        raise ValueError("a layer payload must be smaller than 4 GiB")
     if header.body_len > MAX_HEADER_LEN:
         raise ValueError(f"params is {len(header.params)} bytes; the header body would be "
                          f"{header.body_len} bytes, more than {MAX_HEADER_LEN}")
 
 
-def write_container(header: Header, layers: list[bytes]) -> bytes:
-    """Serialize a complete `.strata` file; raise ValueError if header and layers disagree."""
-    _check_writable(header, layers)
+def pack_header(header: Header) -> bytes:
+    """The header's bytes (magic to header CRC) in header.version's layout; no checks."""
     body = _pack_body(header)
-    covered = struct.pack("<BH", VERSION, len(body)) + body
-    parts = [MAGIC, covered, _U32.pack(zlib.crc32(covered))]
-    for payload in layers:
-        parts += [bytes(payload), _U32.pack(zlib.crc32(payload))]
+    covered = struct.pack("<BH", header.version, len(body)) + body
+    return MAGIC + covered + _U32.pack(zlib.crc32(covered))
+
+
+def write_container(header: Header, layers: list[bytes]) -> bytes:
+    """Serialize a complete `.strata` file in header.version's layout; each layer's payload is
+    its chunks' payloads together, cut by header.chunks. Raise ValueError if header and layers
+    disagree."""
+    _check_writable(header, layers)
+    parts = [pack_header(header)]
+    for payload, lengths in zip(layers, header.chunks):
+        for chunk in _split(bytes(payload), lengths):
+            parts += [chunk, _U32.pack(zlib.crc32(chunk))]
     return b"".join(parts)
 
 
-def prefix_header(header: Header, count: int) -> Header:
-    """The header of the file made of the first `count` layers (1..num_layers): a complete file
-    whose header describes those layers only."""
+def _split(payload: bytes, lengths: tuple[int, ...]) -> list[bytes]:
+    """A layer's payload cut into its chunks."""
+    ends = [sum(lengths[:k + 1]) for k in range(len(lengths))]
+    return [payload[end - n:end] for end, n in zip(ends, lengths)]
+
+
+def prefix_header(header: Header, count: int, parts: int | None = None) -> Header:
+    """The header of the file made of the first `count` layers (1..num_layers), the last of them
+    cut to its first `parts` chunks (None: all): a complete file that describes only those. The
+    PSNR of a cut layer becomes unknown."""
     if not 1 <= count <= header.num_layers:
         raise ValueError(f"a prefix keeps 1..{header.num_layers} layers, not {count}")
-    return dataclasses.replace(header, layer_lengths=header.layer_lengths[:count],
-                               layer_psnr=header.layer_psnr[:count])
+    chunks, psnr = header.chunks[:count], header.layer_psnr[:count]
+    parts = len(chunks[-1]) if parts is None else parts
+    if not 1 <= parts <= len(chunks[-1]):
+        raise ValueError(f"layer {count} has 1..{len(chunks[-1])} chunks to keep, not {parts}")
+    if parts < len(chunks[-1]):
+        chunks, psnr = chunks[:-1] + (chunks[-1][:parts],), psnr[:-1] + (None,)
+    return dataclasses.replace(header, layer_lengths=tuple(map(sum, chunks)), layer_psnr=psnr,
+                               chunk_lengths=None if header.chunk_lengths is None else chunks)
 
 
-def layers_within(header: Header, max_bytes: int) -> int:
-    """How many leading layers fit in max_bytes as a file of their own (0: not even the first)."""
-    return max((k for k in range(1, header.num_layers + 1)
-                if prefix_header(header, k).file_size <= max_bytes), default=0)
+def prefix_within(header: Header, max_bytes: int) -> tuple[int, int] | None:
+    """The longest prefix that fits in max_bytes as a file of its own: (layers, chunks of the
+    last one), or None when not even the first chunk fits."""
+    prefixes = ((count, parts) for count in range(1, header.num_layers + 1)
+                for parts in range(1, len(header.chunks[count - 1]) + 1))
+    return max((prefix for prefix in prefixes if prefix_header(header, *prefix).file_size <= max_bytes), default=None)
 
 
 def fit_to_budget(data: bytes, max_bytes: int) -> bytes:
-    """The longest layer prefix of a complete file that fits in max_bytes, written as a complete
-    file of its own (header rewritten: its layer count, lengths and PSNR values). Raises
-    BudgetTooSmall when not even the first layer fits, ContainerError for a bad file."""
+    """The longest prefix of a complete file (whole chunks) that fits in max_bytes, written as a
+    complete file of its own (header rewritten: its layer and chunk counts, lengths, PSNR values;
+    a cut layer's PSNR unknown). Raises BudgetTooSmall when not even the first chunk fits,
+    ContainerError for a bad file."""
     parsed = parse_container(data)
     if not parsed.complete or parsed.damage is not None:
         raise ValueError("only a complete, intact file can be cut to a byte budget")
     header = parsed.header
     if header.file_size <= max_bytes:
         return bytes(data)
-    count = layers_within(header, max_bytes)
-    if count == 0:
-        first = prefix_header(header, 1).file_size
+    prefix = prefix_within(header, max_bytes)
+    if prefix is None:
+        first = prefix_header(header, 1, 1).file_size
         raise BudgetTooSmall(f"a budget of {max_bytes:,} bytes does not hold even the first quality "
                              f"layer of this picture ({first:,} bytes with the header)")
-    return write_container(prefix_header(header, count), parsed.layers[:count])
+    kept = prefix_header(header, *prefix)
+    layers = parsed.layers[:prefix[0]]
+    layers[-1] = layers[-1][:kept.layer_lengths[-1]]
+    return write_container(kept, layers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,12 +363,14 @@ def _check_magic(data) -> None:
 def _read_header_len(data) -> int:
     """Validate version and header_len (data holds at least the preamble); return header_len."""
     _, version, header_len = _PREAMBLE.unpack_from(data)
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
+        known = " and ".join(map(str, READABLE_VERSIONS))
         raise UnsupportedVersion(f"Strata container version {version} is not supported "
-                                 f"(this reader reads version {VERSION}); try a newer Strata")
-    if not _MIN_HEADER_LEN <= header_len <= MAX_HEADER_LEN:
+                                 f"(this reader reads versions {known}); try a newer Strata")
+    least = _MIN_HEADER_LEN[version]
+    if not least <= header_len <= MAX_HEADER_LEN:
         raise HeaderCorrupted(f"header corrupted: header_len {header_len} is outside "
-                              f"{_MIN_HEADER_LEN}..{MAX_HEADER_LEN}")
+                              f"{least}..{MAX_HEADER_LEN}")
     return header_len
 
 
@@ -284,7 +384,52 @@ def _check_header_crc(data, header_len: int) -> None:
                               f"records 0x{expected:08x}")
 
 
-def _decode_body(body: memoryview) -> Header:
+def _corrupted(problem: str) -> HeaderCorrupted:
+    return HeaderCorrupted(f"header corrupted: {problem}")
+
+
+def _read_varint(body: memoryview, pos: int) -> tuple[int, int]:
+    """An unsigned LEB128 number at pos and the position after it; HeaderCorrupted when it runs
+    past the body, is longer than 5 bytes, has a needless last byte 0, or exceeds MAX_CHUNK_LEN."""
+    value = 0
+    for shift, at in enumerate(range(pos, min(pos + 5, len(body)))):
+        byte = body[at]
+        value |= (byte & 0x7F) << (7 * shift)
+        if not byte & 0x80:
+            if byte == 0 and shift > 0 or value > MAX_CHUNK_LEN:
+                raise _corrupted(f"the chunk length at header byte {pos} is malformed")
+            return value, at + 1
+    raise _corrupted(f"the chunk length at header byte {pos} runs past the header")
+
+
+def _read_lengths_v1(body: memoryview, n: int) -> tuple[tuple[tuple[int, ...], ...], int]:
+    """Version 1: a u32 length per layer (one chunk each); -> (chunk lengths, position after)."""
+    end = _FIXED.size + 4 * n
+    if end > len(body):
+        raise _corrupted(f"header_len {len(body)} is too short for num_layers {n}")
+    return tuple((length,) for length in struct.unpack_from(f"<{n}I", body, _FIXED.size)), end
+
+
+def _read_lengths_v2(body: memoryview, n: int) -> tuple[tuple[tuple[int, ...], ...], int]:
+    """Version 2: a u8 chunk count per layer, then every chunk's length as a LEB128 number."""
+    pos = _FIXED.size + n
+    if pos + n + 2 * n + _U16.size > len(body):  # counts, a byte per length at least, PSNR values
+        raise _corrupted(f"header_len {len(body)} is too short for num_layers {n}")
+    counts = body[_FIXED.size:pos]
+    for i, count in enumerate(counts):
+        if not 1 <= count <= MAX_CHUNKS:
+            raise _corrupted(f"layer {i + 1} announces {count} chunks, outside 1..{MAX_CHUNKS}")
+    chunks = []
+    for count in counts:
+        lengths = []
+        for _ in range(count):
+            length, pos = _read_varint(body, pos)
+            lengths.append(length)
+        chunks.append(tuple(lengths))
+    return tuple(chunks), pos
+
+
+def _decode_body(body: memoryview, version: int) -> Header:
     """Header fields from a CRC-verified body; raise HeaderCorrupted naming a bad field."""
     codec_id, model_id, digest, width, height, mode, n = _FIXED.unpack_from(body)
     codec = registry.by_container_id(codec_id)
@@ -293,25 +438,24 @@ def _decode_body(body: memoryview) -> Header:
                                f"{', '.join(f'{s.name}={s.container_id}' for s in registry.CODECS)}); "
                                f"the file may come from a newer Strata")
     if not 1 <= n <= MAX_LAYERS:
-        raise HeaderCorrupted(f"header corrupted: num_layers {n} is outside 1..{MAX_LAYERS}")
+        raise _corrupted(f"num_layers {n} is outside 1..{MAX_LAYERS}")
     if mode >= len(SOURCE_MODES):
-        raise HeaderCorrupted(f"header corrupted: mode {mode} is outside 0..{len(SOURCE_MODES) - 1}")
-    params_at = _FIXED.size + _PER_LAYER * n + _U16.size
+        raise _corrupted(f"mode {mode} is outside 0..{len(SOURCE_MODES) - 1}")
+    chunks, pos = (_read_lengths_v1 if version == 1 else _read_lengths_v2)(body, n)
+    params_at = pos + 2 * n + _U16.size
     if params_at > len(body):
-        raise HeaderCorrupted(f"header corrupted: header_len {len(body)} is too short for "
-                              f"num_layers {n}")
-    lengths = struct.unpack_from(f"<{n}I", body, _FIXED.size)
-    centi = struct.unpack_from(f"<{n}H", body, _FIXED.size + 4 * n)
+        raise _corrupted(f"header_len {len(body)} is too short for num_layers {n}")
+    centi = struct.unpack_from(f"<{n}H", body, pos)
     params_len = _U16.unpack_from(body, params_at - _U16.size)[0]
     if params_at + params_len != len(body):
-        raise HeaderCorrupted(f"header corrupted: params_len {params_len} does not match "
-                              f"header_len {len(body)} (expected {len(body) - params_at})")
-    header = Header(codec.name, model_id, bytes(digest), width, height, SOURCE_MODES[mode], lengths,
-                    tuple(None if c == PSNR_UNKNOWN else c / 100 for c in centi),
-                    bytes(body[params_at:]))
+        raise _corrupted(f"params_len {params_len} does not match header_len {len(body)} "
+                         f"(expected {len(body) - params_at})")
+    header = Header(codec.name, model_id, bytes(digest), width, height, SOURCE_MODES[mode],
+                    tuple(map(sum, chunks)), tuple(None if c == PSNR_UNKNOWN else c / 100 for c in centi),
+                    bytes(body[params_at:]), None if all(len(c) == 1 for c in chunks) else chunks, version)
     problem = _field_problem(header)
     if problem:
-        raise HeaderCorrupted(f"header corrupted: {problem}")
+        raise _corrupted(problem)
     return header
 
 
@@ -328,19 +472,33 @@ def read_header(data) -> Header | None:
     if len(data) < _PREAMBLE.size + header_len + _CRC_SIZE:
         return None
     _check_header_crc(data, header_len)
-    return _decode_body(memoryview(data)[_PREAMBLE.size:_PREAMBLE.size + header_len])
+    return _decode_body(memoryview(data)[_PREAMBLE.size:_PREAMBLE.size + header_len], data[len(MAGIC)])
 
 
-def _layer_at(data, offset: int, length: int, index: int) -> bytes | None:
-    """Layer payload stored at offset, None if data ends first; raise LayerCorrupted on CRC error."""
-    end = offset + length
+class _Slot(NamedTuple):
+    """Where a chunk sits in the layer structure: chunk `part` of `parts` in layer `layer`."""
+
+    layer: int
+    part: int
+    parts: int
+    length: int
+
+
+def _slots(header: Header) -> list[_Slot]:
+    """Every chunk of the file, in file order."""
+    return [_Slot(i, k, len(lengths), n) for i, lengths in enumerate(header.chunks) for k, n in enumerate(lengths)]
+
+
+def _chunk_at(data, offset: int, slot: _Slot) -> bytes | None:
+    """Chunk payload stored at offset, None if data ends first; raise LayerCorrupted on CRC error."""
+    end = offset + slot.length
     if len(data) < end + _CRC_SIZE:
         return None
     payload = bytes(data[offset:end])
     expected = _U32.unpack_from(data, end)[0]
     actual = zlib.crc32(payload)
     if actual != expected:
-        raise LayerCorrupted(index, expected, actual)
+        raise LayerCorrupted(slot.layer, expected, actual, slot.part, slot.parts)
     return payload
 
 
@@ -356,9 +514,10 @@ def trailing_data(extra: int | None) -> TrailingData:
 
 
 def parse_container(data) -> ParsedFile:
-    """Header and every complete, CRC-verified layer of a file or file prefix.
+    """Header and every complete, CRC-verified layer of a file or file prefix, and the complete
+    chunks of the first incomplete layer.
 
-    Stops at the first damaged layer (ParsedFile.damage says which). Bytes after a complete file
+    Stops at the first damaged chunk (ParsedFile.damage says which). Bytes after a complete file
     are reported as damage=TrailingData with all layers returned and complete=True.
     Raises ContainerError only when the header itself is unusable or incomplete (TruncatedHeader).
     """
@@ -367,16 +526,19 @@ def parse_container(data) -> ParsedFile:
         raise _truncated_header(len(data))
     result = ParsedFile(header, [], complete=False)
     offset = header.size
-    for i, length in enumerate(header.layer_lengths):
+    for slot in _slots(header):
         try:
-            payload = _layer_at(data, offset, length, i)
+            payload = _chunk_at(data, offset, slot)
         except LayerCorrupted as error:
             result.damage = error
             return result
         if payload is None:
             return result
-        result.layers.append(payload)
-        offset += length + _CRC_SIZE
+        result.partial.append(payload)
+        if slot.part == slot.parts - 1:
+            result.layers.append(b"".join(result.partial))
+            result.partial = []
+        offset += slot.length + _CRC_SIZE
     result.complete = True
     if len(data) > offset:
         result.damage = trailing_data(len(data) - offset)
@@ -447,7 +609,7 @@ class StreamingReader:
     """Incremental parser for a `.strata` file arriving in pieces of any size.
 
     Memory holds only the bytes not yet consumed (never what a length field announces), and each
-    feed costs time proportional to the bytes fed plus the layers completed.
+    feed costs time proportional to the bytes fed plus the chunks completed.
     """
 
     def __init__(self):
@@ -455,18 +617,19 @@ class StreamingReader:
         self.damage: ContainerError | None = None
         self.bytes_received = 0
         self._buffer = bytearray()
-        self._next_layer = 0
+        self._slots: list[_Slot] = []
+        self._next = 0  # index into _slots
         self._header_error: ContainerError | None = None
 
     @property
     def done(self) -> bool:
-        """True once every layer has been received."""
-        return self.header is not None and self._next_layer == self.header.num_layers
+        """True once every chunk has been received."""
+        return self.header is not None and self._next == len(self._slots)
 
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        """Add bytes; return the newly completed (layer index, payload) pairs, in order.
+    def feed(self, data: bytes) -> list[Chunk]:
+        """Add bytes; return the newly completed chunks, in order.
 
-        Raises ContainerError if the header is bad (again on every later call). After layer
+        Raises ContainerError if the header is bad (again on every later call). After chunk
         damage or trailing bytes, `damage` is set and nothing more is returned.
         """
         if self._header_error is not None:
@@ -477,7 +640,7 @@ class StreamingReader:
         self._buffer += data
         if self.header is None and not self._take_header():
             return []
-        return self._take_layers()
+        return self._take_chunks()
 
     def _take_header(self) -> bool:
         """Parse the header once it is complete; True when it is available."""
@@ -488,23 +651,24 @@ class StreamingReader:
             raise
         if self.header is not None:
             del self._buffer[:self.header.size]
+            self._slots = _slots(self.header)
         return self.header is not None
 
-    def _take_layers(self) -> list[tuple[int, bytes]]:
-        """Consume every layer complete in the buffer."""
+    def _take_chunks(self) -> list[Chunk]:
+        """Consume every chunk complete in the buffer."""
         completed = []
         while not self.done:
-            length = self.header.layer_lengths[self._next_layer]
+            slot = self._slots[self._next]
             try:
-                payload = _layer_at(self._buffer, 0, length, self._next_layer)
+                payload = _chunk_at(self._buffer, 0, slot)
             except LayerCorrupted as error:
                 self._fail(error)
                 return completed
             if payload is None:
                 return completed
-            del self._buffer[:length + _CRC_SIZE]
-            completed.append((self._next_layer, payload))
-            self._next_layer += 1
+            del self._buffer[:slot.length + _CRC_SIZE]
+            completed.append(Chunk(slot.layer, slot.part, payload, slot.part == slot.parts - 1))
+            self._next += 1
         if self._buffer:
             self._fail(trailing_data(len(self._buffer)))
         return completed

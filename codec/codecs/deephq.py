@@ -1,16 +1,20 @@
 """DeepHQ bitstream: nested quantization of y* = y - mu coded layer by layer (notes, 2-4).
 
-Layer 0 carries the z symbols followed by the layer-0 y symbols (one range-coder stream); each
-further layer is its own stream. Entropy parameters (mu, sigma, masks) are derived from z_hat in
-float64 on the CPU, snapped to grids and protected by a check value (see entropy_coding.py), so
-the transforms may run on any device.
+Layer 0 carries the z symbols followed by the layer-0 y symbols (one range-coder stream, one
+chunk). Each further layer codes its elements in P partitions ordered by sigma, largest first
+(the paper's fine-grained mode, shared/docs/deephq.md 6.2), each its own range-coder stream and
+container chunk, so a prefix ending inside a layer still refines the picture. Entropy
+parameters (mu, sigma, masks) are derived from z_hat in float64 on the CPU, snapped to grids and
+protected by a check value (see entropy_coding.py), so the transforms may run on any device.
 
-Codec parameters in the container (6 bytes, little endian): K (u16), the alphabet size of layer 0
-(the range of layer 0 is +-K Delta_0 / 2 per channel), and the check value (u32).
+Codec parameters in the container (little endian): K (u16), the alphabet size of layer 0 (the
+range of layer 0 is +-K Delta_0 / 2 per channel), the check value (u32), and P (u8; absent in
+the 6 bytes of files written before partitions: P = 1).
 """
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +29,10 @@ from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alph
 from codec.codecs.protocol import LayerDecoder
 from codec.weights import build_model, weights_digest
 
-PARAMS = struct.Struct("<HI")
+PARAMS = struct.Struct("<HI")  # K, check: one partition per layer (container version 1)
+PARAMS_PARTITIONED = struct.Struct("<HIB")  # K, check bound to P, P
+PARTITIONS = 4  # per layer after the first: what the measurement in BENCHMARKS.md chose
+MAX_PARTITIONS = 64  # container.MAX_CHUNKS
 
 
 @dataclass
@@ -38,20 +45,39 @@ class EntropyParameters:
     check: int
 
 
-def layer_passes(masks: np.ndarray, layer: int) -> list[tuple[np.ndarray, int]]:
-    """The (element indices, step layer) passes that layer `layer` codes, in order.
+def partitions(masks: np.ndarray, sigma: np.ndarray, layer: int, count: int) -> list[np.ndarray]:
+    """The element indices each chunk of layer `layer` refines: the elements its mask selects
+    (masks: bool (L, n), cumulative), sorted by sigma (n,) largest first (a stable sort), cut
+    into `count` near-equal partitions (layer 0: one), each in index order."""
+    selected = np.flatnonzero(masks[layer])
+    if layer == 0 or count == 1:
+        return [selected]
+    order = selected[np.argsort(-sigma[selected], kind="stable")]
+    return [np.sort(part) for part in np.array_split(order, count)]
 
-    masks: bool (L, n), cumulative. An element selected for the first time at layer l > 0 is
-    first brought up to date: its layer-0 cell and refinements 1..l-1 are coded in this layer's
-    stream, so its cells cover its whole range with small alphabets, and its bits still
-    telescope to the Gaussian mass of its final cell. Then every selected element is refined
-    with step Delta_l.
+
+def chunk_passes(masks: np.ndarray, elements: np.ndarray, layer: int) -> list[tuple[np.ndarray, int]]:
+    """The (element indices, step layer) passes of the chunk refining `elements` at layer `layer`.
+
+    An element selected for the first time at layer l > 0 is first brought up to date: its
+    layer-0 cell and refinements 1..l-1 are coded in its chunk's stream, so its cells cover its
+    whole range with small alphabets, and its bits still telescope to the Gaussian mass of its
+    final cell. Then every element of the chunk is refined with step Delta_l.
     """
     passes = []
     if layer > 0:
-        new = np.flatnonzero(masks[layer] & ~masks[layer - 1])
+        new = elements[~masks[layer - 1][elements]]
         passes += [(new, j) for j in range(layer)] if new.size else []
-    return passes + [(np.flatnonzero(masks[layer]), layer)]
+    return passes + [(elements, layer)]
+
+
+def refinement_scale(gains: np.ndarray, steps: np.ndarray, layer: int, fraction: float) -> np.ndarray:
+    """Gamma / Delta per channel (M,) of a picture `fraction` (0..1] of the way through layer
+    `layer`'s partitions: both interpolated linearly from layer - 1 (as the paper's decoder)."""
+    if fraction >= 1 or layer == 0:
+        return gains[layer] / steps[layer]
+    before = 1 - fraction
+    return (before * gains[layer - 1] + fraction * gains[layer]) / (before * steps[layer - 1] + fraction * steps[layer])
 
 
 class DeepHQCodec:
@@ -92,19 +118,21 @@ class DeepHQCodec:
         """Delta_layer of each coded element (its channel's step), (N,)."""
         return self.steps[layer][coded // hw]
 
-    def code_layer(self, coder, state: NestedState, params: EntropyParameters, layer: int, hw: int, y_star=None) -> None:
-        """Encode (y_star given) or decode every pass of one layer."""
+    def code_chunk(self, coder, state: NestedState, params: EntropyParameters, layer: int, elements: np.ndarray,
+                   hw: int, y_star=None) -> None:
+        """Encode (y_star given) or decode every pass of the chunk refining `elements` at `layer`."""
         sigma = params.gaussian.sigma
-        for coded, j in layer_passes(params.masks, layer):
+        for coded, j in chunk_passes(params.masks, elements, layer):
             if y_star is None:
                 decode_pass(coder, state, coded, self._step(j, coded, hw), sigma[coded])
             else:
                 encode_pass(coder, state, coded, self._step(j, coded, hw), sigma[coded], y_star[coded])
 
-    def latent(self, state: NestedState, params: EntropyParameters, layer: int, shape) -> torch.Tensor:
-        """u_l = (y~* + mu) / Delta_l * Gamma_l, float32 (1, M, h, w) on the CPU: the synthesis input."""
+    def latent(self, state: NestedState, params: EntropyParameters, layer: int, shape, fraction: float = 1.0) -> torch.Tensor:
+        """u = (y~* + mu) / Delta * Gamma, float32 (1, M, h, w) on the CPU: the synthesis input of
+        layer `layer`, or of a picture `fraction` of the way through its partitions."""
         M = self.config.M
-        scale = (self.gains[layer] / self.steps[layer]).reshape(M, 1, 1)
+        scale = refinement_scale(self.gains, self.steps, layer, fraction).reshape(M, 1, 1)
         u = (state.value + params.gaussian.mu).reshape(M, *shape) * scale
         return torch.from_numpy(u).float()[None]
 
@@ -134,23 +162,36 @@ class DeepHQCodec:
         y_star = y[0].cpu().double().numpy().ravel() - params.gaussian.mu
         return encoder, params, y_star, tuple(y.shape[2:])
 
-    @torch.no_grad()
     def encode(self, rgb: np.ndarray, reconstruct: bool = True) -> Encoded:
-        """RGB uint8 (H, W, 3) -> codec parameters, one payload per layer, reconstructions
-        (with reconstruct; else none: they cost one synthesis per layer)."""
+        """RGB uint8 (H, W, 3) -> codec parameters, each layer's chunks (one for layer 0,
+        PARTITIONS for the others), reconstructions (with reconstruct; else none: they cost one
+        synthesis per layer)."""
+        return self.encode_partitioned(rgb, PARTITIONS, reconstruct)
+
+    @torch.no_grad()
+    def encode_partitioned(self, rgb: np.ndarray, partitions: int, reconstruct: bool = True) -> Encoded:
+        """encode with `partitions` chunks per layer after the first (1: the bitstream of
+        container version 1 files)."""
+        check_partitions(partitions)
         encoder, params, y_star, shape = self._analyse(rgb)
         hw = shape[0] * shape[1]
         first_step = np.repeat(self.steps[0], hw)
         K = alphabet_size(y_star, first_step)
         state = NestedState.start(K, first_step)
-        layers, reconstructions = [], []
+        chunks, reconstructions = [], []
         for layer in range(self.num_layers):
-            self.code_layer(encoder, state, params, layer, hw, y_star)
-            layers.append(ec.finish(encoder))
-            encoder = ec.new_encoder()
+            chunks.append([])
+            for elements in self.partitions(params, layer, partitions):
+                self.code_chunk(encoder, state, params, layer, elements, hw, y_star)
+                chunks[-1].append(ec.finish(encoder))
+                encoder = ec.new_encoder()
             if reconstruct:
                 reconstructions.append(self._reconstruct(state, params, layer, shape, rgb.shape[:2]))
-        return Encoded(PARAMS.pack(K, bind_alphabet(params.check, K)), layers, reconstructions)
+        return Encoded.of_chunks(pack_params(K, params.check, partitions), chunks, reconstructions)
+
+    def partitions(self, params: EntropyParameters, layer: int, count: int) -> list[np.ndarray]:
+        """The elements of each chunk of a layer (module function partitions)."""
+        return partitions(params.masks, params.gaussian.sigma, layer, count)
 
     @torch.no_grad()
     def encode_single_rate(self, rgb: np.ndarray, layer: int) -> Encoded:
@@ -164,58 +205,109 @@ class DeepHQCodec:
         coded = np.flatnonzero(params.masks[layer])
         encode_pass(encoder, state, coded, step[coded], params.gaussian.sigma[coded], y_star[coded])
         picture = self._reconstruct(state, params, layer, shape, rgb.shape[:2])
-        return Encoded(PARAMS.pack(K, bind_alphabet(params.check, K)), [ec.finish(encoder)], [picture])
+        return Encoded(pack_params(K, params.check, 1), [ec.finish(encoder)], [picture])
 
     def decoder(self, width: int, height: int, params: bytes, history: bool = False) -> "DeepHQLayerDecoder":
         return DeepHQLayerDecoder(self, width, height, params, history)
 
 
-class DeepHQLayerDecoder(LayerDecoder):
-    """Decodes the layers of one file in order, in two steps per layer: decode_symbols (the range
-    decoding, cheap) and synthesize (the picture). decode_layer (from LayerDecoder) does both.
+def check_partitions(count: int) -> None:
+    """Raise InvalidCodecParameters for a partition count no encoder writes."""
+    if not 1 <= count <= MAX_PARTITIONS:
+        raise InvalidCodecParameters(f"DeepHQ codes 1..{MAX_PARTITIONS} partitions per layer, not {count}")
 
-    With history, the synthesis input of every decoded layer is kept (M h w floats each), so any
-    of them can be synthesized later; without, only the newest one's.
+
+def pack_params(K: int, check: int, partitions: int) -> bytes:
+    """The container's codec parameters: K, the check value bound to K (and to P), P."""
+    return PARAMS_PARTITIONED.pack(K, bind_partitions(bind_alphabet(check, K), partitions), partitions)
+
+
+def bind_partitions(check: int, partitions: int) -> int:
+    """The stored check value of partitioned parameters: extended by P, so a forged P is detected."""
+    return zlib.crc32(bytes([partitions]), check)
+
+
+def unpack_params(params: bytes) -> tuple[int, int, int]:
+    """(K, stored check, P) of either layout; InvalidCodecParameters for another length."""
+    if len(params) == PARAMS.size:
+        return (*PARAMS.unpack(params), 1)
+    if len(params) == PARAMS_PARTITIONED.size:
+        return PARAMS_PARTITIONED.unpack(params)
+    raise InvalidCodecParameters(f"DeepHQ parameters must be {PARAMS.size} or {PARAMS_PARTITIONED.size} "
+                                 f"bytes, found {len(params)}")
+
+
+class DeepHQLayerDecoder(LayerDecoder):
+    """Decodes the chunks of one file in order, in two steps: decode_chunk (the range decoding,
+    cheap) and synthesize (the picture). decode_symbols and decode_layer (from LayerDecoder)
+    take a whole layer.
+
+    With history, the synthesis input of every complete layer is kept (M h w floats each), so any
+    of them can be synthesized later; without, only the newest one's. The newest layer's input
+    is always that of its newest refinement (as far as its partitions are decoded).
     """
 
+    title = "DeepHQ"
+
     def __init__(self, codec: DeepHQCodec, width: int, height: int, params: bytes, history: bool = False):
-        if len(params) != PARAMS.size:
-            raise InvalidCodecParameters(f"DeepHQ parameters must be {PARAMS.size} bytes, found {len(params)}")
         self.codec = codec
-        self.K, self.check = PARAMS.unpack(params)
+        self.K, self.check, self.partition_count = unpack_params(params)
+        self.binds_partitions = len(params) == PARAMS_PARTITIONED.size  # version 1 files: no P
         check_alphabet(self.K, "DeepHQ")
+        check_partitions(self.partition_count)
         self.size = (height, width)
         d = codec.config.downsampling
         self.z_shape = (codec.config.N, -(-height // d), -(-width // d))
         self.shape = (self.z_shape[1] * 4, self.z_shape[2] * 4)
-        self.layer = 0  # layers decoded so far
+        self.layer = 0  # layers begun so far
+        self.parts = 0  # chunks of the newest layer decoded
         self.history = history
         self.params: EntropyParameters | None = None
         self.state: NestedState | None = None
         self._latents: dict[int, torch.Tensor] = {}  # layer -> synthesis input
+        self._partitions: dict[int, list[np.ndarray]] = {}  # layer -> its chunks' elements
+
+    def chunks_in(self, layer: int) -> int:
+        if not 0 <= layer < self.codec.num_layers:
+            return 0
+        return 1 if layer == 0 else self.partition_count
 
     @torch.no_grad()
-    def decode_symbols(self, payload: bytes) -> int:
-        """Range-decode the next layer from its payload (no synthesis); returns its index."""
-        codec, layer = self.codec, self.layer
-        if layer >= codec.num_layers:
-            raise InvalidCodecParameters(f"the DeepHQ model has {codec.num_layers} layers; the file has more")
+    def decode_chunk(self, payload: bytes, layer: int, part: int) -> None:
+        """Range-decode chunk `part` of layer `layer` (no synthesis)."""
+        self.check_next(layer, part)
+        codec = self.codec
         decoder = ec.new_decoder(payload)
         hw = self.shape[0] * self.shape[1]
         if layer == 0:
-            codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
-            self.params = codec.entropy_parameters(codec.z_coder.decode(decoder, self.z_shape))
-            verify(bind_alphabet(self.params.check, self.K), self.check, "DeepHQ")
-            self.state = NestedState.start(self.K, np.repeat(codec.steps[0], hw))
-        codec.code_layer(decoder, self.state, self.params, layer, hw)
-        if not self.history:
+            self._start(payload, decoder, hw)
+        codec.code_chunk(decoder, self.state, self.params, layer, self._elements(layer)[part], hw)
+        if part == 0 and not self.history:
             self._latents.clear()
-        self._latents[layer] = codec.latent(self.state, self.params, layer, self.shape)
-        self.layer += 1
-        return layer
+        self._latents[layer] = codec.latent(self.state, self.params, layer, self.shape,
+                                            (part + 1) / self.chunks_in(layer))
+        self.count(layer)
+
+    def _start(self, payload: bytes, decoder, hw: int) -> None:
+        """Layer 0's beginning: z, the entropy parameters (checked) and the first intervals."""
+        codec = self.codec
+        codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
+        self.params = codec.entropy_parameters(codec.z_coder.decode(decoder, self.z_shape))
+        check = bind_alphabet(self.params.check, self.K)
+        if self.binds_partitions:
+            check = bind_partitions(check, self.partition_count)
+        verify(check, self.check, "DeepHQ")
+        self.state = NestedState.start(self.K, np.repeat(codec.steps[0], hw))
+
+    def _elements(self, layer: int) -> list[np.ndarray]:
+        """The elements of each chunk of a layer, computed once."""
+        if layer not in self._partitions:
+            self._partitions[layer] = self.codec.partitions(self.params, layer, self.chunks_in(layer))
+        return self._partitions[layer]
 
     def synthesize(self, layer: int | None = None) -> np.ndarray:
-        """The picture (RGB uint8 (H, W, 3)) of a decoded layer, by default the newest."""
+        """The picture (RGB uint8 (H, W, 3)) of a decoded layer as far as its chunks are decoded,
+        by default the newest."""
         layer = self.layer - 1 if layer is None else layer
         if layer not in self._latents:
             raise IndexError(f"layer index {layer} is not decoded or not kept (decoded: {self.layer})")

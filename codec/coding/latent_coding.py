@@ -31,11 +31,26 @@ class InvalidCodecParameters(ValueError):
 
 @dataclass
 class Encoded:
-    """What a codec's encoder produces for the container."""
+    """What a codec's encoder produces for the container: each layer's payload is its chunks'
+    payloads together (one chunk per layer unless chunk_lengths says otherwise)."""
 
     params: bytes
     layers: list[bytes]
     reconstructions: list[np.ndarray]  # RGB uint8 (H, W, 3) per layer, as the decoder will see them
+    chunk_lengths: tuple[tuple[int, ...], ...] | None = None  # per layer its chunks' lengths
+
+    @classmethod
+    def of_chunks(cls, params: bytes, chunks: list[list[bytes]], reconstructions: list[np.ndarray]) -> "Encoded":
+        """From each layer's chunk payloads."""
+        lengths = tuple(tuple(map(len, layer)) for layer in chunks)
+        return cls(params, [b"".join(layer) for layer in chunks], reconstructions, lengths)
+
+    def layer_chunks(self, layer: int) -> list[bytes]:
+        """The chunk payloads of one layer."""
+        if self.chunk_lengths is None:
+            return [self.layers[layer]]
+        ends = np.cumsum((0,) + self.chunk_lengths[layer])
+        return [self.layers[layer][a:b] for a, b in zip(ends[:-1], ends[1:])]
 
 
 @dataclass

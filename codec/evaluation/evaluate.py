@@ -59,16 +59,16 @@ def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: s
         start = time.perf_counter()
         encoded = codec.encode(rgb)
         encode_ms = 1000 * (time.perf_counter() - start)
-        header_bytes = container.Header(codec.name, codec.model_id, codec.digest, rgb.shape[1], rgb.shape[0], "RGB",
-                                        tuple(len(p) for p in encoded.layers), (None,) * len(encoded.layers),
-                                        encoded.params).size
+        header = container.Header(codec.name, codec.model_id, codec.digest, rgb.shape[1], rgb.shape[0], "RGB",
+                                  tuple(len(p) for p in encoded.layers), (None,) * len(encoded.layers),
+                                  encoded.params, encoded.chunk_lengths)
         decoder = codec.decoder(rgb.shape[1], rgb.shape[0], encoded.params)
-        used, elapsed, points = header_bytes, 0.0, []
-        for index, payload in enumerate(encoded.layers):
+        elapsed, points = 0.0, []
+        for index in range(len(encoded.layers)):
             start = time.perf_counter()
-            decoded = decoder.decode_layer(payload)
+            decoded = decoder.decode_layer(encoded.layer_chunks(index))
             elapsed += time.perf_counter() - start
-            used += len(payload) + 4  # the layer's CRC
+            used = header.layer_offset(index + 1)  # the header, the chunks and their CRCs
             assert np.array_equal(decoded, encoded.reconstructions[index])
             points.append({"bpp": 8 * used / rgb.shape[0] / rgb.shape[1], "encode_ms": encode_ms,
                            "decode_ms": 1000 * elapsed, **_score(rgb, decoded, with_ms_ssim)})

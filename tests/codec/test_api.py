@@ -75,9 +75,12 @@ def test_progressive_decoder_accepts_pieces_of_any_size(tile):
     position = 0
     while position < len(data):
         size = int(rng.integers(1, 40))
-        got += [layer.index for layer in decoder.feed(data[position : position + size])]
+        got += [(layer.index, layer.parts, layer.complete) for layer in decoder.feed(data[position : position + size])]
         position += size
-    assert got == list(range(8)) and decoder.done
+    assert [index for index, _, complete in got if complete] == list(range(8)) and decoder.done
+    assert got == sorted(got) and len(set(got)) == len(got)  # refinements in order, each once
+    assert any(not complete for _, _, complete in got)  # some pieces ended inside a layer
+    got = [index for index, _, _ in got]
     header = container.read_header(data)
     assert decoder.layers[-1].bytes_used == len(data)
     assert [l.psnr for l in decoder.layers] == list(header.layer_psnr)
@@ -86,8 +89,8 @@ def test_progressive_decoder_accepts_pieces_of_any_size(tile):
 def test_open_layer_decoder_makes_the_api_s_checks_and_decodes_alike(data):
     header = container.read_header(data)
     decoder = api.open_layer_decoder(header, device="cpu", history=True)
-    layers = container.parse_container(data).layers
-    assert [decoder.decode_symbols(payload) for payload in layers] == list(range(8))
+    parsed = container.parse_container(data)
+    assert [decoder.decode_symbols(parsed.layer_chunks(i)) for i in range(8)] == list(range(8))
     expected = api.decode(data, device="cpu").layers
     assert all(np.array_equal(decoder.synthesize(i), layer.rgb) for i, layer in enumerate(expected))
     with pytest.raises(api.ImageTooLarge, match="64x48 picture"):

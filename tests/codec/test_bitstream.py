@@ -4,33 +4,35 @@ import pytest
 
 from codec.coding import entropy_coding as ec
 from codec.coding import nested
-from codec.codecs.deephq import layer_passes
+from codec.codecs.deephq import chunk_passes, partitions
 from codec.coding.latent_coding import NestedState, decode_pass, encode_pass
 
 STEPS = [3.0, 1.7, 1.0, 0.62, 0.4, 0.25, 0.16, 0.1]
 
 
-def run_round_trip(y_star, sigma, masks, K):
-    """Encode all layers, decode them, return (encoded states, decoded symbols per layer)."""
+def run_round_trip(y_star, sigma, masks, K, parts=1):
+    """Encode all layers (each of its partitions in a stream of its own), decode them, return the
+    encoded states."""
     n = y_star.size
     half = K * STEPS[0] / 2
     enc_state = NestedState(np.full(n, -half), np.full(n, half), np.zeros(n))
     dec_state = NestedState(np.full(n, -half), np.full(n, half), np.zeros(n))
     for layer in range(len(STEPS)):
-        encoder = ec.new_encoder()
-        for coded, j in layer_passes(masks, layer):
-            encode_pass(encoder, enc_state, coded, np.full(coded.size, STEPS[j]), sigma[coded], y_star[coded])
-        before = (enc_state.lower.copy(), enc_state.upper.copy())
-        decoder = ec.new_decoder(ec.finish(encoder))
-        for coded, j in layer_passes(masks, layer):
-            decode_pass(decoder, dec_state, coded, np.full(coded.size, STEPS[j]), sigma[coded])
-        assert np.array_equal(dec_state.lower, before[0]) and np.array_equal(dec_state.upper, before[1])
-        assert np.array_equal(dec_state.value, enc_state.value)
+        for elements in partitions(masks, sigma, layer, parts):
+            encoder = ec.new_encoder()
+            for coded, j in chunk_passes(masks, elements, layer):
+                encode_pass(encoder, enc_state, coded, np.full(coded.size, STEPS[j]), sigma[coded], y_star[coded])
+            before = (enc_state.lower.copy(), enc_state.upper.copy())
+            decoder = ec.new_decoder(ec.finish(encoder))
+            for coded, j in chunk_passes(masks, elements, layer):
+                decode_pass(decoder, dec_state, coded, np.full(coded.size, STEPS[j]), sigma[coded])
+            assert np.array_equal(dec_state.lower, before[0]) and np.array_equal(dec_state.upper, before[1])
+            assert np.array_equal(dec_state.value, enc_state.value)
     return enc_state
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_round_trip_with_tiny_sigma_far_tails_and_late_selection(seed):
+@pytest.mark.parametrize("seed, parts", [(0, 1), (1, 1), (2, 5)])
+def test_round_trip_with_tiny_sigma_far_tails_and_late_selection(seed, parts):
     rng = np.random.default_rng(seed)
     n = 20_000
     sigma = ec.SIGMA_TABLE[rng.integers(0, 80, n)]  # 0.02 (the smallest scale) to 20
@@ -39,11 +41,25 @@ def test_round_trip_with_tiny_sigma_far_tails_and_late_selection(seed):
     K = 2 * int(np.ceil(np.abs(y_star).max() / STEPS[0])) + 1
     first_layer = rng.integers(0, 8, n)  # elements selected for the first time at every layer
     masks = np.arange(8)[:, None] >= first_layer[None, :]
-    state = run_round_trip(y_star, sigma, masks, K)
+    state = run_round_trip(y_star, sigma, masks, K, parts)
     final = masks[-1]
     assert np.all((state.lower[final] <= y_star[final]) & (y_star[final] <= state.upper[final]))
     assert np.all(state.upper[final] - state.lower[final] < (1 + 2 * nested.T) * STEPS[-1])  # late ones too
     assert np.all(state.value[~final] == 0)
+
+
+def test_partitions_cover_the_selection_by_sigma_largest_first():
+    rng = np.random.default_rng(4)
+    sigma = ec.SIGMA_TABLE[rng.integers(0, 120, 1003)]
+    masks = np.stack([rng.random(1003) < 0.3, np.ones(1003, bool)])
+    assert [p.tolist() for p in partitions(masks, sigma, 0, 4)] == [np.flatnonzero(masks[0]).tolist()]
+    parts = partitions(masks, sigma, 1, 4)
+    assert [p.size for p in parts] == [251, 251, 251, 250]
+    assert np.array_equal(np.sort(np.concatenate(parts)), np.arange(1003))
+    assert all(np.all(np.diff(p) > 0) for p in parts)  # index order inside a partition
+    assert all(sigma[a].min() >= sigma[b].max() for a, b in zip(parts, parts[1:]))
+    new = chunk_passes(masks, parts[0], 1)
+    assert [j for _, j in new] == [0, 1] and np.array_equal(new[0][0], parts[0][~masks[0][parts[0]]])
 
 
 def test_sigma_grid_is_monotone_and_snaps_to_nearest():

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from codec import api, cli, container, registry
+from codec.evaluation import metrics
 
 HC_MODELS = registry.spec("hc").installed_model_ids()
 
@@ -59,15 +60,18 @@ def test_byte_budget_from_bytes_and_bits_per_pixel():
 
 
 @pytest.mark.parametrize("fraction", [0.3, 0.6, 0.99])
-def test_deephq_writes_the_layers_that_fit(tile, data, fraction):
+def test_deephq_writes_the_chunks_that_fit(tile, data, fraction):
     budget = int(len(data) * fraction)
     cut = api.encode(tile, device="cpu", max_bytes=budget)
     full, kept = container.parse_container(data), container.parse_container(cut)
-    assert len(cut) <= budget and kept.complete
-    assert kept.layers == full.layers[:kept.header.num_layers]
-    assert container.layers_within(full.header, budget) == kept.header.num_layers
+    n, parts = container.prefix_within(full.header, budget)
+    assert len(cut) <= budget and kept.complete and kept.header.num_layers == n
+    assert kept.layers[:-1] == full.layers[:n - 1] and full.layers[n - 1].startswith(kept.layers[-1])
+    assert kept.header.chunks == full.header.chunks[:n - 1] + (full.header.chunks[n - 1][:parts],)
     result = api.decode(cut, device="cpu")
-    assert result.complete and result.last.rgb.shape == tile.shape
+    assert result.complete and result.last.rgb.shape == tile.shape and result.last.parts == parts
+    # the PSNR of a layer cut short is that of its picture, measured
+    assert abs(kept.header.layer_psnr[-1] - metrics.psnr(tile, result.last.rgb)) <= 0.005
 
 
 def test_bits_per_pixel_and_a_budget_too_small(tile, data):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from codec.container import (
-    MAGIC, ContainerError, Header, HeaderCorrupted, LayerCorrupted, NotStrataFile, StreamingReader,
+    MAGIC, Chunk, ContainerError, Header, HeaderCorrupted, LayerCorrupted, NotStrataFile, StreamingReader,
     TrailingData, TruncatedHeader, UnsupportedCodec, UnsupportedVersion, parse_container,
     read_header, write_container,
 )
@@ -17,32 +17,53 @@ from codec.container import (
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def make_file(lengths, seed=0, codec="deephq", params=b"\x01\x02\x03"):
-    """(header, layers, file bytes) with random payloads of the given lengths."""
+def make_file(lengths, seed=0, codec="deephq", params=b"\x01\x02\x03", version=2):
+    """(header, layers, file bytes) with random payloads of the given lengths: an int per layer
+    (one chunk), or a list of its chunks' lengths."""
     rng = random.Random(seed)
-    layers = [rng.randbytes(n) for n in lengths]
+    chunks = tuple(tuple(n) if isinstance(n, list) else (n,) for n in lengths)
+    layers = [rng.randbytes(sum(n)) for n in chunks]
     header = Header(codec=codec, model_id=2, weights_digest=rng.randbytes(8), width=640,
-                    height=480, source_mode="RGB", layer_lengths=tuple(lengths),
+                    height=480, source_mode="RGB", layer_lengths=tuple(map(sum, chunks)),
                     layer_psnr=tuple(round(25 + 2.5 * i, 2) for i in range(len(lengths))),
-                    params=params)
+                    params=params, chunk_lengths=None if all(len(c) == 1 for c in chunks) else chunks,
+                    version=version)
     return header, layers, write_container(header, layers)
 
 
 SMALL_3 = make_file([5, 0, 7])
 SMALL_8 = make_file([3, 0, 9, 1, 0, 12, 4, 6], seed=1)
+CHUNKED = make_file([5, [3, 0, 4], [0], [6, 1, 2, 9]], seed=2)
+VERSION_1 = make_file([4, 0, 8, 2], seed=4, version=1)
+
+
+def varint(value):
+    out = bytearray()
+    while True:
+        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
 
 
 def raw_header(**fields):
-    """Header bytes packed straight from the spec, any field overridable, with a correct CRC."""
-    f = dict(version=1, codec_id=1, model_id=0, weights=bytes(8), width=64, height=48, mode=0,
+    """Header bytes packed straight from the spec (version 2: chunk counts and LEB128 chunk
+    lengths; version 1: a u32 length per layer), any field overridable, with a correct CRC."""
+    f = dict(version=2, codec_id=1, model_id=0, weights=bytes(8), width=64, height=48, mode=0,
              lengths=[10, 20, 30], psnr=[3000, 3500, 0xFFFF], params=b"abc")
     f.update(fields)
     n = len(f["lengths"])
     f.setdefault("num_layers", n)
     f.setdefault("params_len", len(f["params"]))
+    chunks = [c if isinstance(c, list) else [c] for c in f["lengths"]]
+    if f["version"] == 1:
+        lengths = struct.pack(f"<{n}I", *f["lengths"])
+    else:
+        lengths = f.get("counts", bytes(map(len, chunks))) + f.get("encoded_lengths", b"".join(
+            varint(c) for layer in chunks for c in layer))
     body = (struct.pack("<BB8sIIBB", f["codec_id"], f["model_id"], f["weights"], f["width"],
                         f["height"], f["mode"], f["num_layers"])
-            + struct.pack(f"<{n}I", *f["lengths"]) + struct.pack(f"<{n}H", *f["psnr"])
+            + lengths + struct.pack(f"<{n}H", *f["psnr"])
             + struct.pack("<H", f["params_len"]) + f["params"])
     covered = struct.pack("<BH", f["version"], f.get("header_len", len(body))) + body
     return MAGIC + covered + struct.pack("<I", zlib.crc32(covered))
@@ -59,18 +80,29 @@ def complete_layers_in(header, cut):
     return sum(header.layer_offset(i + 1) <= cut for i in range(header.num_layers))
 
 
+def whole_layers(chunks):
+    """(layer, payload) of every layer whose last chunk is among chunks (in order)."""
+    layers, parts = [], []
+    for chunk in chunks:
+        parts.append(chunk.payload)
+        if chunk.last:
+            layers.append((chunk.layer, b"".join(parts)))
+            parts = []
+    return layers
+
+
 def stream(data, chunk_sizes):
-    """Feed data to a StreamingReader in the given chunk sizes; return (reader, layers)."""
+    """Feed data to a StreamingReader in the given piece sizes; return (reader, complete layers)."""
     reader, received, pos = StreamingReader(), [], 0
     for size in chunk_sizes:
         received += reader.feed(data[pos:pos + size])
         pos += size
-    return reader, received
+    return reader, whole_layers(received)
 
 
 # --- round trip and layout -------------------------------------------------------------------
 
-@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8, make_file([4000, 0, 1, 0, 2, 50, 0, 9000])])
+@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8, make_file([4000, 0, 1, 0, 2, 50, 0, 9000]), VERSION_1])
 def test_round_trip(sample):
     header, layers, data = sample
     parsed = parse_container(data)
@@ -86,9 +118,18 @@ def test_round_trip(sample):
 
 def test_spec_packer_matches_module():
     """The byte layout written by the module is exactly the one packed from the spec."""
-    header, _, data = make_file([10, 0, 30], params=b"xy")
+    header, _, data = make_file([10, 0, 300], params=b"xy")
     assert data[:header.size] == raw_header(
-        model_id=2, weights=header.weights_digest, width=640, height=480, lengths=[10, 0, 30],
+        model_id=2, weights=header.weights_digest, width=640, height=480, lengths=[10, 0, 300],
+        psnr=[2500, 2750, 3000], params=b"xy")
+    assert header.size == 8 + 1 + 2 + 20 + 3 + (1 + 1 + 2) + 2 * 3 + 2 + 2 + 4
+    header, _, data = make_file([10, [0, 200000], 30], params=b"xy")
+    assert data[:header.size] == raw_header(
+        model_id=2, weights=header.weights_digest, width=640, height=480, lengths=[10, [0, 200000], 30],
+        psnr=[2500, 2750, 3000], params=b"xy")
+    header, _, data = make_file([10, 0, 30], params=b"xy", version=1)
+    assert data[:header.size] == raw_header(
+        version=1, model_id=2, weights=header.weights_digest, width=640, height=480, lengths=[10, 0, 30],
         psnr=[2500, 2750, 3000], params=b"xy")
     assert header.size == 8 + 1 + 2 + 20 + 6 * 3 + 2 + 2 + 4
 
@@ -112,7 +153,7 @@ def test_write_rejects_mismatched_layers():
 
 # --- prefixes --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8])
+@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8, CHUNKED, VERSION_1])
 def test_every_prefix_decodes_its_complete_layers(sample):
     header, layers, data = sample
     for cut in range(len(data) + 1):
@@ -124,8 +165,35 @@ def test_every_prefix_decodes_its_complete_layers(sample):
             continue
         parsed = parse_container(prefix)
         assert parsed.damage is None
-        assert parsed.layers == layers[:complete_layers_in(header, cut)]
+        count = complete_layers_in(header, cut)
+        assert parsed.layers == layers[:count]
         assert parsed.complete == (cut == len(data))
+        if count < header.num_layers:  # the chunks of the next layer that are complete
+            done = [k for k in range(len(header.chunks[count])) if header.chunk_end(count, k) <= cut]
+            assert b"".join(parsed.partial) == layers[count][:sum(header.chunks[count][:len(done)])]
+            assert len(parsed.partial) == len(done)
+
+
+def test_a_version_1_header_has_one_chunk_per_layer_and_chunks_add_up():
+    header, layers, _ = CHUNKED
+    with pytest.raises(ValueError, match="version 1 file has one chunk per layer"):
+        write_container(dataclasses.replace(header, version=1), layers)
+    with pytest.raises(ValueError, match="do not add up"):
+        write_container(dataclasses.replace(header, layer_lengths=(5, 7, 0, 19)), [layers[0], layers[1][:-1] + b"", *layers[2:]])
+    with pytest.raises(ValueError, match="1..64 chunks"):
+        write_container(dataclasses.replace(header, chunk_lengths=((5,), (1,) * 65 + (0,), (0,), (6, 1, 2, 9))), layers)
+
+
+@pytest.mark.parametrize("fields, name", [
+    (dict(counts=bytes([1, 0, 1])), "layer 2 announces 0 chunks"),
+    (dict(counts=bytes([1, 65, 1])), "layer 2 announces 65 chunks"),
+    (dict(encoded_lengths=bytes([10, 0x94, 0x00, 30])), "malformed"),  # 20 as two bytes, the last 0
+    (dict(encoded_lengths=bytes([10, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 30])), "malformed"),  # over 5 bytes / 2^32
+    (dict(encoded_lengths=bytes([10, 20, 0x80])), "params_len|runs past"),
+])
+def test_bad_chunk_tables_are_named(fields, name):
+    with pytest.raises(HeaderCorrupted, match=name):
+        read_header(raw_header(**fields))
 
 
 # --- damage ----------------------------------------------------------------------------------
@@ -149,13 +217,28 @@ def test_flipped_bit_in_a_layer_names_that_layer(sample):
             assert reader.feed(b"more") == []
 
 
+def test_a_damaged_chunk_names_its_layer_and_chunk_and_keeps_the_chunks_before_it():
+    header, layers, data = CHUNKED
+    start = header.chunk_end(3, 0)  # the first byte of chunk 2 of layer 4
+    damaged = flip(data, start)
+    parsed = parse_container(damaged)
+    assert parsed.damage.layer == 3 and parsed.damage.part == 1
+    assert "quality layer 4 is corrupted (chunk 2 of 4)" in str(parsed.damage)
+    assert "only the layers and chunks before it" in str(parsed.damage)
+    assert parsed.layers == layers[:3] and parsed.partial == [layers[3][:6]]
+    reader = StreamingReader()
+    chunks = reader.feed(damaged)
+    assert [(c.layer, c.part) for c in chunks] == [(0, 0), (1, 0), (1, 1), (1, 2), (2, 0), (3, 0)]
+    assert reader.damage.part == 1 and not reader.done
+
+
 def test_flipped_bit_in_the_header():
     header, _, data = SMALL_8
     for offset in range(len(MAGIC)):
         with pytest.raises(NotStrataFile):
             parse_container(flip(data, offset))
     with pytest.raises(UnsupportedVersion, match="version 3"):
-        parse_container(flip(data, 8, bit=1))
+        parse_container(flip(data, 8, bit=0))
     for bit in range(16):  # header_len: out of range, CRC mismatch or a header past the data
         with pytest.raises(ContainerError):
             parse_container(flip(data, 9 + bit // 8, bit % 8))
@@ -224,9 +307,10 @@ def test_absurd_fields_are_named(fields, name):
 def test_unknown_codec_and_version_are_named():
     with pytest.raises(UnsupportedCodec, match="codec id 9"):
         read_header(raw_header(codec_id=9))
-    with pytest.raises(UnsupportedVersion, match="version 2"):
-        read_header(raw_header(version=2))
+    with pytest.raises(UnsupportedVersion, match="version 3 is not supported .this reader reads versions 1 and 2"):
+        read_header(raw_header(version=3))
     assert read_header(raw_header(codec_id=2)).codec == "hc"
+    assert read_header(raw_header(version=1)).version == 1
 
 
 def test_lying_layer_length_does_not_allocate():
@@ -246,7 +330,7 @@ def test_lying_layer_length_does_not_allocate():
 
 # --- streaming -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8])
+@pytest.mark.parametrize("sample", [SMALL_3, SMALL_8, CHUNKED, VERSION_1])
 def test_streaming_one_byte_at_a_time(sample):
     header, layers, data = sample
     reader = StreamingReader()
@@ -254,15 +338,17 @@ def test_streaming_one_byte_at_a_time(sample):
     for pos in range(len(data)):
         received += reader.feed(data[pos:pos + 1])
         assert (reader.header is not None) == (pos + 1 >= header.size)
-        assert len(received) == complete_layers_in(header, pos + 1)
-    assert received == list(enumerate(layers))
+        assert len(whole_layers(received)) == complete_layers_in(header, pos + 1)
+        assert all(header.chunk_end(c.layer, c.part) <= pos + 1 for c in received)
+    assert whole_layers(received) == list(enumerate(layers))
+    assert len(received) == sum(map(len, header.chunks))
     assert reader.header == header and reader.done and reader.damage is None
     assert reader.bytes_received == len(data)
 
 
 def test_streaming_random_chunks():
     rng = random.Random(3)
-    for sample in [SMALL_3, SMALL_8, make_file([3000, 0, 2000, 1], seed=5)]:
+    for sample in [SMALL_3, SMALL_8, CHUNKED, make_file([3000, 0, 2000, 1], seed=5)]:
         header, layers, data = sample
         for _ in range(10):
             sizes = [rng.choice([0, 1, 2, 7, 64, 500]) for _ in range(len(data))]

@@ -21,8 +21,8 @@ def encoded(small_rgb):
 def test_decoder_reproduces_the_encoders_reconstructions(small_rgb, encoded):
     codec, enc = encoded
     decoder = codec.decoder(small_rgb.shape[1], small_rgb.shape[0], enc.params)
-    for layer, payload in enumerate(enc.layers):
-        assert np.array_equal(decoder.decode_layer(payload), enc.reconstructions[layer])
+    for layer in range(len(enc.layers)):
+        assert np.array_equal(decoder.decode_layer(enc.layer_chunks(layer)), enc.reconstructions[layer])
 
 
 def test_range_decoding_then_synthesis_of_any_layer(small_rgb, encoded):
@@ -31,12 +31,12 @@ def test_range_decoding_then_synthesis_of_any_layer(small_rgb, encoded):
     codec, enc = encoded
     width, height = small_rgb.shape[1], small_rgb.shape[0]
     keeping = codec.decoder(width, height, enc.params, history=True)
-    assert [keeping.decode_symbols(payload) for payload in enc.layers] == list(range(8))
+    assert [keeping.decode_symbols(enc.layer_chunks(i)) for i in range(8)] == list(range(8))
     for layer in (7, 0, 4):
         assert np.array_equal(keeping.synthesize(layer), enc.reconstructions[layer])
     newest_only = codec.decoder(width, height, enc.params)
-    for payload in enc.layers[:3]:
-        newest_only.decode_symbols(payload)
+    for layer in range(3):
+        newest_only.decode_symbols(enc.layer_chunks(layer))
     assert np.array_equal(newest_only.synthesize(), enc.reconstructions[2])
     with pytest.raises(IndexError):
         newest_only.synthesize(1)
@@ -60,7 +60,10 @@ def test_prefixes_of_a_real_file_decode_to_their_complete_layers(small_rgb):
         cut = header.layer_offset(layers + 1) - 1  # one byte short of the next layer
         result = api.decode(data[:cut], device="cpu")
         assert len(result.layers) == layers and not result.complete
-        assert np.array_equal(result.last.rgb, full.layers[layers - 1].rgb)
+        assert np.array_equal(result.layers[-1].rgb, full.layers[layers - 1].rgb)
+        # the chunks of the next layer that are complete refine the picture
+        assert result.refinement.index == layers and result.refinement.parts == len(header.chunks[layers]) - 1
+        assert result.last is result.refinement and result.refinement.bytes_used == header.chunk_end(layers, result.refinement.parts - 1)
 
 
 def test_flipped_bit_is_reported_by_layer(small_rgb):
@@ -99,8 +102,8 @@ parsed = container.parse_container(open(sys.argv[1], "rb").read())
 h = parsed.header
 decoder = load_codec(h.codec, h.model_id, "cpu").decoder(h.width, h.height, h.params)
 pictures, cells = [], []
-for payload in parsed.layers:
-    pictures.append(decoder.decode_layer(payload))
+for layer in range(h.num_layers):
+    pictures.append(decoder.decode_layer(parsed.layer_chunks(layer)))
     cells.append(np.stack([decoder.state.lower, decoder.state.upper]))  # what the symbols decoded to
 np.savez(sys.argv[3], pictures=np.stack(pictures), cells=np.stack(cells), threads=torch.get_num_threads())
 """
@@ -146,8 +149,8 @@ def test_selective_masks_round_trip(small_rgb):
     codec = DeepHQCodec(weights_payload(model, "deephq"), torch.device("cpu"))
     encoded = codec.encode(small_rgb)
     decoder = codec.decoder(small_rgb.shape[1], small_rgb.shape[0], encoded.params)
-    for layer, payload in enumerate(encoded.layers):
-        assert np.array_equal(decoder.decode_layer(payload), encoded.reconstructions[layer])
+    for layer in range(len(encoded.layers)):
+        assert np.array_equal(decoder.decode_layer(encoded.layer_chunks(layer)), encoded.reconstructions[layer])
     masks = decoder.params.masks
     assert masks[0].mean() < 0.9 and masks[-1].mean() > masks[0].mean()  # selection grows
     assert np.all(masks[1:] >= masks[:-1])

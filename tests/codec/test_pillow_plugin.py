@@ -171,7 +171,7 @@ def test_truncated_header_and_damage(data):
 
 def test_undecodable_layer_with_a_valid_crc(data, monkeypatch):
     header = container.read_header(data)
-    start, length = header.layer_offset(4), header.layer_lengths[4]
+    start, length = header.layer_offset(4), header.chunks[4][0]  # the first chunk of layer 5
     broken = bytearray(data)
     broken[start:start + length] = b"\xff" * length  # garbage for the entropy decoder, CRC fixed up
     broken[start + length:start + length + 4] = struct.pack("<I", zlib.crc32(b"\xff" * length))
@@ -220,7 +220,7 @@ def test_a_decompression_bomb_is_an_oserror(data):
     z = registry.load_codec("deephq", 0, "cpu").z_coder
     zeros = bytes(-(-z.min_bytes((z.freqs.shape[0], 64, 128)) // 4) * 4)  # passes the length check
     header = container.Header(**{**parsed.header.__dict__, "width": 8192, "height": 4096,
-                                 "layer_lengths": (len(zeros),) + (0,) * 7})
+                                 "layer_lengths": (len(zeros),) + (0,) * 7, "chunk_lengths": None})
     img = Image.open(io.BytesIO(container.write_container(header, [zeros] + [b""] * 7)))
     with pytest.raises(OSError, match="cannot decode Strata file: decoding stops at quality layer 1: layer 1 has .*holds at least"):
         img.load()
@@ -229,8 +229,8 @@ def test_a_decompression_bomb_is_an_oserror(data):
 def test_running_out_of_memory_is_an_oserror(data, monkeypatch):
     from codec.codecs.deephq import DeepHQLayerDecoder
 
-    def decode_layer(self, payload):
+    def decode_chunk(self, payload, layer, part):
         raise MemoryError("Unable to allocate 13.6 GiB for an array")
-    monkeypatch.setattr(DeepHQLayerDecoder, "decode_layer", decode_layer)
+    monkeypatch.setattr(DeepHQLayerDecoder, "decode_chunk", decode_chunk)
     with pytest.raises(OSError, match="decoding the 64x48 picture ran out of memory"):
         Image.open(io.BytesIO(data)).load()

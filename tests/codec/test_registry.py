@@ -89,9 +89,9 @@ def test_every_codec_round_trips_through_the_protocol_alone(spec, tile):
     assert len(encoded.layers) == codec.num_layers and len(codec.digest) == 8
     decoder = codec.decoder(tile.shape[1], tile.shape[0], encoded.params, history=True)
     assert isinstance(decoder, LayerDecoder) and type(decoder).decode_layer is LayerDecoder.decode_layer
-    for name in ("decode_symbols", "synthesize"):
+    for name in ("decode_chunk", "chunks_in", "synthesize"):
         assert _signature(getattr(type(decoder), name)) == _signature(getattr(LayerDecoder, name)), name
-    assert [decoder.decode_symbols(p) for p in encoded.layers] == list(range(codec.num_layers))
+    assert [decoder.decode_symbols(encoded.layer_chunks(i)) for i in range(codec.num_layers)] == list(range(codec.num_layers))
     assert decoder.layer == codec.num_layers
     for index, picture in enumerate(encoded.reconstructions):
         assert (decoder.synthesize(index) == picture).all()

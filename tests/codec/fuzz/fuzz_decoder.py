@@ -6,11 +6,11 @@ written to a temporary file). Each case applies a few mutations to a seed, then 
 (container.parse_container) and decodes it (api.decode, and optionally api.ProgressiveDecoder fed
 in random pieces). Two kinds of mutation:
 
-- structural ones edit the file's fields and payloads and write it again with correct CRCs, so
-  they reach the decoder: lying width/height/layer count/lengths, forged weight digests, codec
-  parameters (even, huge or zero K, wrong check values, blobs of the wrong length), payloads cut,
-  extended, zeroed, replaced by random bytes (also lengths that are not a multiple of 4), swapped,
-  duplicated or dropped;
+- structural ones edit the file's fields and chunks and write it again with correct CRCs, so
+  they reach the decoder: lying width/height/layer count/chunk counts/lengths, forged weight
+  digests, codec parameters (even, huge or zero K, wrong check values, partition counts, blobs of
+  the wrong length), chunks cut, extended, zeroed, replaced by random bytes (also lengths that
+  are not a multiple of 4), swapped (also across layers), duplicated or dropped;
 - raw ones damage the written bytes: truncation, bit flips, inserted, deleted, overwritten and
   appended bytes.
 
@@ -102,7 +102,7 @@ def hc_seed(folder: str | Path) -> Seed:
     rgb = tile()
     encoded = coder.encode(rgb)
     header = container.Header("hc", 1, coder.digest, rgb.shape[1], rgb.shape[0], "RGB",
-                              tuple(map(len, encoded.layers)), (None,) * 3, encoded.params)
+                              tuple(map(len, encoded.layers)), (None,) * 3, encoded.params, encoded.chunk_lengths)
     return _seed("hc", container.write_container(header, encoded.layers), str(path))
 
 
@@ -121,37 +121,56 @@ class Fields:
     height: int
     mode: int
     num_layers: int | None  # None: len(layers)
-    lengths: list[int] | None  # None: the payload lengths
+    counts: list[int] | None  # chunks per layer; None: those of layers
+    lengths: list[int] | None  # every chunk's, in file order; None: the payload lengths
     psnr: list[int]
     params_len: int | None  # None: len(params)
     params: bytes
-    layers: list[bytes]
+    layers: list[list[bytes]]  # each layer's chunk payloads
+
+    def chunks(self) -> list[bytes]:
+        return [chunk for layer in self.layers for chunk in layer]
 
 
 def fields_of(data: bytes) -> Fields:
     parsed = container.parse_container(data)
     h = parsed.header
     centi = [container._psnr_to_centi(p) for p in h.layer_psnr]
-    return Fields(container.VERSION, None, registry.spec(h.codec).container_id, h.model_id, h.weights_digest,
-                  h.width, h.height, container.SOURCE_MODES.index(h.source_mode), None, None, centi,
-                  None, h.params, list(parsed.layers))
+    return Fields(h.version, None, registry.spec(h.codec).container_id, h.model_id, h.weights_digest,
+                  h.width, h.height, container.SOURCE_MODES.index(h.source_mode), None, None, None, centi,
+                  None, h.params, [parsed.layer_chunks(i) for i in range(h.num_layers)])
+
+
+def varint(value: int) -> bytes:
+    """Unsigned LEB128 (docs/FORMAT.md), written here from the spec."""
+    out = bytearray()
+    while True:
+        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
 
 
 def pack(f: Fields) -> bytes:
-    """The file bytes, fields masked to their widths, every CRC correct."""
+    """The file bytes in the version 2 layout (version 1's when f.version is 1 and every layer is
+    one chunk), fields masked to their widths, every CRC correct."""
     n = len(f.layers)
-    lengths = (f.lengths if f.lengths is not None else [len(p) for p in f.layers])
-    psnr = (f.psnr + [0xFFFF] * len(lengths))[:len(lengths)]
+    counts = f.counts if f.counts is not None else [len(layer) for layer in f.layers]
+    lengths = f.lengths if f.lengths is not None else [len(p) for p in f.chunks()]
+    psnr = (f.psnr + [0xFFFF] * n)[:n]
+    if f.version == 1 and all(c == 1 for c in counts) and len(lengths) == n:
+        table = b"".join(struct.pack("<I", x & 0xFFFFFFFF) for x in lengths)
+    else:
+        table = bytes(c & 0xFF for c in counts) + b"".join(varint(x & 0xFFFFFFFF) for x in lengths)
     body = (struct.pack("<BB8sIIBB", f.codec_id & 0xFF, f.model_id & 0xFF, f.weights[:8].ljust(8, b"\0"),
                         f.width & 0xFFFFFFFF, f.height & 0xFFFFFFFF, f.mode & 0xFF,
                         (n if f.num_layers is None else f.num_layers) & 0xFF)
-            + b"".join(struct.pack("<I", x & 0xFFFFFFFF) for x in lengths)
-            + b"".join(struct.pack("<H", x & 0xFFFF) for x in psnr)
+            + table + b"".join(struct.pack("<H", x & 0xFFFF) for x in psnr)
             + struct.pack("<H", (len(f.params) if f.params_len is None else f.params_len) & 0xFFFF) + f.params)
     header_len = len(body) if f.header_len is None else f.header_len
     covered = struct.pack("<BH", f.version & 0xFF, header_len & 0xFFFF) + body
     parts = [container.MAGIC, covered, struct.pack("<I", zlib.crc32(covered))]
-    for payload in f.layers:
+    for payload in f.chunks():
         parts += [payload, struct.pack("<I", zlib.crc32(payload))]
     return b"".join(parts)
 
@@ -181,12 +200,14 @@ def structural_ops(max_alphabet: int) -> st.SearchStrategy:
         st.tuples(st.just("digest"), st.binary(min_size=8, max_size=8)),
         st.tuples(st.just("psnr"), INDEX, st.integers(0, 65535)),
         st.tuples(st.just("length"), INDEX, size),
+        st.tuples(st.just("count"), INDEX, st.sampled_from([0, 1, 2, 3, 4, 5, 64, 65, 255]) | st.integers(0, 255)),
+        st.tuples(st.just("partitions"), st.sampled_from([0, 1, 2, 3, 4, 5, 63, 64, 65, 255])),
         st.tuples(st.just("alphabet"), INDEX, alphabet),
         st.tuples(st.just("check"), INDEX, st.integers(0, 2**32 - 1)),
         st.tuples(st.just("params"), st.binary(max_size=24)),
         st.tuples(st.just("payload"), INDEX, st.sampled_from(
             ["flip", "cut", "cut4", "extend", "delete", "zeros", "ones", "random", "random4", "empty",
-             "swap", "duplicate", "drop", "append"]), INDEX, st.binary(max_size=64)),
+             "swap", "duplicate", "drop", "append", "merge"]), INDEX, st.binary(max_size=64)),
     )
 
 
@@ -208,47 +229,60 @@ def mutations(max_alphabet: int = 65535) -> st.SearchStrategy:
         lambda ops: ops[0] or ops[1])
 
 
-def _payload_op(f: Fields, i: int, kind: str, a: int, extra: bytes) -> None:
-    layers = f.layers
-    p = layers[i]
+def _chunk_edit(p: bytes, kind: str, a: int, extra: bytes) -> bytes:
+    """One chunk payload edited."""
     if kind == "flip":
-        if p:
-            q = bytearray(p)
-            q[a % len(p)] ^= 1 << (a % 8)
-            layers[i] = bytes(q)
-    elif kind == "cut":
-        layers[i] = p[:a % (len(p) + 1)]
-    elif kind == "cut4":
-        layers[i] = p[:4 * (a % (len(p) // 4 + 1))]
-    elif kind == "extend":
-        layers[i] = p + extra
-    elif kind == "delete":
+        if not p:
+            return p
+        q = bytearray(p)
+        q[a % len(p)] ^= 1 << (a % 8)
+        return bytes(q)
+    if kind == "cut":
+        return p[:a % (len(p) + 1)]
+    if kind == "cut4":
+        return p[:4 * (a % (len(p) // 4 + 1))]
+    if kind == "extend":
+        return p + extra
+    if kind == "delete":
         pos = a % (len(p) + 1)
-        layers[i] = p[:pos] + p[pos + 1 + a % 7:]
-    elif kind == "zeros":
-        layers[i] = bytes(len(p) or 4 * (a % 16))
-    elif kind == "ones":
-        layers[i] = b"\xff" * (len(p) or 4 * (a % 16))
-    elif kind in ("random", "random4"):
+        return p[:pos] + p[pos + 1 + a % 7:]
+    if kind == "zeros":
+        return bytes(len(p) or 4 * (a % 16))
+    if kind == "ones":
+        return b"\xff" * (len(p) or 4 * (a % 16))
+    if kind in ("random", "random4"):
         n = a % 300
-        layers[i] = random.Random(a).randbytes(n - n % 4 if kind == "random4" else n)
-    elif kind == "empty":
-        layers[i] = b""
-    elif kind == "swap":
-        j = a % len(layers)
-        layers[i], layers[j] = layers[j], layers[i]
+        return random.Random(a).randbytes(n - n % 4 if kind == "random4" else n)
+    return b""  # empty
+
+
+def _payload_op(f: Fields, i: int, kind: str, a: int, extra: bytes) -> None:
+    """Edit chunk i (in file order), or move, copy, drop or merge chunks and layers."""
+    where = [(layer, part) for layer, chunks in enumerate(f.layers) for part in range(len(chunks))]
+    layer, part = where[i % len(where)]
+    chunks = f.layers[layer]
+    if kind == "swap":  # with any chunk, possibly of another layer
+        other, other_part = where[a % len(where)]
+        chunks[part], f.layers[other][other_part] = f.layers[other][other_part], chunks[part]
     elif kind == "duplicate":
-        layers.insert(i, p)
-    elif kind == "drop" and len(layers) > 1:
-        del layers[i]
-    elif kind == "append":
-        layers.append(extra)
-    del layers[container.MAX_LAYERS + 2:]  # keep the header body writable
+        chunks.insert(part, chunks[part])
+    elif kind == "drop" and len(where) > 1:
+        del chunks[part]
+        if not chunks:
+            del f.layers[layer]
+    elif kind == "append":  # a layer of one chunk after the last
+        f.layers.append([extra])
+    elif kind == "merge":  # the layer's chunks as one
+        f.layers[layer] = [b"".join(chunks)]
+    elif kind not in ("swap", "duplicate", "drop"):
+        chunks[part] = _chunk_edit(chunks[part], kind, a, extra)
+    del f.layers[container.MAX_LAYERS + 2:]  # keep the header body writable
+    for chunks in f.layers:
+        del chunks[container.MAX_CHUNKS + 2:]
 
 
 def apply_structural(f: Fields, op: tuple) -> None:
     kind = op[0]
-    n = len(f.layers)
     if kind in ("width", "height", "codec_id", "model_id", "mode", "version", "num_layers", "params_len",
                 "header_len"):
         setattr(f, kind, op[1])
@@ -259,11 +293,18 @@ def apply_structural(f: Fields, op: tuple) -> None:
     elif kind == "psnr":
         f.psnr[op[1] % len(f.psnr)] = op[2]
     elif kind == "length":
-        lengths = f.lengths if f.lengths is not None else [len(p) for p in f.layers]
+        lengths = f.lengths if f.lengths is not None else [len(p) for p in f.chunks()]
         lengths[op[1] % len(lengths)] = op[2]
         f.lengths = lengths
+    elif kind == "count":  # a lying chunk count: the lengths that follow are read otherwise
+        counts = f.counts if f.counts is not None else [len(layer) for layer in f.layers]
+        counts[op[1] % len(counts)] = op[2]
+        f.counts = counts
+    elif kind == "partitions":  # DeepHQ's P, the byte after K and the check
+        if len(f.params) == 7:
+            f.params = f.params[:6] + bytes([op[1]])
     elif kind == "alphabet":  # a u16 alphabet size: DeepHQ has 1 at offset 0, HC 3 at 0, 2, 4
-        slots = len(f.params) // 6  # one u16 size and one u32 check per latent
+        slots = len(f.params) // 6  # one u16 size and one u32 check per latent (DeepHQ: and P)
         if slots:
             at = 2 * (op[1] % slots)
             f.params = f.params[:at] + struct.pack("<H", op[2]) + f.params[at + 2:]
@@ -275,9 +316,12 @@ def apply_structural(f: Fields, op: tuple) -> None:
     elif kind == "params":
         f.params = op[1]
     elif kind == "payload":
-        _payload_op(f, op[1] % n, op[2], op[3], op[4])
-        if f.lengths is not None:  # a lying length stays a lie about the same layer count
-            f.lengths = (f.lengths + [len(p) for p in f.layers])[:len(f.layers)]
+        _payload_op(f, op[1], op[2], op[3], op[4])
+        chunks = f.chunks()
+        if f.lengths is not None:  # a lying length stays a lie about the same chunk count
+            f.lengths = (f.lengths + [len(p) for p in chunks])[:len(chunks)]
+        if f.counts is not None:
+            f.counts = (f.counts + [len(layer) for layer in f.layers])[:len(f.layers)]
         f.psnr = (f.psnr + [0xFFFF] * len(f.layers))[:len(f.layers)]
 
 
@@ -363,11 +407,21 @@ def _progressive(data: bytes, seed: Seed, chunk_seed: int):
     try:
         while pos < len(data):
             size = rng.choice([1, 3, 16, 64, 500, 4096])
-            layers += list(decoder.feed(data[pos:pos + size]))
+            for picture in decoder.feed(data[pos:pos + size]):
+                _check_refinement(picture, len(layers), decoder.header)
+                layers += [picture] if picture.complete else []
             pos += size
     except ALLOWED as error:
         return layers, decoder.damage, error
     return layers, decoder.damage, None
+
+
+def _check_refinement(picture: api.DecodedLayer, complete: int, h: container.Header) -> None:
+    """A picture the progressive decoder yields belongs to the layer after the complete ones."""
+    if picture.index != complete or picture.rgb.shape != (h.height, h.width, 3) or \
+            picture.bytes_used != h.chunk_end(picture.index, picture.parts - 1):
+        raise FuzzFailure(f"progressive: picture of layer {picture.index} ({picture.parts} chunks, "
+                          f"{picture.bytes_used} bytes) after {complete} complete layers")
 
 
 def run_case(seed: Seed, data: bytes, progressive: int | None = None) -> Outcome:
@@ -398,6 +452,8 @@ def run_case(seed: Seed, data: bytes, progressive: int | None = None) -> Outcome
         raise FuzzFailure("parse_container rejects the file but api.decode decodes it")
     if result is not None:
         _check_pictures(result)
+        if result.refinement is not None:
+            _check_refinement(result.refinement, len(result.layers), result.header)
         if result.damage is None and len(result.layers) != len(parsed.layers):
             raise FuzzFailure(f"{len(parsed.layers)} complete layers, {len(result.layers)} decoded, no damage")
         failed_at = getattr(result.damage, "layer", None)
@@ -466,12 +522,12 @@ def bomb(size: str, layer0: str, max_pixels: int | None, address_space_gib: floa
     f.width, f.height = width, height
     coder = registry.load_codec("deephq", 0, "cpu")
     if layer0 == "empty":
-        f.layers = [b""] * len(f.layers)
+        f.layers = [[b""]] * len(f.layers)
     elif layer0 in ("zeros", "mode"):
         shape = (coder.config.N, -(-height // 64), -(-width // 64))
         need = coder.z_coder.min_bytes(shape)
         first = bytes(4 * (need // 4 + 1)) if layer0 == "zeros" else shortest_z_stream(coder.z_coder, shape)
-        f.layers = [first] + [b""] * (len(f.layers) - 1)
+        f.layers = [[first]] + [[b""]] * (len(f.layers) - 1)
     data = pack(f)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
@@ -482,7 +538,7 @@ def bomb(size: str, layer0: str, max_pixels: int | None, address_space_gib: floa
     except Exception as error:  # noqa: BLE001 - reporting whatever happens is the point
         outcome = f"{type(error).__name__}: {error}"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{width}x{height}, layer 0 {layer0} ({len(f.layers[0])} bytes), file {len(data)} bytes: {outcome}\n"
+    print(f"{width}x{height}, layer 0 {layer0} ({len(f.layers[0][0])} bytes), file {len(data)} bytes: {outcome}\n"
           f"{time.perf_counter() - start:.1f} s, peak RSS {peak // 1024} MiB (before decoding {base // 1024} MiB)")
     return 0
 

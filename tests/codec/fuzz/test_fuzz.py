@@ -62,9 +62,10 @@ def rewrite(seed, **changes):
     return fuzz.pack(f)
 
 
-def with_layer(seed, index, payload):
+def with_layer(seed, index, payload, part=0):
+    """The seed with chunk `part` of layer `index` replaced (every CRC correct)."""
     f = fuzz.fields_of(seed.data)
-    f.layers[index] = payload
+    f.layers[index][part] = payload
     return fuzz.pack(f)
 
 
@@ -90,9 +91,9 @@ def test_the_harness_notices_a_broken_decoder(deephq, monkeypatch):
     data = with_layer(deephq, 2, b"\xff" * 16)  # (layer 3 codes nothing: any payload decodes)
     assert fuzz.run_case(deephq, data).category == "decoded k<N layers, then CorruptStream"
 
-    def crash(self, payload):
+    def crash(self, payload, layer, part):
         raise IndexError("boom")
-    monkeypatch.setattr(api.ProgressiveDecoder, "_layer_decoder", lambda self: type("D", (), {"decode_layer": crash})())
+    monkeypatch.setattr(api.ProgressiveDecoder, "_layer_decoder", lambda self: type("D", (), {"decode_chunk": crash})())
     with pytest.raises(fuzz.FuzzFailure, match="IndexError"):
         fuzz.run_case(deephq, deephq.data)
     monkeypatch.undo()
@@ -135,17 +136,25 @@ def test_every_truncation_of_the_deephq_file(deephq):
         else:
             assert len(container.parse_container(data[:cut]).layers) == complete_layers(h, cut)
     decoder = api.ProgressiveDecoder(device="cpu")
+    refinements = 0
     for cut in range(len(data)):
         for layer in decoder.feed(data[cut:cut + 1]):
-            assert complete_layers(h, cut + 1) == layer.index + 1
-            assert np.array_equal(layer.rgb, deephq.pictures[layer.index])
+            assert layer.bytes_used == cut + 1  # the chunk that byte completes
+            if layer.complete:
+                assert complete_layers(h, cut + 1) == layer.index + 1
+                assert np.array_equal(layer.rgb, deephq.pictures[layer.index])
+            else:  # a refinement inside the layer: what api.decode gives for that prefix
+                refinements += 1
+                assert complete_layers(h, cut + 1) == layer.index
+                assert np.array_equal(layer.rgb, decode(deephq, data[:cut + 1]).refinement.rgb)
     assert len(decoder.layers) == 8 and decoder.done and decoder.damage is None
+    assert refinements == sum(len(c) - 1 for c in h.chunks) > 0
     for k in range(1, 9):
         for cut in (h.layer_offset(k) - 1, h.layer_offset(k), h.layer_offset(k) + 1):
             if complete_layers(h, cut):
                 result = decode(deephq, data[:cut])
                 assert len(result.layers) == complete_layers(h, cut)
-                assert np.array_equal(result.last.rgb, deephq.pictures[len(result.layers) - 1])
+                assert np.array_equal(result.layers[-1].rgb, deephq.pictures[len(result.layers) - 1])
 
 
 def test_every_header_bit_flip_is_caught_by_name(seeds):
@@ -164,36 +173,41 @@ def test_every_header_bit_flip_is_caught_by_name(seeds):
 
 
 @pytest.mark.parametrize("which", [0, 1])
-def test_damage_in_each_layer_keeps_the_layers_before_it(seeds, which):
+def test_damage_in_each_chunk_keeps_the_layers_and_chunks_before_it(seeds, which):
     seed = seeds[which]
     h = seed.header
     for i in range(h.num_layers):
-        for where in ("payload", "crc", "insert", "delete"):
-            if where == "payload" and h.layer_lengths[i] == 0:
-                continue
-            at = h.layer_offset(i) + (h.layer_lengths[i] if where == "crc" else 0)
-            data = bytearray(seed.data)
-            if where == "insert":
-                data[at:at] = b"\x55"  # not 0: the CRC of an empty layer is 00000000
-            elif where == "delete":
-                del data[at]
-            else:
-                data[at] ^= 0x20
-            if i == 0:
-                with pytest.raises(container.ContainerError):
-                    decode(seed, bytes(data))
-                continue
-            result = decode(seed, bytes(data))
-            n = len(result.layers)
-            # deleting a zero byte of an empty layer's CRC (00000000) can shift the damage to the
-            # next layer, whose first byte then completes that CRC
-            shifted = where == "delete" and h.layer_lengths[i] == 0 and seed.data[at + 4] == 0
-            assert n == i or (shifted and n > i), (i, where)
-            assert np.array_equal(result.last.rgb, seed.pictures[n - 1])
-            if where == "delete" and n == h.num_layers - 1:
-                assert result.damage is None and not result.complete  # the file is one byte short
-            else:
-                assert isinstance(result.damage, container.LayerCorrupted) and result.damage.layer == n
+        for k, length in enumerate(h.chunks[i]):
+            start = h.chunk_end(i, k) - 4 - length
+            for where in ("payload", "crc", "insert", "delete"):
+                if where == "payload" and length == 0:
+                    continue
+                at = start + (length if where == "crc" else 0)
+                data = bytearray(seed.data)
+                if where == "insert":
+                    data[at:at] = b"\x55"  # not 0: the CRC of an empty chunk is 00000000
+                elif where == "delete":
+                    del data[at]
+                else:
+                    data[at] ^= 0x20
+                if i == 0:
+                    with pytest.raises(container.ContainerError):
+                        decode(seed, bytes(data))
+                    continue
+                result = decode(seed, bytes(data))
+                n = len(result.layers)
+                # deleting a zero byte of an empty chunk's CRC (00000000) can shift the damage to
+                # the next chunk, whose first byte then completes that CRC
+                shifted = where == "delete" and length == 0 and seed.data[at + 4] == 0
+                assert n == i or (shifted and n >= i), (i, k, where)
+                assert np.array_equal(result.layers[-1].rgb, seed.pictures[n - 1])
+                if n == i and not shifted:  # the chunks before the damaged one still refine layer i
+                    assert (result.refinement.parts if result.refinement else 0) == k, (i, k, where)
+                if where == "delete" and n == h.num_layers - 1 and k == len(h.chunks[i]) - 1:
+                    assert result.damage is None and not result.complete  # the file is one byte short
+                elif not shifted:
+                    assert isinstance(result.damage, container.LayerCorrupted)
+                    assert (result.damage.layer, result.damage.part) == (i, k)
 
 
 # --- lying sizes: the pixel limit and the layer-0 plausibility check --------------------------
@@ -213,7 +227,7 @@ def test_a_huge_picture_with_a_tiny_layer_0_is_refused_before_allocating(deephq,
         with pytest.raises(ec.CorruptStream, match=rf"layer 1 has {real} bytes.*60000x4000 picture takes at least") as short:
             decode(deephq, tiny, max_pixels=2**28)  # above the limit: layer 0 is far too short
         assert int(re.search(r"at least (\d+)", str(short.value)).group(1)) > 100 * real
-        empty = rewrite(deephq, width=60000, height=4000, layers=[b""] * 8)
+        empty = rewrite(deephq, width=60000, height=4000, layers=[[b""]] * 8)
         with pytest.raises(ec.CorruptStream, match="layer 1 has 0 bytes"):
             decode(deephq, empty, max_pixels=2**28)
         _, peak = tracemalloc.get_traced_memory()
@@ -265,7 +279,7 @@ def test_the_layer_0_bounds_hold_for_the_most_compressible_z(seeds, codec_name):
     assert len(cut) >= z.min_bytes(shape)
     with pytest.raises(ec.CorruptStream, match="holds at least|is invalid"):
         z.check_room(cut, shape, "test")
-    first_layer = fuzz.fields_of(seed.data).layers[0]
+    first_layer = fuzz.fields_of(seed.data).layers[0][0]
     z.check_room(first_layer, (channels, 1, 1), "64x48")
 
 
@@ -276,7 +290,7 @@ def test_the_issues_bomb_is_refused_after_decoding_only_z(deephq):
     z = load_codec("deephq", 0, "cpu").z_coder
     need = z.min_bytes((z.freqs.shape[0], 64, 128))
     zeros = bytes(-(-need // 4) * 4)
-    bomb = rewrite(deephq, width=8192, height=4096, layers=[zeros] + [b""] * 7)
+    bomb = rewrite(deephq, width=8192, height=4096, layers=[[zeros]] + [[b""]] * 7)
     start = time.perf_counter()
     tracemalloc.start()
     try:
@@ -311,13 +325,13 @@ def test_an_allocation_failure_is_a_named_error_of_its_layer(deephq, monkeypatch
     """Before, the allocator's RuntimeError (or numpy's MemoryError) escaped unnamed."""
     from codec.codecs.deephq import DeepHQLayerDecoder
 
-    real = DeepHQLayerDecoder.decode_layer
+    real = DeepHQLayerDecoder.decode_chunk
 
-    def decode_layer(self, payload):
-        if self.layer == at:
+    def decode_chunk(self, payload, layer, part):
+        if layer == at:
             raise failure
-        return real(self, payload)
-    monkeypatch.setattr(DeepHQLayerDecoder, "decode_layer", decode_layer)
+        return real(self, payload, layer, part)
+    monkeypatch.setattr(DeepHQLayerDecoder, "decode_chunk", decode_chunk)
     message = rf"decoding stops at quality layer {at + 1}: .*decoding the 64x48 picture ran out of memory"
     if at == 0:
         with pytest.raises(memory.InsufficientMemory, match=message):
@@ -334,9 +348,9 @@ def test_an_allocation_failure_is_a_named_error_of_its_layer(deephq, monkeypatch
 def test_other_runtime_errors_are_not_mistaken_for_memory(deephq, monkeypatch):
     from codec.codecs.deephq import DeepHQLayerDecoder
 
-    def decode_layer(self, payload):
+    def decode_chunk(self, payload, layer, part):
         raise RuntimeError("a bug")
-    monkeypatch.setattr(DeepHQLayerDecoder, "decode_layer", decode_layer)
+    monkeypatch.setattr(DeepHQLayerDecoder, "decode_chunk", decode_chunk)
     with pytest.raises(RuntimeError, match="a bug"):
         decode(deephq, deephq.data)
 
@@ -370,7 +384,7 @@ def test_decoding_under_an_address_space_limit_ends_in_a_named_error(deephq, tmp
     z = load_codec("deephq", 0, "cpu").z_coder
     path = tmp_path / "flat.strata"
     path.write_bytes(rewrite(deephq, width=4096, height=4096,
-                             layers=[fuzz.shortest_z_stream(z, (z.freqs.shape[0], 64, 64))] + [b""] * 7))
+                             layers=[[fuzz.shortest_z_stream(z, (z.freqs.shape[0], 64, 64))]] + [[b""]] * 7))
     child = subprocess.run([sys.executable, "-c", ALLOCATE_IN_CHILD, str(path)], capture_output=True, text=True,
                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
                            timeout=300)
@@ -403,7 +417,7 @@ def test_the_progressive_decoder_keeps_errors_of_the_whole_file_in_damage(deephq
 
 def test_payloads_that_are_not_whole_words(seeds):
     for seed in seeds:
-        layer0 = fuzz.fields_of(seed.data).layers[0]
+        layer0 = fuzz.fields_of(seed.data).layers[0][0]
         cut = len(layer0) - 1 if (len(layer0) - 1) % 4 else len(layer0) - 2
         with pytest.raises(ec.CorruptStream, match=f"quality layer 1: .*{cut} bytes is not a whole number of 32-bit words"):
             decode(seed, with_layer(seed, 0, layer0[:cut]))
@@ -439,12 +453,32 @@ def test_garbage_payloads_with_valid_crcs(seeds, which):
     assert len(result.layers) == n - 1 and isinstance(result.damage, ec.CorruptStream)
 
 
-@pytest.mark.parametrize("which,size", [(0, 6), (1, 18)])
-def test_params_blobs_of_the_wrong_length(seeds, which, size):
+@pytest.mark.parametrize("which,size,lengths", [(0, "6 or 7", [0, 1, 5, 8, 64]), (1, "18", [0, 1, 17, 19, 64])])
+def test_params_blobs_of_the_wrong_length(seeds, which, size, lengths):
     seed = seeds[which]
-    for length in [0, 1, size - 1, size + 1, 64]:
+    for length in lengths:
         with pytest.raises(InvalidCodecParameters, match=f"must be {size} bytes, found {length}"):
             decode(seed, rewrite(seed, params=bytes(range(length))))
+
+
+def test_lying_partition_counts(deephq):
+    """P is bound into the check value: a forged P is a parameter mismatch, an impossible one is
+    named; and a layer with fewer chunks than P before the last is refused."""
+    params = deephq.header.params
+    for count in (0, 65, 255):
+        with pytest.raises(InvalidCodecParameters, match=f"1..64 partitions per layer, not {count}"):
+            decode(deephq, rewrite(deephq, params=params[:6] + bytes([count])))
+    for count in (1, 3, 8):
+        with pytest.raises(ParameterMismatch):
+            decode(deephq, rewrite(deephq, params=params[:6] + bytes([count])))
+    f = fuzz.fields_of(deephq.data)
+    f.layers[2] = f.layers[2][:2]  # layer 3 cut short, layers after it
+    result = decode(deephq, fuzz.pack(f))
+    assert len(result.layers) == 3 and isinstance(result.damage, InvalidCodecParameters)
+    assert result.damage.layer == 3 and "only the last layer of a file may be cut short" in str(result.damage)
+    f.layers = f.layers[:3]  # the same, now the last layer: a file cut to a budget
+    result = decode(deephq, fuzz.pack(f))
+    assert result.complete and result.damage is None and result.layers[-1].parts == 2
 
 
 def test_lying_alphabet_sizes(seeds):
@@ -477,7 +511,7 @@ def test_more_layers_than_the_model_has(seeds):
     for seed in seeds:
         n = seed.header.num_layers
         layers = fuzz.fields_of(seed.data).layers
-        result = decode(seed, rewrite(seed, layers=layers + layers[-1:], psnr=[0xFFFF] * (n + 1)))
+        result = decode(seed, rewrite(seed, layers=layers + [list(layers[-1])], psnr=[0xFFFF] * (n + 1)))
         assert len(result.layers) == n and not result.complete
         assert isinstance(result.damage, InvalidCodecParameters) and result.damage.layer == n
 
@@ -485,13 +519,13 @@ def test_more_layers_than_the_model_has(seeds):
 def test_more_layers_than_the_container_allows(deephq):
     layers = fuzz.fields_of(deephq.data).layers
     with pytest.raises(container.HeaderCorrupted, match="num_layers 17"):
-        decode(deephq, rewrite(deephq, layers=layers * 2 + [b""], psnr=[0xFFFF] * 17))
+        decode(deephq, rewrite(deephq, layers=layers * 2 + [[b""]], psnr=[0xFFFF] * 17))
 
 
 def test_lying_layer_lengths_leave_the_file_incomplete(deephq):
     f = fuzz.fields_of(deephq.data)
-    f.lengths = [len(p) for p in f.layers]
-    f.lengths[5] = 2**32 - 1
+    f.lengths = [len(p) for p in f.chunks()]
+    f.lengths[sum(map(len, f.layers[:5]))] = 2**32 - 1  # the first chunk of layer 6
     tracemalloc.start()
     try:
         result = decode(deephq, fuzz.pack(f))
