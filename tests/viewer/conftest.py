@@ -1,5 +1,6 @@
 """Fixtures for the viewer tests: offscreen Qt, a qasync loop, one shared pair of codec workers,
-and small images (128x96) that encode in about a second."""
+small images (128x96) that encode in about a second, and settings of their own: QSettings live
+in a temporary folder under a test organisation and start empty in every test."""
 import asyncio
 import os
 import tempfile
@@ -10,6 +11,7 @@ os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="strata-view-config-")  
 import pytest
 import qasync
 from PIL import Image
+from PySide6.QtCore import QCoreApplication, QSettings
 
 from viewer.backend.client import CodecService
 from viewer.refcounts import pin_singletons
@@ -17,12 +19,20 @@ from viewer.widgets.main_window import MainWindow
 from viewer_helpers import make_image, run
 
 pin_singletons()  # PySide6 6.12 on CPython 3.11 drops references to None/True/False
+ORGANIZATION, APPLICATION = "StrataTests", "Strata Viewer Tests"
+QCoreApplication.setOrganizationName(ORGANIZATION)  # before any QSettings() of a test
+QCoreApplication.setApplicationName(APPLICATION)
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Every test starts with no remembered bandwidth, folders, recent files or encode choices
+    (QSettings() as the viewer opens them: pytest-qt renames the application when it starts it)."""
+    QSettings().clear()
 
 
 @pytest.fixture(scope="session")
 def loop(qapp):
-    qapp.setOrganizationName("StrataTests")
-    qapp.setApplicationName("Strata Viewer Tests")
     event_loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(event_loop)
     return event_loop

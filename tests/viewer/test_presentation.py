@@ -3,13 +3,17 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.presentation.formatting import codec_label, format_rate, kilobytes
+from viewer.presentation.charts import TABLE_COLUMNS, bar_tooltip, not_shown_text, point_tooltip, table_csv
+from viewer.presentation.encoding import codec_explanation, folder_problem, quality_item, writes_text
+from viewer.presentation.formatting import codec_label, duration, format_rate, kilobytes
+from viewer.presentation.panes import activity_parts, readout_parts
 from viewer.presentation.shortcuts import GESTURES, shortcut_rows
 from viewer.presentation.streams import (EMPTY_HINT, arrival_rows, delay_text, label, layer_text,
                                          placeholder, received_text, slider_tooltip)
-from viewer.presentation.window import SPLIT_HINT, pane_title, status_parts
+from viewer.presentation.window import SPLIT_HINT, about_text, error_map_unavailable, pane_title, status_parts
 from viewer.state import files
-from viewer.state.session import Original, Session, Stream
+from viewer.state.link import PAUSED, PLAYING, LinkClock, Playback
+from viewer.state.session import Layer, Original, Session, Stream
 from viewer_helpers import layer, layered
 
 
@@ -85,17 +89,17 @@ def test_a_title_names_the_layers_that_can_never_be_shown():
 
 def test_status_parts_most_important_first():
     session = Session(original=original())
-    assert status_parts(session, 0, None, 256e3, 1.0) == ["original", "16×8", "zoom 100%"]
+    assert status_parts(session, 0, Playback(), 1.0) == ["original", "16×8", "zoom 100%"]
     s = stream()
     session.streams[0] = s
     arrive(s, 0)
     s.accept(s.generation, layer(0))
-    parts = status_parts(session, 0, "playing", 1e6, 2.0)
+    parts = status_parts(session, 0, Playback(PLAYING, 1e6), 2.0)
     assert parts[:3] == ["layer 1 / 4", "0.000 bpp", "PSNR 20.00 dB (from file)"]
     assert parts[4:] == [f"received {s.received:,} / {len(s.data):,} B", "playing at 1 Mbit/s", "16×8", "zoom 200%"]
     session.show_original = True
-    assert "bpp" not in " ".join(status_parts(session, 0, None, 1e6, 1.0))
-    assert status_parts(session, 1, None, 1e6, 1.0) == ["Pane B", "16×8", "zoom 100%"]  # no file in B
+    assert "bpp" not in " ".join(status_parts(session, 0, Playback(), 1.0))
+    assert status_parts(session, 1, Playback(), 1.0) == ["Pane B", "16×8", "zoom 100%"]  # no file in B
 
 
 def test_arrival_table_and_delays():
@@ -120,3 +124,114 @@ def test_export_names():
     arrive(s, 0, 1, 2)
     s.accept(s.generation, layer(2))
     assert files.export_name(session, 0) == Path("/pictures/photo.deephq.layer3.png")
+
+
+# ---- what a new user looks for in the first minutes (issue 18, item 5) ---------------------
+
+def decoded(s: Stream, index: int, psnr=31.2, measured=True) -> None:
+    """Layer index of s decoded and accepted, with that PSNR."""
+    s.accept(s.generation, Layer(index, np.zeros((8, 16, 3), np.uint8), s.layer_end(index), s.bpp(index),
+                                 psnr, measured, 0.01))
+
+
+def test_each_pane_has_its_own_readout():
+    session = Session(original=original(), streams=[stream("a.strata"), stream("b.strata")])
+    a, b = session.streams
+    arrive(a, 0, 1, 2)
+    decoded(a, 2)
+    assert readout_parts(session, 0) == ["A: DeepHQ", "layer 3 / 4", kilobytes(a.layer_end(2)),
+                                         f"{a.bpp(2):.3f} bpp", "PSNR 31.20 dB (vs original)"]
+    assert readout_parts(session, 1) == ["B: DeepHQ", "layer – / 4"]  # nothing decoded yet
+    arrive(b, 0)
+    decoded(b, 0, psnr=20.0, measured=False)
+    assert readout_parts(session, 1, split=True)[0] == "B (right): DeepHQ"
+    assert readout_parts(session, 1)[-1] == "PSNR 20.00 dB (from file)"
+    session.show_original = True
+    assert readout_parts(session, 0) == ["A: original", "16×8"]
+    assert readout_parts(Session(), 0) == []
+
+
+def test_the_activity_says_what_is_decoded_and_what_the_network_brings():
+    s = stream()
+    playing = Playback(PLAYING, 56e3, LinkClock(56e3), 0.0)
+    assert activity_parts(s, playing) == [f"layer 1 needs {kilobytes(s.layer_end(0))}, about "
+                                          f"{8 * s.layer_end(0) / 56e3:.1f} s at 56 kbit/s"]
+    arrive(s, 0)
+    parts = activity_parts(s, Playback(PAUSED, 56e3, LinkClock(56e3), 1.0))
+    assert parts[0] == "decoding layer 1…" and parts[1].startswith("paused: layer 2 needs ")
+    decoded(s, 0)
+    assert activity_parts(s, Playback()) == ["1 of 4 layers received"]
+    arrive(s, 1, 2, 3)
+    decoded(s, 3)
+    assert activity_parts(s, playing) == ["all 4 layers received"]
+    damaged = stream()
+    arrive(damaged, 0, 1, 2, 3)
+    decoded(damaged, 1)
+    damaged.fail(2, "layer 3 cannot be decoded")
+    assert activity_parts(damaged, Playback()) == ["4 of 4 layers received; layers 3–4 cannot be shown"]
+    assert activity_parts(None, playing) == []
+
+
+def test_durations_read_naturally():
+    assert [duration(t) for t in (0.42, 13.4, 125)] == ["0.4 s", "13 s", "2 min 5 s"]
+
+
+def test_the_split_title_names_the_original_when_pane_b_is_empty():
+    session = Session(original=original(), streams=[stream("photo.deephq.strata"), None])  # both 16x8
+    assert pane_title(session, 0, split=True) == (f"A: DeepHQ — photo.deephq.strata  |  Original: photo.png"
+                                                  f"   {SPLIT_HINT}")
+
+
+def test_chart_tooltips_and_layers_that_cannot_be_picked():
+    s = stream()
+    arrive(s, 0)
+    decoded(s, 0, psnr=20.0, measured=False)
+    assert bar_tooltip(s, 0) == f"DeepHQ, layer 1: 0.1 of 0.1 kbit received; click to show it"
+    assert bar_tooltip(s, 2) == "DeepHQ, layer 3: 0.0 of 0.2 kbit received"  # not arrived: no hint
+    assert point_tooltip(s, 0) == f"DeepHQ, layer 1: {s.bpp(0):.3f} bpp, 20.00 dB (from file); click to show it"
+    assert not_shown_text(s, 0) is None and not_shown_text(s, 2) == "DeepHQ, layer 3 has not arrived yet."
+
+
+def test_the_layer_table_as_csv_holds_every_layer():
+    import csv
+    import io
+
+    s = stream("photo.deephq.strata")
+    arrive(s, 0, 1)
+    decoded(s, 1, psnr=30.5)
+    s.painted(1, 1.25)  # layer 1 (from 0) arrived at wall time 1.0
+    rows = list(csv.reader(io.StringIO(table_csv([s]))))
+    assert tuple(rows[0]) == TABLE_COLUMNS and len(rows) == 1 + 4
+    first, second, last = rows[1], rows[2], rows[4]
+    assert first[:5] == ["photo.deephq.strata", "DeepHQ", "1", "10", str(s.layer_end(0))]
+    assert first[6:] == ["20.000", "", "0.500", ""]  # the file's PSNR; not decoded, not painted
+    assert second[7:] == ["30.500", "1.000", "250"]
+    assert last[8:] == ["", ""]  # not arrived
+
+
+def test_the_encode_dialog_explains_qualities_and_checks_the_folder(tmp_path):
+    from codec import registry
+
+    hc, deephq = registry.spec("hc"), registry.spec("deephq")
+    assert "quality 1 makes the smallest file" in codec_explanation(hc) and "4 the largest" in codec_explanation(hc)
+    assert "layers" in codec_explanation(deephq)
+    assert [quality_item(hc, q) for q in (1, 2, 4)] == ["quality 1 (smallest file)", "quality 2",
+                                                          "quality 4 (best picture)"]
+    assert folder_problem("") == "Choose a folder for the layered files."
+    (tmp_path / "file").write_text("x")
+    assert "is a file, not a folder" in folder_problem(str(tmp_path / "file"))
+    assert folder_problem(str(tmp_path / "new")) is None  # made when the files are written
+    assert writes_text(["a.strata"], tmp_path / "new") == f"Writes a.strata into {tmp_path / 'new'} (a new folder)"
+
+
+def test_about_names_the_version():
+    assert about_text("0.1.0").startswith("Strata Viewer, version 0.1.0")
+    assert "version unknown" in about_text(None)
+
+
+def test_the_error_map_is_refused_in_words_without_a_matching_original():
+    assert "open the original image first" in error_map_unavailable(Session(streams=[stream(), None]))
+    other = Original(Path("/pictures/big.png"), np.zeros((9, 16, 3), np.uint8), "RGB")
+    assert "no open layered file was encoded from big.png" in error_map_unavailable(
+        Session(original=other, streams=[stream(), None]))
+    assert error_map_unavailable(Session(original=original(), streams=[stream(), None])) is None

@@ -1,6 +1,8 @@
 """Qt-free parts: the link clock, streams (arrivals, truncation, stale results), atomic writes."""
 import os
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from viewer.presentation.streams import problem
@@ -135,3 +137,107 @@ def test_singletons_survive_the_pyside_reference_leak():
         assert all(sys.getrefcount(s) > EXTRA_REFS for s in (None, True, False))
     pin_singletons()  # idempotent
     assert sys.getrefcount(None) < 2 * EXTRA_REFS or sys.version_info >= (3, 12)
+
+
+# ---- error map, split partner, folders, version (issue 18, item 5) -------------------------
+
+def test_error_map_is_the_amplified_largest_channel_error():
+    from viewer.state.pixels import ERROR_GAIN, error_map
+
+    original = np.zeros((2, 3, 3), np.uint8)
+    decoded = original.copy()
+    decoded[0, 0] = (2, 5, 1)  # largest channel error 5
+    decoded[1, 2] = (0, 0, 200)  # saturates
+    result = error_map(decoded, original)
+    assert result.dtype == np.uint8 and result.shape == (2, 3, 3)
+    assert result[0, 0].tolist() == [5 * ERROR_GAIN] * 3 and result[1, 2].tolist() == [255] * 3
+    assert result[0, 1].tolist() == [0, 0, 0]
+    assert np.array_equal(error_map(original, decoded), result)  # |a - b|: no uint8 wrap-around
+    with pytest.raises(ValueError, match="different sizes"):
+        error_map(decoded, np.zeros((3, 3, 3), np.uint8))
+
+
+def session_with_original():
+    from viewer.state.session import Original, Session
+
+    s = Stream.from_bytes("a.strata", layered())  # 16x8
+    rgb = np.full((8, 16, 3), 100, np.uint8)
+    return Session(original=Original(Path("/p/photo.png"), rgb, "RGB"), streams=[s, None]), s
+
+
+def test_session_shows_the_error_map_only_against_the_files_own_original():
+    session, s = session_with_original()
+    arrive(s, 0)
+    s.accept(s.generation, layer(0))  # black: 100 levels from the original everywhere
+    assert session.displayed(0) is s.layers[0].rgb
+    session.error_map = True
+    shown = session.displayed(0)
+    assert shown.max() == 255 and session.displayed(0) is shown  # computed once per picture
+    session.show_original = True
+    assert session.displayed(0) is session.original.rgb  # the original itself, not its error
+    session.show_original = False
+    s.foreign_original = True  # another picture of the same size
+    assert session.displayed(0) is s.layers[0].rgb and not session.has_error_map(0)
+
+
+def test_split_view_compares_with_pane_b_else_the_original():
+    from viewer.state.session import ORIGINAL, PANE_B, Session
+
+    session, s = session_with_original()
+    assert session.split_partner() == ORIGINAL and session.split_right() is session.original.rgb
+    session.streams[1] = Stream.from_bytes("b.strata", layered(seed=1))
+    assert session.split_partner() == PANE_B and session.split_right() is None  # B has no picture yet
+    session.streams[1] = None
+    session.show_original = True  # the original on both sides would show nothing
+    assert session.split_partner() is None
+    assert Session().split_partner() is None and Session().main_path() is None
+    assert session.main_path() == Path("/p/photo.png")
+
+
+def test_next_and_previous_file_of_the_folder(tmp_path):
+    from viewer.state import folders
+
+    for name in ("kodim10.png", "kodim2.png", "kodim1.jpg", "notes.txt", "kodim2.deephq.strata", "z.strata"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "sub.png").mkdir()  # a folder, not an image
+    images = tmp_path / "kodim2.png"
+    assert folders.neighbour(images, 1) == tmp_path / "kodim10.png"  # natural order
+    assert folders.neighbour(images, -1) == tmp_path / "kodim1.jpg"
+    assert folders.neighbour(tmp_path / "kodim10.png", 1) is None
+    assert folders.neighbour(tmp_path / "kodim1.jpg", -1) is None
+    assert folders.neighbour(tmp_path / "kodim2.deephq.strata", 1) == tmp_path / "z.strata"  # same kind
+    (tmp_path / "kodim2.png").unlink()  # the file open was deleted: its place still counts
+    assert folders.neighbour(images, 1) == tmp_path / "kodim10.png"
+    with pytest.raises(OSError):
+        folders.neighbour(tmp_path / "gone" / "x.png", 1)
+
+
+def test_encoded_files_go_to_the_remembered_folder_else_beside_the_image_unless_it_is_shipped(tmp_path):
+    from codec.resources import RESOURCES
+    from viewer.state import folders
+
+    fallback, chosen = tmp_path / "pictures", tmp_path / "chosen"
+    chosen.mkdir()
+    image = tmp_path / "photo.png"
+    assert folders.encode_folder(image, str(chosen), fallback) == chosen
+    assert folders.encode_folder(image, str(tmp_path / "gone"), fallback) == tmp_path
+    assert folders.encode_folder(RESOURCES / "sample.png", None, fallback) == fallback
+
+
+def test_the_version_comes_from_the_package_or_the_checkout(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    from viewer.state import version
+
+    assert version.strata_version()  # installed, or this checkout's pyproject.toml
+
+    def not_installed(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(version.metadata, "version", not_installed)
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "strata"\nversion = "9.8.7"\n')
+    assert version.strata_version(pyproject) == "9.8.7"
+    pyproject.write_text("not toml [")
+    assert version.strata_version(pyproject) is None
+    assert version.strata_version(tmp_path / "missing.toml") is None

@@ -92,13 +92,17 @@ def test_stream_layers_arrive_in_order_and_panel_follows_the_file(qtbot, window,
     wait_shown(qtbot, window, last)
     window.set_bandwidth(FAST)
     decoded = []
-    window.viewer.layerDecoded.connect(lambda pane, index: decoded.append(index))
+    stream = window.viewer.stream(0)
+    window.viewer.layerDecoded.connect(
+        lambda pane, index: decoded.append((index, index in window.viewer.stream(0).layers)))  # False: a refinement
     window.viewer.restart()
     assert window.viewer.network.state == NetworkSimulator.PLAYING
-    qtbot.waitUntil(lambda: last in decoded, timeout=TIMEOUT_MS)
-    # each picture is of a newer layer than the last one: none is made after a newer one arrived
-    assert decoded == sorted(set(decoded)) and decoded[-1] == last
-    stream = window.viewer.stream(0)
+    qtbot.waitUntil(lambda: (last, True) in decoded, timeout=TIMEOUT_MS)
+    # each picture is newer than the last one: none is made after a newer one arrived, and a
+    # layer shows again only as more of its partitions arrive (a refinement before it is complete)
+    indices = [index for index, _ in decoded]
+    assert indices == sorted(indices) and decoded[-1] == (last, True)
+    assert all(not complete for (index, complete), (following, _) in zip(decoded, decoded[1:]) if index == following)
     assert stream.complete and window.viewer.network.state == NetworkSimulator.STOPPED
     arrivals = [stream.arrived[i] for i in range(header.num_layers)]
     assert arrivals == pytest.approx([8 * header.layer_offset(i + 1) / FAST for i in range(header.num_layers)])
@@ -346,14 +350,15 @@ def test_command_line_arguments():
 
 def test_encode_dialog_offers_hc_only_when_installed(qtbot, tmp_path):
     from codec.registry import NAMES
+    from viewer.control.preferences import Preferences
     from viewer.widgets.dialogs import SIDE_BY_SIDE, EncodeDialog
 
     image, hc = tmp_path / "photo.png", NAMES.index("hc")
-    without = EncodeDialog(image, {"deephq": (0,)})
+    without = EncodeDialog(image, {"deephq": (0,)}, Preferences())
     qtbot.addWidget(without)
     assert not without.choice.button(hc).isEnabled() and not without.choice.button(SIDE_BY_SIDE).isEnabled()
     assert [(t.codec, t.path.name) for t in without.targets()] == [("deephq", "photo.deephq.strata")]
-    with_hc = EncodeDialog(image, {"deephq": (0,), "hc": (2, 3)})
+    with_hc = EncodeDialog(image, {"deephq": (0,), "hc": (2, 3)}, Preferences())
     qtbot.addWidget(with_hc)
     assert with_hc.choice.button(hc).text() == "HC"
     with_hc.choice.button(SIDE_BY_SIDE).setChecked(True)

@@ -74,8 +74,9 @@ def test_a_damaged_layer_ends_the_stream_after_the_layers_before_it(data):
 
 def test_an_undecodable_layer_names_it_counting_from_one(data):
     parsed = container.parse_container(data)
-    K, check = parsed.header.params[:2], int.from_bytes(parsed.header.params[2:], "little")
-    forged = container.Header(**{**parsed.header.__dict__, "params": K + (check ^ 1).to_bytes(4, "little")})
+    params = parsed.header.params  # DeepHQ: K (u16), check (u32), partitions (u8)
+    check = int.from_bytes(params[2:6], "little") ^ 1
+    forged = container.Header(**{**parsed.header.__dict__, "params": params[:2] + check.to_bytes(4, "little") + params[6:]})
     job = StreamJob("s", None)
     job.feed(container.write_container(forged, parsed.layers))
     messages = run_steps(job)

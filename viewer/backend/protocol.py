@@ -103,17 +103,20 @@ class Failed:
 
 @dataclass(frozen=True)
 class LayerDecoded:
-    """The picture of one layer of a stream (from 0), synthesized because the GUI shows it."""
+    """The picture of one layer of a stream (from 0), or of its first `parts` chunks (a
+    refinement, complete False), synthesized because the GUI shows it."""
 
     stream: str
     index: int
     rgb: np.ndarray
     bytes_used: int
     bpp: float
-    file_psnr: float | None  # measured by the encoder, from the header
+    file_psnr: float | None  # measured by the encoder, from the header (a whole layer only)
     psnr: float | None  # measured against the reference, when one was given
-    decode_seconds: float  # range decoding of this layer
+    decode_seconds: float  # range decoding of this layer (its chunks so far)
     synthesis_seconds: float
+    parts: int = 1  # chunks of the layer in the picture
+    complete: bool = True  # all the chunks the file has of the layer
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,10 @@ def capabilities(job: int) -> p.Capabilities:
 class StreamJob:
     """One stream being decoded: its reader, its layer decoder, and what the GUI wants to see.
 
-    Layers are numbered from 0 here and in the messages; the texts for the user count from 1.
+    Every complete chunk is range-decoded; a picture is synthesized only for the layer picked
+    in the GUI or, while following, for the newest refinement: the newest decoded chunk's
+    picture, a whole layer or part of one (DeepHQ's partitions). Layers are numbered from 0 here
+    and in the messages; the texts for the user count from 1.
     """
 
     def __init__(self, stream: str, reference):
@@ -48,10 +51,11 @@ class StreamJob:
         self.reference = reference
         self.reader = container.StreamingReader()
         self.decoder: LayerDecoder | None = None  # made once the header is known
-        self.pending: deque[tuple[int, bytes]] = deque()  # complete layers not yet range-decoded
+        self.pending: deque[container.Chunk] = deque()  # complete chunks not yet range-decoded
+        self.newest: container.Chunk | None = None  # the last chunk range-decoded
         self.selected: int | None = None  # the layer picked in the GUI; None: the newest
-        self.sent: set[int] = set()  # layers whose picture the GUI has
-        self.symbol_seconds: dict[int, float] = {}
+        self.sent: set[tuple[int, int]] = set()  # (layer, chunks) whose picture the GUI has
+        self.symbol_seconds: dict[int, float] = {}  # layer -> range decoding so far
         self.failure: p.StreamFailed | None = None  # sent once nothing is left to show
         self.reported = False
 
@@ -73,33 +77,40 @@ class StreamJob:
         return self._next_step() is not None
 
     def step(self) -> p.LayerDecoded | p.StreamFailed | None:
-        """Do the next thing: open the decoder, range-decode a layer, synthesize, or report."""
+        """Do the next thing: open the decoder, range-decode a chunk, synthesize, or report."""
         action = self._next_step()
         return None if action is None else action()
 
     def _next_step(self):
-        """The picked layer first, then the range decoding of complete layers, then the newest
-        layer's synthesis, then the failure (if any)."""
+        """The picked layer first, then the range decoding of complete chunks, then the newest
+        refinement's synthesis, then the failure (if any)."""
         if self.decoder is None and self.reader.header is not None and (self.failure is None or self.pending):
             return self._open  # as soon as the header is known: the model loads while bytes arrive
         target = self._target()
         due = target is not None and target not in self.sent
         if due and self.selected is not None:
-            return lambda: self._synthesize(target)
+            return lambda: self._synthesize(*target)
         if self.pending:
             return self._decode_next
         if due:
-            return lambda: self._synthesize(target)
+            return lambda: self._synthesize(*target)
         if self.failure is not None and not self.reported:
             return self._report
         return None
 
-    def _target(self) -> int | None:
-        """The layer to synthesize: the picked one once decoded, else the newest decoded."""
-        decoded = 0 if self.decoder is None else self.decoder.layer
+    def _complete_layers(self) -> int:
+        """Layers whose every chunk is range-decoded."""
+        newest = self.newest
+        return 0 if newest is None else newest.layer + newest.last
+
+    def _target(self) -> tuple[int, int] | None:
+        """(layer, chunks) to synthesize: the picked layer once decoded, else the newest
+        refinement."""
         if self.selected is not None:
-            return self.selected if self.selected < decoded else None
-        return decoded - 1 if decoded else None
+            if self.selected >= self._complete_layers():
+                return None
+            return self.selected, len(self.reader.header.chunks[self.selected])
+        return None if self.newest is None else (self.newest.layer, self.newest.part + 1)
 
     def _open(self) -> None:
         """The codec's layer decoder, keeping every layer, after the API's checks (picture size,
@@ -107,33 +118,38 @@ class StreamJob:
         self.decoder = api.open_layer_decoder(self.reader.header, history=True)
 
     def _decode_next(self) -> None:
-        index, payload = self.pending.popleft()
+        chunk = self.pending.popleft()
         start = time.perf_counter()
         try:
-            self.decoder.decode_symbols(payload)
+            self.decoder.decode_chunk(chunk.payload, chunk.layer, chunk.part)
         except api.LAYER_ERRORS as error:
-            self._fail(index, f"layer {index + 1} cannot be decoded: {error}")
+            self._fail(chunk.layer, f"layer {chunk.layer + 1} cannot be decoded: {error}")
             return
-        self.symbol_seconds[index] = time.perf_counter() - start
+        self.newest = chunk
+        if chunk.part == 0:
+            self.symbol_seconds[chunk.layer] = 0.0
+        self.symbol_seconds[chunk.layer] += time.perf_counter() - start
 
     def _fail(self, index: int, message: str) -> None:
         """Layers from index on cannot be shown (an earlier failure wins)."""
         if self.failure is None or index < self.failure.layer:
             self.failure = p.StreamFailed(self.stream, message, index)
-        self.pending = deque(item for item in self.pending if item[0] < index)
+        self.pending = deque(chunk for chunk in self.pending if chunk.layer < index)
 
-    def _synthesize(self, index: int) -> p.LayerDecoded:
+    def _synthesize(self, index: int, parts: int) -> p.LayerDecoded:
         start = time.perf_counter()
         rgb = self.decoder.synthesize(index)
         seconds = time.perf_counter() - start
-        self.sent.add(index)
+        self.sent.add((index, parts))
         header = self.reader.header
-        used = header.layer_offset(index + 1)
+        used = header.chunk_end(index, parts - 1)
+        complete = parts == len(header.chunks[index])
         measured = None
         if self.reference is not None and self.reference.shape == rgb.shape:
             measured = metrics.psnr(self.reference, rgb)
         return p.LayerDecoded(self.stream, index, rgb, used, 8 * used / (header.width * header.height),
-                              header.layer_psnr[index], measured, self.symbol_seconds[index], seconds)
+                              header.layer_psnr[index] if complete else None, measured,
+                              self.symbol_seconds[index], seconds, parts, complete)
 
     def _report(self) -> p.StreamFailed:
         self.reported = True

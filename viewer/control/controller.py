@@ -56,6 +56,12 @@ class Viewer(QObject):
         self.session.show_original = on
         self.displayChanged.emit(0)
 
+    def set_error_map(self, on: bool) -> None:
+        """Show each pane's error against the original (where it has one) instead of its picture."""
+        self.session.error_map = on
+        for pane in PANES:
+            self.displayChanged.emit(pane)
+
     def paint_token(self, pane: int):
         """What the pane's canvas hands back once it painted the layer on screen (None: nothing
         to time, the original or no layer); see painted()."""
@@ -257,4 +263,4 @@ class Viewer(QObject):
                              f"encoded from (PSNR {message.psnr:.2f} dB against it, {message.file_psnr:.2f} dB "
                              f"in the file): PSNR is taken from the file.", "file")
         return Layer(message.index, message.rgb, message.bytes_used, message.bpp, psnr, measured,
-                     message.decode_seconds + message.synthesis_seconds, message.synthesis_seconds)
+                     message.decode_seconds + message.synthesis_seconds, message.synthesis_seconds, message.complete)

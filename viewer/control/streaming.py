@@ -10,7 +10,8 @@ import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from viewer.state.link import DEFAULT_BANDWIDTH, LinkClock
+from viewer.state import link
+from viewer.state.link import DEFAULT_BANDWIDTH, LinkClock, Playback
 
 TICK_MS = 15
 
@@ -18,7 +19,7 @@ TICK_MS = 15
 class NetworkSimulator(QObject):
     """Plays a LinkClock: while playing, `ticked` gives the simulated time every TICK_MS."""
 
-    STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
+    STOPPED, PLAYING, PAUSED = link.STOPPED, link.PLAYING, link.PAUSED
     ticked = Signal(float)
     stateChanged = Signal(str)
 
@@ -38,6 +39,10 @@ class NetworkSimulator(QObject):
         if self.state == self.PLAYING:
             return self._elapsed + time.perf_counter() - self._resumed_at
         return self._elapsed
+
+    def playback(self) -> Playback:
+        """A snapshot for texts: state, rate, clock and the simulated time now."""
+        return Playback(self.state, self.bandwidth, self.clock, self.now())
 
     def start(self) -> None:
         """Play from time zero."""

@@ -19,3 +19,13 @@ def kilobytes(n: int) -> str:
 def codec_label(codec: str, model_id: int | None = None) -> str:
     """"DeepHQ" or "HC q2", from the codec table."""
     return registry.spec(codec).label(model_id)
+
+
+def duration(seconds: float) -> str:
+    """How long, roughly: "0.4 s", "13 s", "2 min 5 s"."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from codec import container
 from viewer.presentation.formatting import codec_label, kilobytes
-from viewer.state.session import Stream
+from viewer.state.session import Layer, Stream
 
 EMPTY_HINT = "Open an image or a .strata file (Ctrl+O), or drop one here"
 
@@ -84,22 +84,33 @@ def slider_tooltip(stream: Stream | None) -> str:
     return f"{text}; {stream.available} of {stream.header.num_layers} layers received"
 
 
+def shown_layer(stream: Stream) -> Layer | None:
+    """The decoded layer on screen (or the refinement on the way to it), if any."""
+    return stream.on_screen
+
+
+def psnr_text(layer: Layer) -> str:
+    """"PSNR 31.20 dB (vs original)", or "(from file)" when the file's own figure is shown."""
+    if layer.psnr is None:
+        return "PSNR –"
+    return f"PSNR {layer.psnr:.2f} dB ({'vs original' if layer.psnr_measured else 'from file'})"
+
+
 def layer_readout(stream: Stream) -> list[str]:
     """The layer on screen in words: layer, bpp, PSNR and its source, decode time; [] if none."""
-    layer = stream.layers.get(stream.shown) if stream.shown is not None else None
+    layer = shown_layer(stream)
     if layer is None:
         return []
-    source = "vs original" if layer.psnr_measured else "from file"
-    psnr = "–" if layer.psnr is None else f"{layer.psnr:.2f} dB ({source})"
-    return [f"layer {layer.index + 1} / {stream.header.num_layers}", f"{layer.bpp:.3f} bpp", f"PSNR {psnr}",
+    return [f"layer {layer.index + 1} / {stream.header.num_layers}", f"{layer.bpp:.3f} bpp", psnr_text(layer),
             f"decoded in {1000 * layer.decode_seconds:.0f} ms"]
 
 
 def delay_text(stream: Stream, index: int) -> str:
     """From an arrived layer's last byte to its picture on screen: "+35 ms", "…" while timed,
     "—" when it was not shown on its own."""
-    if index in stream.shown_wall:
-        return f"+{1000 * (stream.shown_wall[index] - stream.arrived_wall[index]):.0f} ms"
+    seconds = stream.shown_after(index)
+    if seconds is not None:
+        return f"+{1000 * seconds:.0f} ms"
     return "…" if index in stream.timed else "—"
 
 

@@ -57,3 +57,9 @@ def export_name(session: Session, pane: int) -> Path:
         return path.with_name(f"{path.stem}.original.png")
     stream = session.streams[pane]
     return stream.path.with_name(f"{stream.path.stem}.layer{stream.shown + 1}.png")
+
+
+def table_name(session: Session) -> Path:
+    """Default name of the layer table as CSV, beside pane A's file: photo.deephq.layers.csv."""
+    stream = next(s for s in session.streams if s is not None)
+    return stream.path.with_name(f"{stream.path.stem}.layers.csv")

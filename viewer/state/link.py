@@ -5,6 +5,9 @@ NetworkSimulator (viewer.control.streaming) plays it on a Qt timer.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"  # the simulator's states
 PRESETS = (56e3, 256e3, 1e6, 4e6, 10e6, 25e6, 100e6)  # bit/s, the bandwidth menu
 DEFAULT_BANDWIDTH = 256e3
 
@@ -35,3 +38,24 @@ class LinkClock:
             raise ValueError(f"bandwidth must be positive, got {bandwidth}")
         self._origin = (t, self.budget(t))
         self.bandwidth = bandwidth
+
+
+@dataclass(frozen=True)
+class Playback:
+    """The simulated network at a moment, for what the viewer says about it: its state
+    (STOPPED, PLAYING, PAUSED), its rate, its clock and the simulated time."""
+
+    state: str = STOPPED
+    bandwidth: float = DEFAULT_BANDWIDTH
+    clock: LinkClock | None = None
+    now: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        """Playing or paused: a run is under way."""
+        return self.state != STOPPED
+
+    def seconds_until(self, nbytes: float) -> float:
+        """How long until the first nbytes have arrived, at the current rate."""
+        clock = self.clock or LinkClock(self.bandwidth)
+        return max(0.0, clock.time_of(nbytes) - self.now)

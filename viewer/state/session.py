@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from codec import container
+from viewer.state.pixels import error_map
 
+PANE_B, ORIGINAL = "pane B", "original"  # what split view shows right of the line
 PSNR_MATCH_DB = 0.1  # a layer's PSNR against the open original vs the file's: same source within this
 
 
@@ -43,6 +45,7 @@ class Layer:
     psnr_measured: bool  # True: against the open original; False: the file's own statistics
     decode_seconds: float  # range decoding plus synthesis
     synthesis_seconds: float = 0.0
+    complete: bool = True  # False: a refinement, the picture of the layer's first chunks only
 
 
 @dataclass
@@ -66,6 +69,8 @@ class Stream:
     shown_wall: dict[int, float] = field(default_factory=dict)  # layer -> painted on its own
     timed: set[int] = field(default_factory=set)  # arrived layers awaiting their own painting
     layers: dict[int, Layer] = field(default_factory=dict)
+    refinement: Layer | None = None  # the newest refinement inside the layer after those decoded
+    refinement_points: list[tuple[float, float]] = field(default_factory=list)  # (bpp, PSNR) of each
     shown: int | None = None  # layer on screen
     selected: int | None = None  # layer picked by hand; None: follow the newest
     failed_layer: int | None = None  # the first layer the decoder cannot decode
@@ -125,8 +130,9 @@ class Stream:
         """Forget everything received; results of the earlier run become stale."""
         self.generation += 1
         self.received = 0
-        self.shown = self.selected = self.failed_layer = self.failure = None
-        for cache in (self.arrived, self.arrived_wall, self.decoded_wall, self.shown_wall, self.timed, self.layers):
+        self.shown = self.selected = self.failed_layer = self.failure = self.refinement = None
+        for cache in (self.arrived, self.arrived_wall, self.decoded_wall, self.shown_wall, self.timed, self.layers,
+                      self.refinement_points):
             cache.clear()
 
     def advance(self, budget: int) -> tuple[bytes, list[int]]:
@@ -146,15 +152,34 @@ class Stream:
 
     def accept(self, generation: int, layer: Layer) -> bool:
         """Cache a decoded layer unless it is stale; show it if it is wanted, or newer than the
-        picture on screen while following."""
+        picture on screen while following. A refinement (a layer's first chunks) is shown while
+        following until its layer is decoded, and kept as a point of the PSNR curve."""
         if generation != self.generation:
             return False
+        if not layer.complete:
+            self._refine(layer)
+            return True
         self.layers[layer.index] = layer
         self.decoded_wall[layer.index] = time.perf_counter()
         newer = self.shown is None or layer.index > self.shown
         if layer.index == self.wanted or (self.follow and newer):
             self.shown = layer.index
         return True
+
+    def _refine(self, layer: Layer) -> None:
+        if layer.psnr is not None:
+            self.refinement_points.append((layer.bpp, layer.psnr))
+        if self.follow and layer.index not in self.layers and (self.shown is None or layer.index >= self.shown):
+            self.refinement = layer
+            self.shown = layer.index
+
+    @property
+    def on_screen(self) -> Layer | None:
+        """The picture shown: the layer `shown`, or the refinement on the way to it."""
+        refinement = self.refinement
+        if self.shown not in self.layers and refinement is not None and refinement.index == self.shown:
+            return refinement
+        return self.layers.get(self.shown)
 
     def select(self, index: int) -> bool:
         """Pick an arrived layer (the newest: follow again); False when nothing changed. Its
@@ -175,6 +200,13 @@ class Stream:
         if index in self.timed:
             self.shown_wall[index] = wall
         self.timed = {i for i in self.timed if i > index}
+
+    def shown_after(self, index: int) -> float | None:
+        """Seconds from a layer's last byte to its picture on screen; None unless it was painted
+        on its own (see painted)."""
+        if index not in self.shown_wall:
+            return None
+        return self.shown_wall[index] - self.arrived_wall[index]
 
     def fail(self, layer: int | None, message: str) -> None:
         """The decoder cannot go on from layer (None: from the start)."""
@@ -201,33 +233,80 @@ class Stream:
         layer = self.layers.get(index)
         return layer.psnr if layer is not None else self.header.layer_psnr[index]
 
+    def psnr_layers(self) -> list[tuple[int, float, float]]:
+        """(layer, cumulative bpp, PSNR) of every layer that can be shown and has a PSNR."""
+        points = [(i, self.bpp(i), self.psnr(i)) for i in range(self.available)]
+        return [point for point in points if point[2] is not None]
+
     def psnr_points(self) -> list[tuple[float, float]]:
         """(cumulative bpp, PSNR) of every layer that can be shown."""
-        points = [(self.bpp(i), self.psnr(i)) for i in range(self.available)]
-        return [point for point in points if point[1] is not None]
+        return [(bpp, psnr) for _, bpp, psnr in self.psnr_layers()]
 
 
 @dataclass
 class Session:
-    """Everything open: the original (optional) and the streams of panes A and B, and whether
-    pane A shows the original instead of its file (Show Original)."""
+    """Everything open: the original (optional) and the streams of panes A and B, whether pane A
+    shows the original instead of its file (Show Original), and whether the panes show their
+    error against the original instead of the picture (Error Map)."""
 
     original: Original | None = None
     streams: list[Stream | None] = field(default_factory=lambda: [None, None])
     show_original: bool = False
+    error_map: bool = False
+    _errors: dict = field(default_factory=dict, repr=False)  # pane -> (decoded rgb, its error map)
 
     def shows_original(self, pane: int) -> bool:
         """Pane A shows the original: nothing else is open, or Show Original is on."""
         return pane == 0 and self.original is not None and (self.streams[0] is None or self.show_original)
 
     def displayed(self, pane: int) -> np.ndarray | None:
-        """The pixels a pane shows: its layer on screen, or the original (pane A)."""
+        """The pixels a pane shows: its layer on screen (or that layer's error map), or the
+        original (pane A)."""
         stream = self.streams[pane]
         if self.shows_original(pane):
             return self.original.rgb
         if stream is None or stream.shown is None:
             return None
-        return stream.layers[stream.shown].rgb
+        rgb = stream.on_screen.rgb
+        return self._error_of(pane, rgb) if self.shows_error(pane) else rgb
+
+    def has_error_map(self, pane: int) -> bool:
+        """The pane's file was encoded from the open original, so its error can be shown."""
+        stream = self.streams[pane]
+        return stream is not None and not stream.foreign_original and self.reference_for(stream) is not None
+
+    def shows_error(self, pane: int) -> bool:
+        """The pane shows its layer's error map (Error Map is on and the pane has one)."""
+        return self.error_map and not self.shows_original(pane) and self.has_error_map(pane)
+
+    def _error_of(self, pane: int, rgb: np.ndarray) -> np.ndarray:
+        """The error map of a decoded picture, computed once per picture shown."""
+        cached = self._errors.get(pane)
+        if cached is None or cached[0] is not rgb:
+            cached = self._errors[pane] = (rgb, error_map(rgb, self.original.rgb))
+        return cached[1]
+
+    def split_partner(self) -> str | None:
+        """What split view shows right of the line: PANE_B when it has a file, else ORIGINAL when
+        pane A shows a file of the original's size; None when there is nothing to split."""
+        if self.streams[1] is not None:
+            return PANE_B
+        if self.streams[0] is not None and not self.show_original and self.reference_for(self.streams[0]) is not None:
+            return ORIGINAL
+        return None
+
+    def split_right(self) -> np.ndarray | None:
+        """The pixels right of the split line (see split_partner)."""
+        partner = self.split_partner()
+        if partner is None:
+            return None
+        return self.displayed(1) if partner == PANE_B else self.original.rgb
+
+    def main_path(self) -> Path | None:
+        """The file pane A was opened from: the original, else its layered file."""
+        if self.original is not None:
+            return self.original.path
+        return None if self.streams[0] is None else self.streams[0].path
 
     def reference_for(self, stream: Stream) -> np.ndarray | None:
         """The original's pixels when it has the stream's size."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDialog, QDialogButtonBox,
                                QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QRadioButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -10,70 +11,115 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDial
 from codec import registry
 from codec.resources import RESOURCES
 from viewer.control.encoding import Target
-from viewer.state import files
+from viewer.control.preferences import Preferences
+from viewer.presentation.encoding import codec_explanation, folder_problem, quality_item, writes_text
+from viewer.state import files, folders
 
 PAIR = registry.CODECS[:2]  # what "side by side" encodes: one file for each of the two panes
 SIDE_BY_SIDE = len(registry.CODECS)  # the id of that choice; codec i of the table has id i
+PAIR_CHOICE = "side by side"  # how Preferences remembers that choice (a codec by its name)
+
+
+def pictures_folder() -> Path:
+    """The user's pictures folder (the home folder where there is none)."""
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return Path(location) if location and Path(location).is_dir() else Path.home()
+
+
+def choice_id(remembered: str | None) -> int:
+    """The dialog's choice for a remembered one (a codec name or PAIR_CHOICE); 0 for anything else."""
+    if remembered == PAIR_CHOICE:
+        return SIDE_BY_SIDE
+    return registry.NAMES.index(remembered) if remembered in registry.NAMES else 0
 
 
 class EncodeDialog(QDialog):
     """One codec of the table (a family at a chosen quality), or the first two side by side; into
-    a chosen folder. installed: codec name -> installed model ids (the worker's Capabilities)."""
+    a chosen folder. installed: codec name -> installed model ids (the worker's Capabilities).
+    The choice, the qualities and the folder are remembered (Preferences) when accepted."""
 
-    def __init__(self, image: Path, installed: dict[str, tuple[int, ...]], parent: QWidget | None = None):
+    def __init__(self, image: Path, installed: dict[str, tuple[int, ...]], preferences: Preferences,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Encode")
-        self.image = image
+        self.image, self.preferences = image, preferences
         self.choice = QButtonGroup(self)
         self.quality: dict[str, QComboBox] = {}  # a family's installed qualities
-        self.folder = QLineEdit(str(image.parent))
-        self.names = QLabel()
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        grid = QGridLayout()
-        for row, spec in enumerate(registry.CODECS):
-            self._add_codec(grid, row, spec, installed.get(spec.name, ()))
-        pair = QRadioButton(" and ".join(spec.title for spec in PAIR) + ", side by side")
-        pair.setEnabled(all(self.choice.button(registry.CODECS.index(spec)).isEnabled() for spec in PAIR))
-        self.choice.addButton(pair, SIDE_BY_SIDE)
-        grid.addWidget(pair, SIDE_BY_SIDE, 0)
-        self.choice.button(0).setChecked(True)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(QLabel("Folder"))
-        folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(browse)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Encode")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        folder = folders.encode_folder(image, preferences.folder("encode"), pictures_folder())
+        self.folder = QLineEdit(str(folder))
+        self.names = QLabel(wordWrap=True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.encode_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.encode_button.setText("Encode")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Encode {image.name}"))
-        layout.addLayout(grid)
-        layout.addLayout(folder_row)
+        layout.addLayout(self._codec_grid(installed))
+        layout.addLayout(self._folder_row())
         layout.addWidget(self.names)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
+        self._restore_choice()
         for signal in (self.choice.idClicked, self.folder.textChanged,
                        *(combo.currentIndexChanged for combo in self.quality.values())):
             signal.connect(self._show_names)
         self._show_names()
 
-    def _add_codec(self, grid: QGridLayout, row: int, spec: registry.CodecSpec, models: tuple[int, ...]) -> None:
-        """A codec's choice; a family's needs an installed quality, which a list beside it picks."""
+    # ---- building -----------------------------------------------------------------------
+
+    def _codec_grid(self, installed: dict[str, tuple[int, ...]]) -> QGridLayout:
+        grid, row = QGridLayout(), 0
+        for number, spec in enumerate(registry.CODECS):
+            row = self._add_codec(grid, row, number, spec, installed.get(spec.name, ()))
+        pair = QRadioButton(" and ".join(spec.title for spec in PAIR) + ", side by side")
+        pair.setEnabled(all(self.choice.button(registry.CODECS.index(spec)).isEnabled() for spec in PAIR))
+        self.choice.addButton(pair, SIDE_BY_SIDE)
+        grid.addWidget(pair, row, 0, 1, 2)
+        return grid
+
+    def _add_codec(self, grid: QGridLayout, row: int, number: int, spec: registry.CodecSpec,
+                   models: tuple[int, ...]) -> int:
+        """A codec's choice and what it makes; a family's needs an installed quality, which a
+        list beside it picks. Returns the next free row."""
         button = QRadioButton(spec.title)
-        self.choice.addButton(button, row)
+        self.choice.addButton(button, number)
         grid.addWidget(button, row, 0)
+        explanation = QLabel(codec_explanation(spec), wordWrap=True)
+        explanation.setStyleSheet("color: palette(mid)")
+        grid.addWidget(explanation, row + 1, 0, 1, 2)
         if not spec.is_family:
-            return
+            return row + 2
         combo = QComboBox()
         for q in models:
-            combo.addItem(f"quality {q}", q)
+            combo.addItem(quality_item(spec, q), q)
         self.quality[spec.name] = combo
         grid.addWidget(combo, row, 1)
         button.setEnabled(bool(models))
-        if not models:
-            weights = spec.weights_name.format(model_id="*")
-            grid.addWidget(QLabel(f"{spec.title} weights are not installed ({RESOURCES / weights})."),
-                           len(registry.CODECS) + 1 + row, 0, 1, 2)
+        if models:
+            return row + 2
+        weights = spec.weights_name.format(model_id="*")
+        grid.addWidget(QLabel(f"{spec.title} weights are not installed ({RESOURCES / weights})."), row + 2, 0, 1, 2)
+        return row + 3
+
+    def _folder_row(self) -> QHBoxLayout:
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Folder"))
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        return row
+
+    def _restore_choice(self) -> None:
+        """The choice and qualities of the last encode, where they are still offered."""
+        for codec, combo in self.quality.items():
+            index = combo.findData(self.preferences.quality(codec))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        button = self.choice.button(choice_id(self.preferences.encode_choice()))
+        (button if button.isEnabled() else self.choice.button(0)).setChecked(True)
+
+    # ---- results ------------------------------------------------------------------------
 
     def targets(self) -> list[Target]:
         choice = self.choice.checkedId()
@@ -83,10 +129,27 @@ class EncodeDialog(QDialog):
     def _target(self, spec: registry.CodecSpec) -> Target:
         quality = self.quality[spec.name].currentData() if spec.is_family else None
         name = files.encoded_name(self.image, spec.name, quality).name
-        return Target(spec.name, quality, Path(self.folder.text()) / name)
+        return Target(spec.name, quality, self._folder() / name)
+
+    def _folder(self) -> Path:
+        return Path(self.folder.text().strip()).expanduser()
+
+    def accept(self) -> None:
+        """Remember the choice, the qualities and the folder, then close."""
+        if folder_problem(self.folder.text()) is not None:
+            return
+        choice = self.choice.checkedId()
+        self.preferences.set_encode_choice(PAIR_CHOICE if choice == SIDE_BY_SIDE else registry.NAMES[choice])
+        for codec, combo in self.quality.items():
+            if combo.count():
+                self.preferences.set_quality(codec, combo.currentData())
+        self.preferences.set_folder("encode", str(self._folder().resolve()))
+        super().accept()
 
     def _show_names(self) -> None:
-        self.names.setText("Writes " + ", ".join(t.path.name for t in self.targets()))
+        problem = folder_problem(self.folder.text())
+        self.encode_button.setEnabled(problem is None)
+        self.names.setText(problem or writes_text([t.path.name for t in self.targets()], self._folder()))
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder for the layered files", self.folder.text())

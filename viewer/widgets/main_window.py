@@ -1,5 +1,7 @@
-"""The main window: menus, toolbar, shortcuts, panes, side panel, status bar, drag and drop,
-recent files, encoding and export. Messages go to a banner above the panes, never to dialogs."""
+"""The main window: menus, toolbar, shortcuts, panes (side by side, or split with a layer
+control on each side), side panel, status bar, drag and drop, recent files and the folder's
+next image, encoding and export (PNG, the layer table as CSV). Messages go to a banner above
+the panes, never to dialogs."""
 from __future__ import annotations
 
 import asyncio
@@ -7,95 +9,30 @@ import io
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QElapsedTimer, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDialog, QFrame,
-                               QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QSpinBox, QSplitter, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from codec import registry
 from viewer.backend import protocol as p
 from viewer.backend.client import CodecService, WorkerStopped
 from viewer.control.controller import Viewer
 from viewer.control.encoding import Encoding, Target
+from viewer.control.preferences import Preferences
 from viewer.control.streaming import NetworkSimulator
-from viewer.presentation.formatting import format_rate
+from viewer.presentation.charts import table_csv
+from viewer.presentation.panes import activity_parts, readout_parts
 from viewer.presentation.shortcuts import shortcut_rows
 from viewer.presentation.streams import placeholder
-from viewer.presentation.window import pane_title, status_parts
-from viewer.state import files
-from viewer.state.link import DEFAULT_BANDWIDTH, PRESETS
+from viewer.presentation.window import (about_text, error_map_unavailable, folder_end_text, pane_title,
+                                        status_parts)
+from viewer.state import files, folders
+from viewer.state.version import strata_version
 from viewer.widgets.dialogs import EncodeDialog, shortcuts_dialog
+from viewer.widgets.labels import Banner, PartsLabel
 from viewer.widgets.pane import PaneView
 from viewer.widgets.panel import Panel
-
-MAX_RECENT = 8
-CUSTOM = "Custom…"
-
-
-class Banner(QFrame):
-    """A dismissable message line above the panes."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setStyleSheet("Banner { background: #fff3cd; border: 1px solid #e0c36c; } QLabel { color: #533f03; }")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.clicked.connect(self.hide)
-        self.topic = ""
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 4, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close)
-        self.hide()
-
-    def show_message(self, text: str, topic: str = "") -> None:
-        """Show text; topic names what it is about, so that news on it can take it away."""
-        self.label.setText(text)
-        self.topic = topic
-        self.show()
-
-    def resolve(self, topic: str) -> None:
-        """Hide the message if it is about topic (it no longer holds)."""
-        if self.isVisible() and self.topic == topic:
-            self.hide()
-
-    def text(self) -> str:
-        return self.label.text() if self.isVisible() else ""
-
-
-class PartsLabel(QLabel):
-    """A one-line label of parts joined by a separator that shows as many whole parts as fit its
-    width (never one cut in the middle); the full text is its tooltip."""
-
-    SEPARATOR = "   ·   "
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.parts: list[str] = []
-
-    def set_parts(self, parts: list[str]) -> None:
-        self.parts = list(parts)
-        self.setToolTip(self.SEPARATOR.join(self.parts))
-        self._fit()
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(0, super().minimumSizeHint().height())
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        metrics, shown = self.fontMetrics(), list(self.parts)
-        while len(shown) > 1 and metrics.horizontalAdvance(self.SEPARATOR.join(shown)) > self.width():
-            shown.pop()
-        self.setText(self.SEPARATOR.join(shown))
+from viewer.widgets.toolbar import NetworkFields
 
 
 class MainWindow(QMainWindow):
@@ -110,7 +47,7 @@ class MainWindow(QMainWindow):
         self.viewer = Viewer(self.service, self)
         self.encoding = Encoding(self.service, self)
         self.capabilities: p.Capabilities | None = None
-        self.settings = QSettings()
+        self.preferences = Preferences()
         self.active_pane = 0
         self.banner = Banner()
         self.panes = (PaneView(), PaneView())
@@ -130,15 +67,21 @@ class MainWindow(QMainWindow):
     # ---- construction -------------------------------------------------------------------
 
     def _build_central(self) -> None:
+        """The banner, the panes' pictures in a row, and their controls in a row under them (in
+        split view pane A's picture spans the row, and both controls stay)."""
         panes = QWidget()
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
+        pictures, controls = QHBoxLayout(), QHBoxLayout()
+        for row in (pictures, controls):
+            row.setContentsMargins(0, 0, 0, 0)
         for pane in self.panes:
-            row.addWidget(pane, 1)
+            pictures.addWidget(pane, 1)
+            controls.addWidget(pane.controls, 1)
         column = QVBoxLayout(panes)
         column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
         column.addWidget(self.banner)
-        column.addLayout(row, 1)
+        column.addLayout(pictures, 1)
+        column.addLayout(controls)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(panes)
         self.splitter.addWidget(self.panel)
@@ -168,6 +111,12 @@ class MainWindow(QMainWindow):
         self.encode_action = a("&Encode…", self.choose_encoding, "Ctrl+E", tip="Encode the open image")
         self.cancel_action = a("&Cancel Encoding", self.encoding.cancel, "Esc")
         self.export_action = a("E&xport Displayed Layer as PNG…", self.choose_export, "Ctrl+Shift+S")
+        self.table_action = a("Export Layer &Table as CSV…", self.choose_table_export, "Ctrl+Shift+T",
+                              tip="Export the per-layer table (sizes, bpp, PSNR, arrival) as CSV")
+        self.next_image_action = a("Ne&xt Image in Folder", lambda: self.open_neighbour(1), ["N", "Ctrl+Right"],
+                                   tip="Open the next image (or layered file) of the folder")
+        self.previous_image_action = a("Previous Ima&ge in Folder", lambda: self.open_neighbour(-1),
+                                       ["P", "Ctrl+Left"], tip="Open the previous image (or layered file) of the folder")
         self.close_action = a("&Close", self.viewer.clear, "Ctrl+W", tip="Close everything")
         self.close_b_action = a("Close Co&mparison", self.viewer.close_comparison, "Ctrl+Shift+W",
                                 tip="Close the file of pane B")
@@ -176,11 +125,15 @@ class MainWindow(QMainWindow):
         self.zoom_out_action = a("Zoom &Out", lambda: self._canvas().zoom_out(), ["-", "Ctrl+-"])
         self.fit_action = a("&Fit to Window", lambda: self._canvas().fit(), ["F", "Ctrl+0"])
         self.actual_action = a("&Actual Size (1:1)", lambda: self._canvas().actual_size(), ["1", "Ctrl+1"])
-        self.side_action = a("&Side by Side", self._refresh_layout, "Ctrl+B", checkable=True)
+        self.side_action = a("&Side by Side", self._refresh_layout, "Ctrl+B", checkable=True,
+                             tip="Panes A and B side by side")
         self.split_action = a("S&plit View", self._refresh_layout, "Ctrl+Shift+B", checkable=True,
-                              tip="Split view (Shift+drag moves the split)")
+                              tip="Split view: pane A left of the line, pane B (or the original) right; "
+                                  "Shift+drag moves the split")
         self.original_action = a("Show &Original", self.viewer.set_show_original, "O", checkable=True,
                                  tip="Show the original in pane A")
+        self.error_action = a("&Error Map", self.set_error_map, "M", checkable=True,
+                              tip="Show |decoded − original|, amplified, instead of the picture")
         self.panel_action = a("Side &Panel", self.panel.setVisible, "F9", checkable=True,
                               tip="Show / hide the side panel")
         self.play_action = a("&Play", self.viewer.play_pause, "Space", tip="Play / pause the stream")
@@ -192,6 +145,10 @@ class MainWindow(QMainWindow):
         self.shortcuts_action = a("&Keyboard Shortcuts", self._show_shortcuts, "F1")
         self.about_action = a("&About", self._about)
         self.panel_action.setChecked(True)
+        self.layouts = QActionGroup(self)  # side by side or split, or neither: pane A alone
+        self.layouts.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+        for action in (self.side_action, self.split_action):
+            self.layouts.addAction(action)
         self.side_action.setChecked(True)
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
@@ -209,20 +166,26 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_action, self.compare_action])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addActions([self.next_image_action, self.previous_image_action])
         file_menu.addSeparator()
         file_menu.addActions([self.encode_action, self.cancel_action])
         file_menu.addSeparator()
-        file_menu.addActions([self.export_action, self.close_b_action, self.close_action])
+        file_menu.addActions([self.export_action, self.table_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.close_b_action, self.close_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view = bar.addMenu("&View")
         view.addActions([self.zoom_in_action, self.zoom_out_action, self.fit_action, self.actual_action])
         view.addSeparator()
-        view.addActions([self.side_action, self.split_action, self.original_action, self.panel_action])
+        view.addActions([self.side_action, self.split_action, self.original_action, self.error_action,
+                         self.panel_action])
         stream = bar.addMenu("&Stream")
         stream.addActions([self.play_action, self.restart_action])
         stream.addSeparator()
         stream.addActions([self.previous_action, self.next_action, self.first_action, self.last_action])
+        self.panel.table.addAction(self.table_action)  # right click on the table
+        self.panel.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([self.shortcuts_action, self.about_action])
 
@@ -232,22 +195,13 @@ class MainWindow(QMainWindow):
         tools.addActions([self.open_action, self.encode_action])
         tools.addSeparator()
         tools.addActions([self.play_action, self.restart_action])
-        self.bandwidth = QComboBox()
-        for rate in PRESETS:
-            self.bandwidth.addItem(format_rate(rate), rate)
-        self.bandwidth.addItem(CUSTOM, None)
-        self.bandwidth.setCurrentIndex(self.bandwidth.findData(DEFAULT_BANDWIDTH))
-        self.bandwidth.setToolTip("Simulated bandwidth")
-        self.custom_rate = QDoubleSpinBox(suffix=" kbit/s", decimals=1, minimum=1.0, maximum=1e6, value=128.0)
-        self.custom_rate.setEnabled(False)
-        self.latency = QSpinBox(suffix=" ms", minimum=0, maximum=10000, singleStep=50)
-        self.latency.setToolTip("Latency before the first byte (applies from the next restart)")
-        for label, widget in (("Bandwidth", self.bandwidth), (None, self.custom_rate), ("Latency", self.latency)):
-            if label:
-                tools.addWidget(QLabel(f" {label} "))
-            tools.addWidget(widget)
+        self.network_fields = NetworkFields(self.preferences)
+        self.viewer.network.set_bandwidth(self.network_fields.rate())
+        self.viewer.network.set_latency(self.network_fields.latency.value() / 1000)
+        tools.addWidget(self.network_fields)
         tools.addSeparator()
-        tools.addActions([self.fit_action, self.actual_action, self.side_action])
+        tools.addActions([self.fit_action, self.actual_action, self.side_action, self.split_action,
+                          self.error_action])
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -280,9 +234,10 @@ class MainWindow(QMainWindow):
             pane.layerChosen.connect(lambda index, n=number: self.viewer.select_layer(n, index))
             pane.canvas.shown.connect(self._on_shown)
             pane.canvas.zoomChanged.connect(self._refresh_status)
-        self.bandwidth.currentIndexChanged.connect(self._apply_bandwidth)
-        self.custom_rate.valueChanged.connect(self._apply_bandwidth)
-        self.latency.valueChanged.connect(lambda ms: self.viewer.network.set_latency(ms / 1000))
+        self.network_fields.bandwidthChanged.connect(self.viewer.network.set_bandwidth)
+        self.network_fields.latencyChanged.connect(self.viewer.network.set_latency)
+        self.network_fields.done.connect(lambda: self._canvas().setFocus())
+        self.panel.notice.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.encoding.stage.connect(self._on_encode_stage)
         self.encoding.finished.connect(self._on_encoded)
         self.encoding.failed.connect(self._on_encode_end)
@@ -299,28 +254,42 @@ class MainWindow(QMainWindow):
         return self.viewer.open(Path(path).expanduser().resolve(), pane)
 
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open", self._last_folder(), files.OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._folder("open"), files.OPEN_FILTER)
         if path:
             self.open_path(path)
 
     def choose_comparison(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open for comparison", self._last_folder(),
+        path, _ = QFileDialog.getOpenFileName(self, "Open for comparison", self._folder("open"),
                                               "Layered files (*.strata);;All files (*)")
         if path:
             self.open_path(path, pane=1)
 
+    def open_neighbour(self, step: int) -> asyncio.Task | None:
+        """Open the next (step 1) or previous (-1) file of pane A's kind in its folder."""
+        current = self.viewer.session.main_path()
+        if current is None:
+            self.banner.show_message("Open an image first: the next one is taken from its folder.", "file")
+            return None
+        try:
+            path = folders.neighbour(current, step)
+        except OSError as error:
+            self.banner.show_message(f"Could not read the folder {current.parent}: {error}", "file")
+            return None
+        if path is None:
+            self.statusBar().showMessage(folder_end_text(current, step), 5000)
+            return None
+        return self.open_path(path)
+
     def _on_opened(self, path: str) -> None:
         self.banner.hide()
-        recent = [path] + [p for p in self._recent() if p != path]
-        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self.preferences.add_recent(path)
 
     def _recent(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return self.preferences.recent()
 
-    def _last_folder(self) -> str:
-        recent = self._recent()
-        return str(Path(recent[0]).parent) if recent else str(Path.home())
+    def _folder(self, use: str) -> str:
+        """The folder a file dialog starts in: the one last used for use, else home."""
+        return self.preferences.folder(use) or str(Path.home())
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -353,22 +322,46 @@ class MainWindow(QMainWindow):
         if self.viewer.session.displayed(pane) is None:
             self.banner.show_message("Nothing to export: no layer is on screen.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export displayed layer",
-                                              str(files.export_name(self.viewer.session, pane)),
-                                              "PNG images (*.png)")
+        path = self._save_name("Export displayed layer", files.export_name(self.viewer.session, pane),
+                               "PNG images (*.png)")
         if path:
-            self.export_png(Path(path), pane)
+            self.export_png(path, pane)
+
+    def choose_table_export(self) -> None:
+        if not self.viewer.streams():
+            self.banner.show_message("Nothing to export: open or encode a layered file first.")
+            return
+        path = self._save_name("Export layer table", files.table_name(self.viewer.session), "CSV files (*.csv)")
+        if path:
+            self.export_table(path)
+
+    def _save_name(self, title: str, default: Path, file_filter: str) -> Path | None:
+        """Ask where to save, in the folder last exported to (else the default's); remembers it."""
+        folder = self.preferences.folder("export") or str(default.parent)
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / default.name), file_filter)
+        if not path:
+            return None
+        self.preferences.set_folder("export", str(Path(path).parent))
+        return Path(path)
 
     def export_png(self, path: Path, pane: int = 0) -> None:
         """Save what a pane shows as PNG (grayscale when the source was), written atomically."""
         rgb, stream = self.viewer.session.displayed(pane), self.viewer.stream(pane)
         image = Image.fromarray(rgb)
-        if stream is not None and stream.header.source_mode in ("L", "LA"):
+        if stream is not None and stream.header.source_mode in ("L", "LA") and not self.viewer.session.error_map:
             image = image.convert("L")
         buffer = io.BytesIO()
         image.save(buffer, "PNG")
+        self._write(path, buffer.getvalue())
+
+    def export_table(self, path: Path) -> None:
+        """Save every layer of the open files (sizes, bpp, PSNR, arrival, delay) as CSV."""
+        self._write(path, table_csv([stream for _, stream in self.viewer.streams()]).encode("utf-8"))
+
+    def _write(self, path: Path, data: bytes) -> None:
+        """Write an export atomically; a failure is said in the banner."""
         try:
-            files.write_atomically(path, buffer.getvalue())
+            files.write_atomically(path, data)
         except OSError as error:
             self.banner.show_message(f"Could not export {path.name}: {error}")
             return
@@ -382,7 +375,8 @@ class MainWindow(QMainWindow):
             self.banner.show_message("Open an image first: layered files are encoded from an image.")
             return
         self._capabilities_task = asyncio.ensure_future(self._query_capabilities())
-        dialog = EncodeDialog(original.path, self.capabilities.models if self.capabilities else {}, self)
+        dialog = EncodeDialog(original.path, self.capabilities.models if self.capabilities else {},
+                              self.preferences, self)
         while dialog.exec():
             if self.encode(dialog.targets()):
                 return
@@ -430,29 +424,31 @@ class MainWindow(QMainWindow):
 
     # ---- playback and layers ------------------------------------------------------------
 
-    def _apply_bandwidth(self) -> None:
-        rate = self.bandwidth.currentData()
-        self.custom_rate.setEnabled(rate is None)
-        self.viewer.network.set_bandwidth(rate or self.custom_rate.value() * 1000)
-
     def set_bandwidth(self, bits_per_second: float) -> None:
         """Select a preset, or Custom with that rate."""
-        index = self.bandwidth.findData(bits_per_second)
-        if index < 0:
-            self.custom_rate.setValue(bits_per_second / 1000)
-            index = self.bandwidth.findText(CUSTOM)
-        self.bandwidth.setCurrentIndex(index)
-        self._apply_bandwidth()
+        self.network_fields.set_rate(bits_per_second)
 
     def _on_playback(self, state: str) -> None:
         self.play_action.setText("&Pause" if state == NetworkSimulator.PLAYING else "&Play")
         if state == NetworkSimulator.PLAYING:
             self.banner.resolve("stream")
-        self._refresh_status()
+        self._on_received()  # the activity lines say playing, paused or done
 
     def step_layer(self, delta: int) -> None:
         """Pick the layer delta after the one wanted in the active pane."""
         self.viewer.step_layer(self.active_pane, delta)
+
+    def set_error_map(self, on: bool) -> None:
+        """Show the panes' error against the original, where there is one; say why not otherwise."""
+        reason = error_map_unavailable(self.viewer.session) if on else None
+        if reason:
+            blocked = self.error_action.blockSignals(True)  # unticking it is no request to resolve
+            self.error_action.setChecked(False)
+            self.error_action.blockSignals(blocked)
+            self.banner.show_message(reason, "error map")
+            return
+        self.banner.resolve("error map")
+        self.viewer.set_error_map(on)
 
     # ---- showing ------------------------------------------------------------------------
 
@@ -461,47 +457,58 @@ class MainWindow(QMainWindow):
 
     def _on_focus(self, old, new) -> None:
         for number, pane in enumerate(self.panes):
-            if new is not None and pane.isAncestorOf(new):
+            if new is not None and (pane.isAncestorOf(new) or pane.controls.isAncestorOf(new)):
                 self.active_pane = number
                 self._refresh_status()
 
     def _refresh_all(self) -> None:
+        session = self.viewer.session
+        self.side_action.setEnabled(session.streams[1] is not None)
+        self.split_action.setEnabled(session.split_partner() is not None)
+        self.close_b_action.setEnabled(session.streams[1] is not None)
+        self.original_action.setChecked(session.show_original)
+        self.error_action.setChecked(session.error_map)
         self._refresh_layout()
         for pane in range(2):
             self._refresh_pane(pane)
-        self.original_action.setChecked(self.viewer.session.show_original)
-        has_b = self.viewer.stream(1) is not None
-        for action in (self.split_action, self.side_action, self.close_b_action):
-            action.setEnabled(has_b)
         self.panel.refresh()
 
+    def split(self) -> bool:
+        """Split view is on and has something right of the line."""
+        return self.split_action.isChecked() and self.viewer.session.split_partner() is not None
+
     def _refresh_layout(self) -> None:
+        """Pane B beside pane A, or pane A alone; in split view B's controls stay under A."""
         has_b = self.viewer.stream(1) is not None
-        split = has_b and self.split_action.isChecked()
-        self.panes[1].setVisible(has_b and self.side_action.isChecked() and not split)
-        if not self.panes[1].isVisible() and self.active_pane == 1:
+        split = self.split()
+        self.panes[1].setVisible(has_b and self.side_action.isChecked())
+        self.panes[1].controls.setVisible(has_b and (self.side_action.isChecked() or split))
+        if not self.panes[1].controls.isVisible() and self.active_pane == 1:
             self.active_pane = 0
-        self.panes[0].canvas.set_compare(self.viewer.session.displayed(1) if split else None)
-        self.panes[0].show_stream(self.viewer.stream(0), self._title(0))
+        self._show_pane(0)
+        self._show_pane(1)
 
     def _refresh_pane(self, pane: int) -> None:
-        stream, rgb = self.viewer.stream(pane), self.viewer.session.displayed(pane)
+        rgb = self.viewer.session.displayed(pane)
         self.panes[pane].canvas.set_image(rgb, self.viewer.paint_token(pane))
-        self.panes[pane].canvas.set_placeholder(placeholder(stream))
-        self.panes[pane].show_stream(stream, self._title(pane))
-        if pane == 1 and self.split_action.isChecked():
-            self.panes[0].canvas.set_compare(rgb)
+        self._show_pane(pane)
         self._refresh_status()
         self.panel.schedule_refresh()
 
-    def _title(self, pane: int) -> str:
-        return pane_title(self.viewer.session, pane, split=self.split_action.isChecked())
+    def _show_pane(self, pane: int) -> None:
+        """What a pane says: title, placeholder, controls; pane A's split picture."""
+        stream, view, session = self.viewer.stream(pane), self.panes[pane], self.viewer.session
+        split = self.split()
+        view.title.setText(pane_title(session, pane, split=split))
+        view.canvas.set_placeholder(placeholder(stream))
+        view.controls.show_stream(stream, readout_parts(session, pane, split and session.streams[1] is not None),
+                                  activity_parts(stream, self.viewer.network.playback()))
+        if pane == 0 or split:
+            self.panes[0].canvas.set_compare(session.split_right() if split else None)
 
     def _on_received(self) -> None:
-        for pane, stream in self.viewer.streams():
-            self.panes[pane].show_stream(stream, self._title(pane))
-            if stream.shown is None:
-                self.panes[pane].canvas.set_placeholder(placeholder(stream))
+        for pane, _ in self.viewer.streams():
+            self._show_pane(pane)
         self._refresh_status()
         self.panel.schedule_refresh()
 
@@ -510,10 +517,8 @@ class MainWindow(QMainWindow):
         self.panel.schedule_refresh()
 
     def _refresh_status(self) -> None:
-        network = self.viewer.network
-        playback = None if network.state == NetworkSimulator.STOPPED else network.state
-        self.info.set_parts(status_parts(self.viewer.session, self.active_pane, playback,
-                                         network.bandwidth, self._canvas().zoom()))
+        self.info.set_parts(status_parts(self.viewer.session, self.active_pane, self.viewer.network.playback(),
+                                         self._canvas().zoom()))
 
     # ---- workers ------------------------------------------------------------------------
 
@@ -527,9 +532,7 @@ class MainWindow(QMainWindow):
         self.device.setToolTip(c.device_name)
 
     def _about(self) -> None:
-        codecs = ", ".join(spec.title for spec in registry.CODECS)
-        QMessageBox.about(self, "Strata Viewer", f"Strata Viewer: progressive learned image codecs "
-                                                 f"({codecs}), encoded and streamed layer by layer.")
+        QMessageBox.about(self, "About Strata Viewer", about_text(strata_version()))
 
     def closeEvent(self, event) -> None:
         """Stop everything this window started; nothing keeps running after it."""

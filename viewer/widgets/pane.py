@@ -1,4 +1,6 @@
-"""One pane of the window: a title, the canvas, the layer slider and the bytes received."""
+"""One pane of the window: a title and the canvas (PaneView), and under it its own controls
+(LayerControls): the layer slider, the bytes received, the pane's readout and what is happening
+to its stream. The window places the controls, so that in split view both sides keep theirs."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -7,20 +9,19 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSlider, QVBoxL
 from viewer.presentation.streams import layer_text, received_text, slider_tooltip
 from viewer.state.session import Stream
 from viewer.widgets.canvas import Canvas
+from viewer.widgets.labels import ElidedLabel, PartsLabel
 
 SLIDER_MIN_WIDTH = 100  # narrower, the slider is a bare handle
 
 
-class PaneView(QWidget):
-    """Shows a pane of the Viewer; the slider spans the file's layers and picks any arrived one."""
+class LayerControls(QWidget):
+    """A pane's slider (every layer of the file; it picks any arrived one), layer and bytes
+    received, its readout and its activity line."""
 
     layerChosen = Signal(int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.title = QLabel()
-        self.title.setStyleSheet("font-weight: bold")
-        self.canvas = Canvas()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.slider.setPageStep(1)
@@ -31,20 +32,23 @@ class PaneView(QWidget):
         self.received = QProgressBar()
         self.received.setMinimumWidth(110)
         self.received.setMaximumWidth(170)
+        self.readout = PartsLabel("  ·  ")
+        self.activity = PartsLabel("  ·  ")
+        self.activity.setStyleSheet("color: palette(mid)")
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer"))
         row.addWidget(self.slider, 2)
         row.addWidget(self.layer_label)
         row.addWidget(self.received, 1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.title)
-        layout.addWidget(self.canvas, 1)
+        layout.setContentsMargins(4, 0, 4, 2)
+        layout.setSpacing(1)
         layout.addLayout(row)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.activity)
 
-    def show_stream(self, stream: Stream | None, title: str) -> None:
-        """Title, slider (every layer of the file, at the one wanted), layer and bytes received."""
-        self.title.setText(title)
+    def show_stream(self, stream: Stream | None, readout: list[str], activity: list[str]) -> None:
+        """Slider (every layer of the file, at the one wanted), layer, bytes, readout, activity."""
         wanted = None if stream is None else stream.wanted
         self.slider.blockSignals(True)
         self.slider.setRange(0, 0 if stream is None else stream.header.num_layers - 1)
@@ -52,6 +56,8 @@ class PaneView(QWidget):
         self.slider.blockSignals(False)
         self.slider.setEnabled(wanted is not None)
         self.slider.setToolTip(slider_tooltip(stream))
+        self.readout.set_parts(readout)
+        self.activity.set_parts(activity)
         if stream is None:
             self.layer_label.setText("")
             self.received.hide()
@@ -62,3 +68,19 @@ class PaneView(QWidget):
         self.received.setValue(stream.received)
         self.received.setFormat(received_text(stream))
 
+
+class PaneView(QWidget):
+    """A pane's title and canvas; its LayerControls are `controls`, placed by the window."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = ElidedLabel()
+        self.title.setStyleSheet("font-weight: bold")
+        self.canvas = Canvas()
+        self.controls = LayerControls()
+        self.layerChosen = self.controls.layerChosen
+        self.slider = self.controls.slider
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.canvas, 1)

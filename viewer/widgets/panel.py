@@ -1,6 +1,7 @@
 """The side panel: bits received per layer, PSNR against cumulative bpp with the layer on screen
 marked, and when each layer arrived. Both panes' files are overlaid; refresh() redraws from the
-viewer's state and schedule_refresh() coalesces the many updates of a stream.
+viewer's state and schedule_refresh() coalesces the many updates of a stream. Hovering a bar or
+a PSNR point says what it is; clicking it shows that layer in its pane.
 """
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import math
 
 from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView,
                               QLineSeries, QLogValueAxis, QScatterSeries, QValueAxis)
-from PySide6.QtCore import QMargins, QPointF, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QMargins, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QCursor, QPainter, QPen
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QToolTip,
+                               QVBoxLayout, QWidget)
 
 from viewer.control.controller import Viewer
+from viewer.presentation.charts import bar_tooltip, not_shown_text, point_tooltip
 from viewer.presentation.streams import arrival_rows, label
 from viewer.state.session import Stream
 
@@ -63,13 +66,15 @@ def _axis(title: str, label_format: str = "%.2f") -> QValueAxis:
 class Panel(QWidget):
     """Charts and arrival table for the streams of a Viewer."""
 
+    notice = Signal(str)  # a short message for the status bar (a layer picked that cannot be shown)
+
     def __init__(self, viewer: Viewer, parent: QWidget | None = None):
         super().__init__(parent)
         self.viewer = viewer
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh_timer.timeout.connect(self.refresh)
-        self.bits_chart, bits_view = _chart("Bits received per layer")
-        self.psnr_chart, psnr_view = _chart("PSNR vs cumulative bpp")
+        self.bits_chart, self.bits_view = _chart("Bits received per layer")
+        self.psnr_chart, self.psnr_view = _chart("PSNR vs cumulative bpp")
         self.setMinimumWidth(MIN_WIDTH)
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
@@ -82,13 +87,14 @@ class Panel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget, stretch in ((bits_view, 3), (psnr_view, 4), (self.table, 3)):
+        for widget, stretch in ((self.bits_view, 3), (self.psnr_view, 4), (self.table, 3)):
             layout.addWidget(widget, stretch)
         self.bar_sets: dict[int, QBarSet] = {}
         self.psnr_series: dict[int, QLineSeries] = {}
         self.psnr_dots: dict[int, QScatterSeries] = {}
         self.markers: dict[int, QScatterSeries] = {}
         self._no_bar = 0.0  # the value of a bar not drawn: under the log axis
+        self.hover_text = ""  # the tooltip of the bar or point under the mouse
         self._layout_key = None
 
     def schedule_refresh(self) -> None:
@@ -141,6 +147,8 @@ class Panel(QWidget):
             bar_set.setColor(PANE_COLORS[pane])
             bar_set.setSelectedColor(on_screen_color(pane))
             bar_set.append([self._no_bar] * most)
+            bar_set.hovered.connect(lambda on, index, n=pane: self._hover(on, self._bar_text(n, index)))
+            bar_set.clicked.connect(lambda index, n=pane: self.pick(n, index))
             series.append(bar_set)
             self.bar_sets[pane] = bar_set
         self.bits_chart.addSeries(series)
@@ -180,7 +188,47 @@ class Panel(QWidget):
                 series.attachAxis(y)
             for series in (dots, marker):  # one legend entry per file: its line
                 self.psnr_chart.legend().markers(series)[0].setVisible(False)
+            for series in (line, dots, marker):
+                series.hovered.connect(lambda point, on, n=pane: self._hover(on, self._point_text(n, point)))
+                series.clicked.connect(lambda point, n=pane: self.pick(n, self.layer_at(n, point)))
             self.psnr_series[pane], self.psnr_dots[pane], self.markers[pane] = line, dots, marker
+
+    # ---- pointing at layers -------------------------------------------------------------
+
+    def layer_at(self, pane: int, point: QPointF) -> int | None:
+        """The layer of a pane whose PSNR point is nearest to point (by bpp)."""
+        stream = self.viewer.stream(pane)
+        layers = [] if stream is None else stream.psnr_layers()
+        if not layers:
+            return None
+        return min(layers, key=lambda item: abs(item[1] - point.x()))[0]
+
+    def pick(self, pane: int, index: int | None) -> None:
+        """Show a pane's layer picked in a chart, or say why it cannot be."""
+        stream = self.viewer.stream(pane)
+        if stream is None or index is None:
+            return
+        reason = not_shown_text(stream, index)
+        if reason:
+            self.notice.emit(reason)
+        else:
+            self.viewer.select_layer(pane, index)
+
+    def _bar_text(self, pane: int, index: int) -> str:
+        stream = self.viewer.stream(pane)
+        return "" if stream is None else bar_tooltip(stream, index)
+
+    def _point_text(self, pane: int, point: QPointF) -> str:
+        index = self.layer_at(pane, point)
+        return "" if index is None else point_tooltip(self.viewer.stream(pane), index)
+
+    def _hover(self, on: bool, text: str) -> None:
+        """Show text by the mouse while it is over a bar or point; hide it when it leaves."""
+        self.hover_text = text if on else ""
+        if on and text:
+            QToolTip.showText(QCursor.pos(), text, self)
+        else:
+            QToolTip.hideText()
 
     # ---- updating -----------------------------------------------------------------------
 
@@ -194,10 +242,10 @@ class Panel(QWidget):
 
     def _update_psnr(self, pane: int, stream: Stream) -> None:
         points = [QPointF(bpp, psnr) for bpp, psnr in stream.psnr_points()]
-        self.psnr_series[pane].replace(points)
-        self.psnr_dots[pane].replace(points)
-        shown = None if stream.shown is None else stream.psnr(stream.shown)
-        self.markers[pane].replace([] if shown is None else [QPointF(stream.bpp(stream.shown), shown)])
+        self.psnr_series[pane].replace([QPointF(*p) for p in sorted(stream.psnr_points() + stream.refinement_points)])
+        self.psnr_dots[pane].replace(points)  # the line also passes through the refinements inside layers
+        shown = stream.on_screen
+        self.markers[pane].replace([] if shown is None or shown.psnr is None else [QPointF(shown.bpp, shown.psnr)])
 
     def _fit_psnr_axes(self, streams) -> None:
         """Axes that hold every layer of every file, so the curves grow without rescaling."""

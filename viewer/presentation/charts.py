@@ -1,0 +1,66 @@
+"""What the side panel's charts and table say: tooltips of the bits and PSNR charts, what a
+click on a layer that cannot be shown means, and the per-layer table as CSV."""
+from __future__ import annotations
+
+import csv
+import io
+
+from viewer.presentation.streams import label
+from viewer.state.session import Stream
+
+CLICK_HINT = "click to show it"
+TABLE_COLUMNS = ("file", "codec", "layer", "layer bytes", "bytes (cum.)", "bpp (cum.)", "PSNR in file (dB)",
+                 "PSNR vs original (dB)", "arrived (s)", "shown after (ms)")
+
+
+def bar_tooltip(stream: Stream, index: int) -> str:
+    """"DeepHQ, layer 3: 12.3 of 12.3 kbit received; click to show it"."""
+    received, total = 8 * stream.layer_received(index) / 1000, 8 * stream.header.layer_lengths[index] / 1000
+    text = f"{label(stream)}, layer {index + 1}: {received:.1f} of {total:.1f} kbit received"
+    return f"{text}; {CLICK_HINT}" if index < stream.available else text
+
+
+def point_tooltip(stream: Stream, index: int) -> str:
+    """"DeepHQ, layer 3: 0.412 bpp, 31.20 dB (vs original); click to show it"."""
+    layer = stream.layers.get(index)
+    source = "vs original" if layer is not None and layer.psnr_measured else "from file"
+    return (f"{label(stream)}, layer {index + 1}: {stream.bpp(index):.3f} bpp, "
+            f"{stream.psnr(index):.2f} dB ({source}); {CLICK_HINT}")
+
+
+def not_shown_text(stream: Stream, index: int) -> str | None:
+    """Why a layer picked in a chart cannot be shown; None when it can."""
+    if index < stream.available:
+        return None
+    if index >= stream.usable_layers:
+        return f"{label(stream)}, layer {index + 1} cannot be shown (the file is damaged or cut short)."
+    return f"{label(stream)}, layer {index + 1} has not arrived yet."
+
+
+def table_rows(streams: list[Stream]) -> list[tuple]:
+    """Every layer of every file: sizes, bpp, the file's PSNR, the PSNR measured against the
+    original when decoded, when it arrived and how long it took to reach the screen ('' for
+    what is not known)."""
+    return [row for stream in streams for row in _file_rows(stream)]
+
+
+def _file_rows(stream: Stream) -> list[tuple]:
+    rows = []
+    for i, length in enumerate(stream.header.layer_lengths):
+        layer, psnr = stream.layers.get(i), stream.header.layer_psnr[i]
+        measured = f"{layer.psnr:.3f}" if layer is not None and layer.psnr_measured else ""
+        arrived = f"{stream.arrived[i]:.3f}" if i in stream.arrived else ""
+        seconds = stream.shown_after(i)
+        shown = "" if seconds is None else f"{1000 * seconds:.0f}"
+        rows.append((stream.path.name, label(stream), i + 1, length, stream.layer_end(i), f"{stream.bpp(i):.4f}",
+                     "" if psnr is None else f"{psnr:.3f}", measured, arrived, shown))
+    return rows
+
+
+def table_csv(streams: list[Stream]) -> str:
+    """The per-layer table (table_rows) as CSV with a header line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TABLE_COLUMNS)
+    writer.writerows(table_rows(streams))
+    return buffer.getvalue()

@@ -1,0 +1,43 @@
+"""What the Encode dialog says: what each codec makes and what its qualities mean, the names
+it writes, and what is wrong with the folder typed."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from codec import registry
+
+
+def codec_explanation(spec: registry.CodecSpec) -> str:
+    """One line on what a codec of the table makes; a family's explains its quality range."""
+    if not spec.is_family:
+        return (f"{spec.title}: one file in layers; its first layers alone already make a picture, "
+                f"from a rough preview to full quality (pick the layer while viewing).")
+    low, high = min(spec.model_ids), max(spec.model_ids)
+    return (f"{spec.title}: one model per quality, {low} to {high}; quality {low} makes the smallest file and "
+            f"the roughest picture, {high} the largest file and the best picture. Each file is in layers too.")
+
+
+def quality_item(spec: registry.CodecSpec, quality: int) -> str:
+    """A family's quality in its list: "quality 1 (smallest file)", "quality 4 (best picture)"."""
+    ends = {min(spec.model_ids): " (smallest file)", max(spec.model_ids): " (best picture)"}
+    return f"quality {quality}{ends.get(quality, '')}"
+
+
+def folder_problem(text: str) -> str | None:
+    """Why the folder typed cannot take the files, in words; None when it can (a folder that
+    does not exist yet is made)."""
+    if not text.strip():
+        return "Choose a folder for the layered files."
+    folder = Path(text).expanduser()
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is a file, not a folder."
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return f"{folder} cannot be written to; choose another folder."
+    return None
+
+
+def writes_text(names: list[str], folder: Path) -> str:
+    """"Writes photo.deephq.strata into /home/me/Pictures" (a new folder: said so)."""
+    new = "" if folder.is_dir() else " (a new folder)"
+    return f"Writes {', '.join(names)} into {folder}{new}"

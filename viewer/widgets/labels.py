@@ -1,0 +1,102 @@
+"""Labels of the window: the dismissable banner and a one-line label of whole parts."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+
+
+class Banner(QFrame):
+    """A dismissable message line above the panes."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setStyleSheet("Banner { background: #fff3cd; border: 1px solid #e0c36c; } QLabel { color: #533f03; }")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        self.topic = ""
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str, topic: str = "") -> None:
+        """Show text; topic names what it is about, so that news on it can take it away."""
+        self.label.setText(text)
+        self.topic = topic
+        self.show()
+
+    def resolve(self, topic: str) -> None:
+        """Hide the message if it is about topic (it no longer holds)."""
+        if not self.isHidden() and self.topic == topic:
+            self.hide()
+
+    def text(self) -> str:
+        """The message shown (also while the window itself is not on screen); "" when dismissed."""
+        return "" if self.isHidden() else self.label.text()
+
+
+class PartsLabel(QLabel):
+    """A one-line label of parts joined by a separator that shows as many whole parts as fit its
+    width (never one cut in the middle); the full text is its tooltip."""
+
+    def __init__(self, separator: str = "   ·   ", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.separator = separator
+        self.parts: list[str] = []
+
+    def set_parts(self, parts: list[str]) -> None:
+        self.parts = list(parts)
+        self.setToolTip(self.separator.join(self.parts))
+        self._fit()
+
+    def full_text(self) -> str:
+        return self.separator.join(self.parts)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        metrics, shown = self.fontMetrics(), list(self.parts)
+        while len(shown) > 1 and metrics.horizontalAdvance(self.separator.join(shown)) > self.width():
+            shown.pop()
+        self.setText(self.separator.join(shown))
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "…" to fit its width instead of widening
+    the window; text() and the tooltip give the whole text."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._full = ""
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._fit()
+
+    def text(self) -> str:
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance(self._full), super().sizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
