@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from codec import registry
-from codec.training.train import TrainConfig, loss_function, make_optimizer, training_layers
+from codec.training.train import TrainConfig, draw_layers, layer_sampler, loss_function, make_optimizer
 
 
 def steps_per_second(cfg: TrainConfig, bf16: bool, channels_last: bool, steps: int) -> float:
@@ -30,14 +30,14 @@ def steps_per_second(cfg: TrainConfig, bf16: bool, channels_last: bool, steps: i
     model = model.to(memory_format=memory_format)
     optimizer = make_optimizer(model, cfg)
     loss_fn = loss_function(cfg)
-    num_layers = getattr(model.config, "layers", 1)
+    sampler = layer_sampler(cfg, getattr(model.config, "layers", 1), rng)
     start = 0.0
     for i in range(steps + 2):
         if i == 2:
             start = time.perf_counter()
         x = torch.rand(cfg.batch, 3, cfg.crop, cfg.crop).contiguous(memory_format=memory_format)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss, _ = loss_fn(model, x, training_layers(cfg, num_layers, rng))
+            loss, _, _ = loss_fn(model, x, draw_layers(sampler))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

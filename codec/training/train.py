@@ -27,6 +27,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from codec.training.data import load_cached, random_crops
+from codec.training.sampling import Draw, LayerSampler
 from codec.resources import cache_dir, checkout
 from codec import registry
 from codec.precision import bf16_is_native
@@ -44,6 +45,7 @@ class TrainConfig:
     model: dict = field(default_factory=dict)  # network sizes, e.g. {N = 128, M = 192}
     phase: int = 1  # DeepHQ: 1 base, 2 learned steps and gains, 3 masks
     layers_per_step: int = 8  # phases 2-3: random subset of layers decoded per step
+    layer_sampling: str = "uniform"  # or "loss": layers drawn by their share of the loss (training.sampling)
     drop: float = 0.0  # HC: probability of replacing shallower latents by their means
     steps: int = 80_000
     batch: int = 2
@@ -123,11 +125,16 @@ class WeightAverage:
             average.lerp_(current[name], 1 - self.decay)
 
 
-def training_layers(cfg: TrainConfig, num_layers: int, rng: np.random.Generator) -> list[int] | None:
-    """Layers decoded this step: None in phase 1, else a random subset (unbiased over layers)."""
+def layer_sampler(cfg: TrainConfig, num_layers: int, rng: np.random.Generator,
+                  losses: list | None = None) -> LayerSampler | None:
+    """The sampler of the layers each step decodes; None in phase 1 (one layer, no choice)."""
     if cfg.phase == 1:
         return None
-    return sorted(rng.choice(num_layers, size=min(cfg.layers_per_step, num_layers), replace=False).tolist())
+    return LayerSampler(cfg.layer_sampling, num_layers, cfg.layers_per_step, rng, losses)
+
+
+def draw_layers(sampler: LayerSampler | None) -> Draw:
+    return sampler.draw() if sampler else Draw(None, None)
 
 
 def total_rate(out: dict) -> torch.Tensor:
@@ -135,31 +142,38 @@ def total_rate(out: dict) -> torch.Tensor:
     return torch.broadcast_to(sum(out["bpp"].values()), out["lmbda"].shape)
 
 
-def rate_distortion_loss(out: dict, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+def rate_distortion_loss(out: dict, x: torch.Tensor, weights: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, dict, list[float]]:
     """Mean over the rows of lambda * 255^2 * MSE + bpp (notes, 5; the paper's L = lambda D + R),
-    or of bpp alone when the model skipped the synthesis (x_hat None: rate-only training).
+    or of bpp alone when the model skipped the synthesis (x_hat None: rate-only training); with
+    weights (S,), the weighted sum of the rows instead (training.sampling).
 
     out: a model's output (codec.models), x: the batch (B, 3, H, W) in [0, 1]. Returns (loss,
-    metrics of plain floats: loss, bpp, psnr, and bpp_<part> for every coded part).
+    metrics of plain floats: loss, bpp, psnr, and bpp_<part> for every coded part, the loss of
+    each row).
     """
     rate = total_rate(out)
     parts = {f"bpp_{name}": bpp.mean().item() for name, bpp in out["bpp"].items()}
     if out["x_hat"] is None:
-        loss = rate.mean()
-        return loss, {"loss": loss.item(), "bpp": loss.item(), **parts}
-    mse = (out["x_hat"] - x.float().unsqueeze(0)).pow(2).flatten(1).mean(1)  # (S,)
-    loss = (out["lmbda"] * 255**2 * mse + rate).mean()
-    psnr = -10 * torch.log10(mse.clamp_min(1e-10))
-    return loss, {"loss": loss.item(), "bpp": rate.mean().item(), "psnr": psnr.mean().item(), **parts}
+        rows, metrics = rate, {"bpp": rate.mean().item()}
+    else:
+        mse = (out["x_hat"] - x.float().unsqueeze(0)).pow(2).flatten(1).mean(1)  # (S,)
+        rows = out["lmbda"] * 255**2 * mse + rate
+        psnr = -10 * torch.log10(mse.clamp_min(1e-10))
+        metrics = {"bpp": rate.mean().item(), "psnr": psnr.mean().item()}
+    loss = rows.mean() if weights is None else (rows * weights.to(rows.device)).sum()
+    return loss, {"loss": loss.item(), **metrics, **parts}, rows.detach().float().cpu().tolist()
 
 
 def loss_function(cfg: TrainConfig):
-    """(model, x, layers) -> (loss, metrics): the codec's forward with cfg's options (its
-    training_options in the registry), then the one rate-distortion loss."""
+    """(model, x, draw) -> (loss, metrics, row losses): the codec's forward with cfg's options
+    (its training_options in the registry) for the draw's layers, then the one rate-distortion
+    loss with the draw's weights."""
     options = registry.spec(cfg.codec).training_options
 
-    def loss(model: torch.nn.Module, x: torch.Tensor, layers: list[int] | None) -> tuple[torch.Tensor, dict]:
-        return rate_distortion_loss(model(x, **options(cfg, layers), synthesize=cfg.distortion), x)
+    def loss(model: torch.nn.Module, x: torch.Tensor, draw: Draw) -> tuple[torch.Tensor, dict, list[float]]:
+        out = model(x, **options(cfg, draw.layers), synthesize=cfg.distortion)
+        return rate_distortion_loss(out, x, draw.weights)
 
     return loss
 
@@ -241,7 +255,7 @@ def eval_tensors(cfg: TrainConfig, device: torch.device, multiple: int) -> list[
 
 
 def save_checkpoint(cfg: TrainConfig, model, optimizer, step: int, rng: np.random.Generator, init: dict,
-                    average: WeightAverage | None) -> None:
+                    average: WeightAverage | None, sampler: LayerSampler | None) -> None:
     atomic_torch_save(
         {
             "model": model.state_dict(),
@@ -250,6 +264,7 @@ def save_checkpoint(cfg: TrainConfig, model, optimizer, step: int, rng: np.rando
             "step": step,
             "torch_rng": torch.get_rng_state(),
             "numpy_rng": json.dumps(rng.bit_generator.state),
+            "layer_losses": json.dumps(sampler.losses if sampler else None),
             "config": json.dumps(cfg.__dict__),
             "init": json.dumps(init),
         },
@@ -302,7 +317,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     model = spec.model_class(spec.config_class(**cfg.model)).to(device)
     freeze_untrained(model, cfg)
     optimizer = make_optimizer(model, cfg)
-    step, ckpt, init = 0, cfg.run_dir / "ckpt.pt", {}
+    step, ckpt, init, layer_losses = 0, cfg.run_dir / "ckpt.pt", {}, None
     if ckpt.exists() and not restart:
         state = torch.load(ckpt, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
@@ -311,6 +326,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         init = json.loads(state.get("init", "{}"))
+        layer_losses = json.loads(state.get("layer_losses", "null"))
         print(f"resumed {ckpt} at step {step}", flush=True)
     elif cfg.init_from:
         step, init = load_initial_state(model, cfg)
@@ -329,6 +345,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     images = load_cached(REPO / cfg.data, cache_dir("pixels"), cfg.crop, held_out(cfg))
     evals = eval_tensors(cfg, device, model.config.downsampling) if rank == 0 else []
     num_layers = getattr(model.config, "layers", 1)
+    sampler = layer_sampler(cfg, num_layers, rng, layer_losses)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     log = (cfg.run_dir / "log.jsonl").open("a") if rank == 0 else None
     sums, counted, interval_start, last_ckpt = {}, 0, time.time(), time.time()
@@ -340,17 +357,20 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
             group["lr"] = lr * group["lr_scale"]
         x = random_crops(images, cfg.batch, cfg.crop, rng).to(device).contiguous(memory_format=torch.channels_last)
         with autocast(cfg, device):
-            loss, metrics = loss_fn(trained, x, training_layers(cfg, num_layers, rng))
+            draw = draw_layers(sampler)
+            loss, metrics, rows = loss_fn(trained, x, draw)
         finite, stopping = agree(world, device, math.isfinite(metrics["loss"]), stop.requested)
         if stopping:
             if rank == 0:
-                save_checkpoint(cfg, model, optimizer, step, rng, init, average)
+                save_checkpoint(cfg, model, optimizer, step, rng, init, average, sampler)
                 print(f"stopped by signal at step {step}; checkpoint saved", flush=True)
             break
         optimizer.zero_grad(set_to_none=True)
         if not finite:
             print(f"step {step}: non-finite loss (rank {rank}: {metrics['loss']}), batch skipped", flush=True)
             continue
+        if sampler:
+            sampler.observe(draw.layers, rows)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip)
         optimizer.step()
@@ -373,7 +393,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
             log.flush()
             sums, counted, interval_start = {}, 0, time.time()
         if time.time() - last_ckpt > 60 * cfg.checkpoint_minutes or step == cfg.steps:
-            save_checkpoint(cfg, model, optimizer, step, rng, init, average)
+            save_checkpoint(cfg, model, optimizer, step, rng, init, average, sampler)
             last_ckpt = time.time()
     if rank == 0 and step == cfg.steps:
         export(cfg, cfg.run_dir / "weights.pt")

@@ -118,6 +118,21 @@ def test_phase2_starts_from_phase1_with_ladder_steps(tiny_setup):
     assert steps[0].mean() > 5 * steps[-1].mean()  # coarse layer 0, fine layer 7
 
 
+def test_phase2_with_loss_sampling_keeps_its_running_losses_across_a_resume(tiny_setup):
+    root, data = tiny_setup
+    train(write_config(root, data, "p1s", steps=2))
+    config = write_config(root, data, "p2s", steps=4, extra=f'phase = 2\nlayers_per_step = 3\nlayer_sampling = "loss"\n'
+                          f'checkpoint_minutes = 0.0\ninit_from = ["{root}/runs/p1s/ckpt.pt"]')
+    train(config, "--steps", "2")
+    losses = json.loads(torch.load(root / "runs/p2s/ckpt.pt", weights_only=True)["layer_losses"])
+    assert len(losses) == 8 and sum(v is not None for v in losses) >= 3
+    assert all(v > 0 for v in losses if v is not None)
+    result = train(config)
+    assert "at step 2" in result.stdout
+    resumed = json.loads(torch.load(root / "runs/p2s/ckpt.pt", weights_only=True)["layer_losses"])
+    assert all(v is not None for v, w in zip(resumed, losses) if w is not None)  # carried over, not reset
+
+
 def test_hc_trains_from_a_deephq_state(tiny_setup):
     root, data = tiny_setup
     base = write_config(root, data, "hcbase", steps=2)

@@ -14,14 +14,14 @@ real_loss_function = train.loss_function
 def faulty_loss_function(cfg):
     loss_fn, calls = real_loss_function(cfg), []
 
-    def loss(model, x, layers):
-        value, metrics = loss_fn(model, x, layers)
+    def loss(model, x, draw):
+        value, metrics, rows = loss_fn(model, x, draw)
         calls.append(1)
         if os.environ.get("RANK") == "1" and len(calls) == 2:
             if FAULT == "nan":
-                return value * math.nan, {**metrics, "loss": math.nan}
+                return value * math.nan, {**metrics, "loss": math.nan}, rows
             os.kill(os.getpid(), signal.SIGTERM)
-        return value, metrics
+        return value, metrics, rows
 
     return loss
 
