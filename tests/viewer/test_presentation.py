@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
+from codec.container import parse_container, write_container
 from viewer.presentation.charts import TABLE_COLUMNS, bar_tooltip, not_shown_text, point_tooltip, table_csv
 from viewer.presentation.encoding import codec_explanation, folder_problem, quality_item, writes_text
 from viewer.presentation.formatting import codec_label, duration, format_rate, kilobytes
@@ -204,9 +205,27 @@ def test_the_layer_table_as_csv_holds_every_layer():
     assert tuple(rows[0]) == TABLE_COLUMNS and len(rows) == 1 + 4
     first, second, last = rows[1], rows[2], rows[4]
     assert first[:5] == ["photo.deephq.strata", "DeepHQ", "1", "10", str(s.layer_end(0))]
-    assert first[6:] == ["20.000", "", "0.500", ""]  # the file's PSNR; not decoded, not painted
-    assert second[7:] == ["30.500", "1.000", "250"]
-    assert last[8:] == ["", ""]  # not arrived
+    assert first[6:] == ["20.000", "", "0.500", "", ""]  # the file's PSNR; not decoded, not painted
+    assert second[7:] == ["30.500", "1.000", "250", "original"]  # measured against the original
+    assert last[8:] == ["", "", ""]  # not arrived
+
+
+def test_a_psnr_measured_against_an_original_the_file_cannot_confirm_is_unverified():
+    from viewer.presentation.streams import psnr_text
+
+    s = stream(data=layered(lengths=(10, 0, 30, 5)))
+    arrive(s, 0, 1)
+    decoded(s, 0, psnr=20.0)  # measured, and the file records 20 dB: the original is its source
+    assert psnr_text(s, s.layers[0]) == "PSNR 20.00 dB (vs original)"
+    header = s.header.__class__(**{**s.header.__dict__, "layer_psnr": (None,) * 4})
+    blind = stream(data=write_container(header, parse_container(s.data).layers))
+    arrive(blind, 0)
+    decoded(blind, 0, psnr=25.0)
+    assert psnr_text(blind, blind.layers[0]) == "PSNR 25.00 dB (vs original, unverified)"
+    assert point_tooltip(blind, 0).endswith("25.00 dB (vs original, unverified); click to show it")
+    assert table_csv([blind]).splitlines()[1].endswith(",25.000,0.500,,\"original, unverified\"")
+    decoded(blind, 1, psnr=None, measured=False)
+    assert psnr_text(blind, blind.layers[1]) == "PSNR –"
 
 
 def test_the_encode_dialog_explains_qualities_and_checks_the_folder(tmp_path):

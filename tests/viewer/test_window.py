@@ -426,6 +426,63 @@ def test_psnr_against_another_picture_of_the_same_size_is_not_vs_original(qtbot,
     assert "(from file)" in window.info.toolTip() and "vs original" not in window.info.toolTip()
 
 
+def without_psnr(source, folder):
+    """A copy of a layered file whose header records no PSNR (as `strata encode --no-psnr` writes)."""
+    parsed = parse_container(source.read_bytes())
+    header = Header(**{**parsed.header.__dict__, "layer_psnr": (None,) * parsed.header.num_layers})
+    path = folder / source.name.replace(".deephq.", ".nopsnr.deephq.")
+    path.write_bytes(write_container(header, parsed.layers))
+    return path
+
+
+@pytest.mark.parametrize("source", ["other_file", "deephq_file"])
+def test_psnr_against_an_original_a_file_cannot_confirm_is_unverified(qtbot, window, image_path, tmp_path, source,
+                                                                      request):
+    """A file without PSNR in its header cannot show that the open image is its source (another
+    picture of the same size, or its own): its PSNR against it is never plainly "vs original"."""
+    path = without_psnr(request.getfixturevalue(source), tmp_path)
+    open_file(qtbot, window, image_path)
+    open_file(qtbot, window, path, pane=1)
+    wait_shown(qtbot, window, 7, pane=1)
+    stream = window.viewer.stream(1)
+    readout = window.panes[1].controls.readout.full_text()
+    assert f"PSNR {stream.layers[7].psnr:.2f} dB (vs original, unverified)" in readout
+    assert f"{path.name} records no PSNR of its own" in window.banner.text()
+    from viewer.presentation.charts import table_rows
+
+    assert [row[-1] for row in table_rows([stream])][7] == "original, unverified"
+
+
+def refinement(stream, index, psnr, complete=False, file_psnr=None):
+    """What the decoder sends for a layer's first chunks (or a whole layer): a flat picture."""
+    from viewer.backend import protocol as p
+
+    rgb = np.full((stream.size[1], stream.size[0], 3), 128, np.uint8)
+    return p.LayerDecoded("s", index, rgb, stream.layer_end(index - 1) + 10, stream.bpp(index - 1), file_psnr, psnr,
+                          0.01, 0.01, 1, complete)
+
+
+@pytest.mark.parametrize("source, foreign", [("other_file", True), ("deephq_file", False)])
+def test_a_refinement_is_not_measured_against_an_original_no_whole_layer_confirmed(
+        qtbot, window, service, image_path, monkeypatch, request, source, foreign):
+    """The first picture of a stream can be a refinement (a layer's first chunks, no PSNR in the
+    file to compare): its PSNR against the open image is not shown, nor drawn, until a whole
+    layer's PSNR matched the file's."""
+    monkeypatch.setattr(service, "feed", lambda stream, data: None)  # only the messages made here
+    open_file(qtbot, window, image_path)
+    open_file(qtbot, window, request.getfixturevalue(source), pane=1)
+    stream, viewer = window.viewer.stream(1), window.viewer
+    viewer._on_worker(1, stream, stream.generation, refinement(stream, 2, 10.0))
+    assert stream.shown == 2 and stream.on_screen.psnr is None and not stream.refinement_points
+    assert "PSNR –" in window.panes[1].controls.readout.full_text()
+    recorded = stream.header.layer_psnr[1]
+    whole = refinement(stream, 1, 10.0 if foreign else recorded + 0.01, complete=True, file_psnr=recorded)
+    viewer._on_worker(1, stream, stream.generation, whole)
+    viewer._on_worker(1, stream, stream.generation, refinement(stream, 2, 12.0))
+    assert stream.on_screen.psnr_measured is not foreign
+    assert stream.refinement_points == ([] if foreign else [(stream.on_screen.bpp, 12.0)])
+
+
 def test_the_layer_slider_spans_every_layer_of_the_file(qtbot, window, deephq_file):
     open_file(qtbot, window, deephq_file)
     window.set_bandwidth(2e3)  # 250 bytes/s

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from viewer.backend import protocol as p
 from viewer.backend.client import CodecService
 from viewer.control.streaming import NetworkSimulator
-from viewer.presentation.streams import problem
+from viewer.presentation.streams import original_verified, problem
 from viewer.state import files
 from viewer.state.session import Layer, Original, Session, Stream
 
@@ -41,6 +41,7 @@ class Viewer(QObject):
         self.network = NetworkSimulator(self)
         self.network.ticked.connect(self._deliver)
         self._worker_ids: list[str | None] = [None, None]
+        self._unverified_told: list[Stream] = []  # streams told that their PSNR is against an unverified original
         self._opening: asyncio.Task | None = None
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strata-open")
 
@@ -255,12 +256,24 @@ class Viewer(QObject):
         self.displayChanged.emit(pane)
 
     def _layer(self, stream: Stream, message: p.LayerDecoded) -> Layer:
-        """The viewer's Layer of a decoded picture, with the PSNR it can vouch for."""
-        foreign = stream.foreign_original
-        psnr, measured = stream.psnr_of(message.psnr, message.file_psnr)
+        """The viewer's Layer of a decoded picture, with the PSNR it can vouch for: measured against
+        the original once a whole layer's matched the file's own, else the file's. A refinement
+        (no PSNR in the file) before that is not measured: the original may not be its source.
+        A file that records no PSNR cannot confirm its original: its PSNR is said to be unverified."""
+        foreign, records_psnr = stream.foreign_original, any(v is not None for v in stream.header.layer_psnr)
+        reference = message.psnr
+        if not message.complete and records_psnr and not original_verified(stream):
+            reference = None
+        psnr, measured = stream.psnr_of(reference, message.file_psnr)
         if stream.foreign_original and not foreign:
             self.notice.emit(f"{self.session.original.path.name} is not the picture {stream.path.name} was "
                              f"encoded from (PSNR {message.psnr:.2f} dB against it, {message.file_psnr:.2f} dB "
                              f"in the file): PSNR is taken from the file.", "file")
+        if measured and not records_psnr and not any(s is stream for s in self._unverified_told):
+            open_ones = [s for s in self._unverified_told if any(s is o for o in self.session.streams)]
+            self._unverified_told = open_ones + [stream]
+            self.notice.emit(f"{stream.path.name} records no PSNR of its own, so nothing confirms that it was encoded "
+                             f"from {self.session.original.path.name}: its PSNR against that picture is marked "
+                             f"unverified.", "file")
         return Layer(message.index, message.rgb, message.bytes_used, message.bpp, psnr, measured,
                      message.decode_seconds + message.synthesis_seconds, message.synthesis_seconds, message.complete)

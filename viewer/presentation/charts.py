@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
-from viewer.presentation.streams import label
+from viewer.presentation.streams import FROM_FILE, UNVERIFIED, VS_ORIGINAL, label, psnr_source
 from viewer.state.session import Stream
 
 CLICK_HINT = "click to show it"
 TABLE_COLUMNS = ("file", "codec", "layer", "layer bytes", "bytes (cum.)", "bpp (cum.)", "PSNR in file (dB)",
-                 "PSNR vs original (dB)", "arrived (s)", "shown after (ms)")
+                 "PSNR measured (dB)", "arrived (s)", "shown after (ms)", "measured against")
+AGAINST = {VS_ORIGINAL: "original", UNVERIFIED: "original, unverified"}  # a measured PSNR's source, in the CSV
 
 
 def bar_tooltip(stream: Stream, index: int) -> str:
@@ -23,7 +24,7 @@ def bar_tooltip(stream: Stream, index: int) -> str:
 def point_tooltip(stream: Stream, index: int) -> str:
     """"DeepHQ, layer 3: 0.412 bpp, 31.20 dB (vs original); click to show it"."""
     layer = stream.layers.get(index)
-    source = "vs original" if layer is not None and layer.psnr_measured else "from file"
+    source = FROM_FILE if layer is None else psnr_source(stream, layer)
     return (f"{label(stream)}, layer {index + 1}: {stream.bpp(index):.3f} bpp, "
             f"{stream.psnr(index):.2f} dB ({source}); {CLICK_HINT}")
 
@@ -39,8 +40,9 @@ def not_shown_text(stream: Stream, index: int) -> str | None:
 
 def table_rows(streams: list[Stream]) -> list[tuple]:
     """Every layer of every file: sizes, bpp, the file's PSNR, the PSNR measured against the
-    original when decoded, when it arrived and how long it took to reach the screen ('' for
-    what is not known)."""
+    open original when decoded, when it arrived, how long it took to reach the screen, and what
+    the PSNR was measured against ("original", or "original, unverified" when the file records
+    no PSNR that confirms the original as its source); '' for what is not known."""
     return [row for stream in streams for row in _file_rows(stream)]
 
 
@@ -48,12 +50,14 @@ def _file_rows(stream: Stream) -> list[tuple]:
     rows = []
     for i, length in enumerate(stream.header.layer_lengths):
         layer, psnr = stream.layers.get(i), stream.header.layer_psnr[i]
-        measured = f"{layer.psnr:.3f}" if layer is not None and layer.psnr_measured else ""
+        measured = layer is not None and layer.psnr_measured
+        against = AGAINST[psnr_source(stream, layer)] if measured else ""
         arrived = f"{stream.arrived[i]:.3f}" if i in stream.arrived else ""
         seconds = stream.shown_after(i)
         shown = "" if seconds is None else f"{1000 * seconds:.0f}"
         rows.append((stream.path.name, label(stream), i + 1, length, stream.layer_end(i), f"{stream.bpp(i):.4f}",
-                     "" if psnr is None else f"{psnr:.3f}", measured, arrived, shown))
+                     "" if psnr is None else f"{psnr:.3f}", f"{layer.psnr:.3f}" if measured else "", arrived, shown,
+                     against))
     return rows
 
 

@@ -32,7 +32,7 @@ def readout_parts(session: Session, pane: int, split: bool = False) -> list[str]
     if layer is None:
         return parts + [f"layer – / {stream.header.num_layers}"]
     parts += [f"layer {layer.index + 1} / {stream.header.num_layers}", kilobytes(layer.bytes_used),
-              f"{layer.bpp:.3f} bpp", psnr_text(layer)]
+              f"{layer.bpp:.3f} bpp", psnr_text(stream, layer)]
     if session.shows_error(pane):
         parts.append(f"error ×{ERROR_GAIN}")
     return parts

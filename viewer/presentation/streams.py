@@ -10,6 +10,7 @@ from viewer.presentation.formatting import codec_label, kilobytes
 from viewer.state.session import Layer, Stream
 
 EMPTY_HINT = "Open an image or a .strata file (Ctrl+O), or drop one here"
+VS_ORIGINAL, UNVERIFIED, FROM_FILE = "vs original", "vs original, unverified", "from file"  # a PSNR's source
 
 
 def label(stream: Stream) -> str:
@@ -89,11 +90,27 @@ def shown_layer(stream: Stream) -> Layer | None:
     return stream.on_screen
 
 
-def psnr_text(layer: Layer) -> str:
-    """"PSNR 31.20 dB (vs original)", or "(from file)" when the file's own figure is shown."""
+def original_verified(stream: Stream) -> bool:
+    """A decoded layer's PSNR against the open original matched the one the file records: the
+    original is the file's source. A file that records no PSNR can never vouch for it."""
+    return any(layer.psnr_measured and stream.header.layer_psnr[layer.index] is not None
+               for layer in stream.layers.values())
+
+
+def psnr_source(stream: Stream, layer: Layer) -> str:
+    """Where a layer's PSNR comes from: VS_ORIGINAL, UNVERIFIED (measured against the open image,
+    which the file cannot confirm as its source) or FROM_FILE."""
+    if not layer.psnr_measured:
+        return FROM_FILE
+    return VS_ORIGINAL if original_verified(stream) else UNVERIFIED
+
+
+def psnr_text(stream: Stream, layer: Layer) -> str:
+    """"PSNR 31.20 dB (vs original)", "(vs original, unverified)", or "(from file)" when the
+    file's own figure is shown."""
     if layer.psnr is None:
         return "PSNR –"
-    return f"PSNR {layer.psnr:.2f} dB ({'vs original' if layer.psnr_measured else 'from file'})"
+    return f"PSNR {layer.psnr:.2f} dB ({psnr_source(stream, layer)})"
 
 
 def layer_readout(stream: Stream) -> list[str]:
@@ -101,7 +118,7 @@ def layer_readout(stream: Stream) -> list[str]:
     layer = shown_layer(stream)
     if layer is None:
         return []
-    return [f"layer {layer.index + 1} / {stream.header.num_layers}", f"{layer.bpp:.3f} bpp", psnr_text(layer),
+    return [f"layer {layer.index + 1} / {stream.header.num_layers}", f"{layer.bpp:.3f} bpp", psnr_text(stream, layer),
             f"decoded in {1000 * layer.decode_seconds:.0f} ms"]
 
 
