@@ -3,12 +3,17 @@
     import codec.api as strata
     data = strata.encode("photo.png")                    # DeepHQ, 8 layers
     data = strata.encode(img, codec="hc", quality=2)     # HC model 2 of its family, 3 layers
+    data = strata.encode(img, codec="jpeg2000")          # a .jp2 file, 12 quality layers
     result = strata.decode(data, layers=3)               # the picture of the first 3 layers
     decoder = strata.ProgressiveDecoder()
     for piece in network_pieces:
         for layer in decoder.feed(piece):                # each layer as soon as it is complete
             show(layer.rgb)
     steps = strata.open_layer_decoder(decoder.header)    # the codec's LayerDecoder, checked
+
+The classic codecs of the table (JPEG 2000, progressive JPEG) write their own standard formats,
+and decode, feed and open_layer_decoder take those files too (codec/layered.py): their layers
+are where quality layers or scans end in the bytes, and they record no PSNR (None).
 
 Layers are numbered from 1 in every message; `DecodedLayer.index` and the `layer` attribute of
 errors are Python indices (from 0).
@@ -24,7 +29,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from codec import container, images, memory
+from codec import container, images, layered, memory
 from codec.evaluation import metrics
 from codec.coding.entropy_coding import CorruptStream
 from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch
@@ -60,7 +65,7 @@ def _check_pixels(width: int, height: int, max_pixels: int | None, what: str) ->
         )
 
 
-def _check_decodable(header: container.Header, max_pixels: int | None) -> None:
+def _check_decodable(header: layered.LayeredFile, max_pixels: int | None) -> None:
     """Refuse a header whose picture exceeds the pixel limit or the memory available."""
     width, height = header.width, header.height
     _check_pixels(width, height, max_pixels, "the file announces")
@@ -169,24 +174,32 @@ def _fit(data: bytes, budget: int, rgb: np.ndarray | None, device: str) -> bytes
 def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device: str = "auto",
            max_pixels: int | None = None, psnr: bool = True, max_bytes: int | None = None,
            max_bpp: float | None = None) -> bytes:
-    """Encode an image (path, Pillow image or RGB uint8 array) into a complete `.strata` file.
+    """Encode an image (path, Pillow image or RGB uint8 array) into a complete `.strata` file,
+    or with a classic codec its own file (registry `spec.suffix`: a .jp2 file for "jpeg2000", a
+    progressive .jpg for "jpeg-progressive").
 
     psnr: record each layer's PSNR in the header, which costs one synthesis per layer (the
-    larger part of a DeepHQ encode); without it the header says "unknown".
+    larger part of a DeepHQ encode); without it the header says "unknown". Classic files record
+    no PSNR.
 
     max_bytes / max_bpp: a byte budget (byte_budget). DeepHQ writes the longest prefix of its
     chunks that fits (ending at a partition boundary, the last layer possibly cut short); a
     family (HC) without a quality tries its installed models from the best down and writes the
     first whose file fits, else the longest prefix of the lowest one. Raises
-    container.BudgetTooSmall when not even the first layer fits.
+    container.BudgetTooSmall when not even the first layer fits. JPEG 2000 sets its last layer's
+    rate to the budget (OpenJPEG's rate control, re-encoding until the whole file fits),
+    progressive JPEG takes the highest quality whose file fits (codec/codecs/classic.py).
 
     Raises ImageTooLarge above max_pixels pixels (None: MAX_IMAGE_PIXELS) and InsufficientMemory
     when the picture cannot fit in memory, both before the encoder allocates anything.
     """
     first_model = spec(codec).model_for(quality)
-    load_codec(codec, first_model, device)  # a missing or bad weights file fails before the image is read
+    coder = load_codec(codec, first_model, device)  # a missing or bad weights file fails before the image is read
     rgb, mode = _as_rgb(image, lambda width, height: _check_encodable(width, height, codec, max_pixels))
     budget = byte_budget(rgb.shape[1], rgb.shape[0], max_bytes, max_bpp)
+    if not spec(codec).learned:
+        with memory.guard(f"encoding the {rgb.shape[1]}x{rgb.shape[0]} picture"):
+            return coder.encode_file(rgb, budget)
     for model_id in _models_to_try(codec, quality, budget):
         data = _encode_file(load_codec(codec, model_id, device), rgb, mode, psnr)
         if budget is None or len(data) <= budget:
@@ -200,7 +213,8 @@ LAYER_ERRORS = (CorruptStream, ParameterMismatch, InvalidCodecParameters, Weight
 
 
 class ProgressiveDecoder:
-    """Decode a `.strata` file from bytes that arrive in arbitrary pieces.
+    """Decode a layered file (`.strata`, or a classic one: codec/layered.py) from bytes that
+    arrive in arbitrary pieces.
 
     feed() takes the bytes at once and returns an iterator over the pictures they complete; each
     is decoded when the iterator reaches it: every complete layer, and with refinements the
@@ -221,7 +235,7 @@ class ProgressiveDecoder:
         self.weights = weights
         self.max_pixels = max_pixels
         self.refinements = refinements
-        self.reader = container.StreamingReader()
+        self.reader = layered.StreamingReader()
         self.layers: list[DecodedLayer] = []
         self._pending: list[container.Chunk] = []
         self._decoder = None
@@ -229,7 +243,7 @@ class ProgressiveDecoder:
         self._refusal: ValueError | None = None
 
     @property
-    def header(self) -> container.Header | None:
+    def header(self) -> layered.LayeredFile | None:
         return self.reader.header
 
     @property
@@ -294,17 +308,17 @@ class ProgressiveDecoder:
         return self._decoder
 
 
-def _decoded(header: container.Header, chunk: container.Chunk, rgb: np.ndarray, seconds: float) -> DecodedLayer:
+def _decoded(header: layered.LayeredFile, chunk: container.Chunk, rgb: np.ndarray, seconds: float) -> DecodedLayer:
     """The DecodedLayer of the picture a chunk completes."""
     used = header.chunk_end(chunk.layer, chunk.part)
     return DecodedLayer(chunk.layer, rgb, used, 8 * used / (header.width * header.height),
                         header.layer_psnr[chunk.layer] if chunk.last else None, seconds, chunk.part + 1, chunk.last)
 
 
-def _matching_decoder(header: container.Header, device: str, weights: str | Path | None,
+def _matching_decoder(header: layered.LayeredFile, device: str, weights: str | Path | None,
                       history: bool) -> LayerDecoder:
     """The layer decoder of the file's codec and model; WeightsMismatch unless its weights made
-    the file."""
+    the file (a classic codec has none, and its files record none)."""
     coder = load_codec(header.codec, header.model_id, device, weights)
     if coder.digest != header.weights_digest:
         raise WeightsMismatch(
@@ -315,7 +329,7 @@ def _matching_decoder(header: container.Header, device: str, weights: str | Path
     return coder.decoder(header.width, header.height, header.params, history)
 
 
-def open_layer_decoder(header: container.Header, device: str = "auto", weights: str | Path | None = None,
+def open_layer_decoder(header: layered.LayeredFile, device: str = "auto", weights: str | Path | None = None,
                        max_pixels: int | None = None, history: bool = False) -> LayerDecoder:
     """The codec's own layer decoder for a file, after the checks ProgressiveDecoder makes.
 
@@ -332,7 +346,7 @@ def open_layer_decoder(header: container.Header, device: str = "auto", weights: 
 class DecodeResult:
     """The best picture a file (or a prefix of it) gives, and how complete it was."""
 
-    header: container.Header
+    header: layered.LayeredFile
     layers: list[DecodedLayer]  # the complete layers
     damage: ValueError | None  # a ContainerError, or the error of a layer that cannot be decoded
     refinement: DecodedLayer | None = None  # the chunks of the next layer that a prefix has
@@ -354,14 +368,14 @@ class DecodeResult:
 def decode(data: bytes, layers: int | None = None, device: str = "auto", weights: str | Path | None = None,
            max_pixels: int | None = None) -> DecodeResult:
     """Decode the first `layers` layers (default: all complete ones, and the complete chunks of
-    the next, the `refinement`) of a `.strata` file or prefix.
+    the next, the `refinement`) of a layered file or prefix (`.strata`, JPEG 2000, progressive JPEG).
 
     Raises ImageTooLarge if the header announces more than max_pixels pixels (None: use
     MAX_IMAGE_PIXELS), InsufficientMemory if its picture cannot fit in memory. A layer that
     passes its CRC but cannot be decoded ends the result like a damaged one (`damage`); if it
     is layer 0, its error is raised.
     """
-    parsed = container.parse_container(data)
+    parsed = layered.parse(data)
     header = parsed.header
     _check_decodable(header, max_pixels)
     wanted = header.num_layers if layers is None else layers

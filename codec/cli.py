@@ -1,5 +1,9 @@
 """`strata`: encode images to layered .strata files, decode them, inspect them.
 
+The classic codecs (--codec jpeg2000, jpeg-progressive) write a .jp2 file with quality layers or a
+progressive .jpg; decode and info read those files too (their layers end where quality layers or
+scans end, and they record no PSNR).
+
 Exit codes: 0 success; 1 at least one input failed (unreadable, damaged, foreign, or a decode
 missing a requested layer); 2 usage error (also outputs that collide with each other or with an
 input); 130 interrupted. Messages about failed inputs go to stderr, one line each.
@@ -72,21 +76,24 @@ def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
 
 
 def cmd_encode(args) -> int:
-    from codec import api, container
+    from codec import api, layered
+
+    spec = registry.spec(args.codec)
 
     def job(source: Path, target: Path) -> str:
         data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device, psnr=args.psnr,
                           max_bytes=args.max_bytes, max_bpp=args.bpp)
         write_atomic(target, data)
-        header = container.read_header(data)
+        header = layered.parse(data).header
         bpp = 8 * len(data) / (header.width * header.height)
         top = header.layer_psnr[-1]
-        quality = f"PSNR {top:.2f} dB" if top is not None else "PSNR not measured"
+        quality = f"PSNR {top:.2f} dB" if top is not None else \
+            "PSNR not measured" if spec.learned else "no PSNR recorded (the format has none)"
         return (f"{source} -> {target}: {len(data)} bytes, {bpp:.3f} bpp, "
                 f"{_kept(header, args)}, {quality}")
 
     inputs = [Path(p) for p in args.inputs]
-    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, ".strata"), job, args)
+    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, spec.suffix), job, args)
 
 
 def _kept(header, args) -> str:
@@ -102,10 +109,13 @@ def _kept(header, args) -> str:
 def read_strata(path: Path, layers: int | None = None) -> tuple[bytes, int | None]:
     """The header and first `layers` layers (default: all) of a .strata file, and how many bytes
     follow them (None: some, uncounted). The magic is checked in the first bytes, and no more is
-    read than the header announces."""
-    from codec import container
+    read than the header announces. A classic file (JPEG 2000, JPEG) is read whole; what
+    follows its end is its parse's damage (0 here)."""
+    from codec import container, layered
 
     with open(path, "rb") as f:
+        if layered.is_classic(f.peek(12)[:12]):
+            return f.read(), 0
         data = container.read_prefix_from(f, layers)
         return data, container.bytes_after(f)
 
@@ -123,9 +133,10 @@ def _image_format(target: Path) -> str:
 def _missing_layers(result, wanted: int, size: int) -> str:
     """Why the layers after the decoded ones (up to `wanted`) did not decode, naming the first
     (counting from 1)."""
-    from codec import container
+    from codec import classic_files, container
 
-    if result.damage is not None and not isinstance(result.damage, container.TrailingData):
+    if result.damage is not None and not isinstance(result.damage, (container.TrailingData,
+                                                                    classic_files.TrailingBytes)):
         return str(result.damage)
     return (f"quality layer {len(result.layers) + 1} is missing: the file ends after "
             f"{size} of its {result.header.file_size} bytes")
@@ -153,10 +164,13 @@ def cmd_decode(args) -> int:
 
 def info_dict(path: Path) -> dict:
     """Header fields, per-layer sizes, chunk counts (a layer cut to a byte budget keeps only its
-    first chunks) and statistics (layers numbered from 1), and integrity of a .strata file."""
-    from codec import container
+    first chunks) and statistics (layers numbered from 1), and integrity of a .strata file; of a
+    classic file (JPEG 2000, progressive JPEG) its format, layers and where each ends."""
+    from codec import container, layered
 
     data, extra = read_strata(path)
+    if layered.is_classic(data):
+        return _classic_info(path, data)
     parsed = container.parse_container(data)
     if parsed.complete and extra != 0:
         parsed.damage = container.trailing_data(extra)
@@ -193,6 +207,33 @@ def info_dict(path: Path) -> dict:
     }
 
 
+def _classic_info(path: Path, data: bytes) -> dict:
+    """info_dict of a JPEG 2000 or progressive JPEG file: its layers end where its quality layers
+    or scans end in the bytes (codec/classic_files.py); no PSNR, no model, no weights."""
+    from codec import layered
+
+    parsed = layered.parse(data)
+    h = parsed.header
+    layers = [{"layer": i + 1, "bytes": h.layer_lengths[i], "chunks": 1, "cumulative_bytes": h.layer_offset(i + 1),
+               "cumulative_bpp": round(8 * h.layer_offset(i + 1) / (h.width * h.height), 5), "psnr": None,
+               "received": i < len(parsed.layers), "chunks_received": int(i < len(parsed.layers))}
+              for i in range(h.num_layers)]
+    return {"file": str(path), "format": h.format_name, "version": None, "codec": h.codec, "model_id": h.model_id,
+            "weights_digest": "", "width": h.width, "height": h.height, "source_mode": h.source_mode,
+            "num_layers": h.num_layers, "header_bytes": h.header_bytes, "file_bytes": len(data),
+            "complete": parsed.complete, "damage": str(parsed.damage) if parsed.damage else None, "layers": layers}
+
+
+def _print_classic_info(info: dict) -> None:
+    print(f"{info['file']}: {info['format']} ({registry.spec(info['codec']).title}), {info['width']}x{info['height']} "
+          f"{info['source_mode']}, {info['num_layers']} layers, {info['file_bytes']} bytes (headers "
+          f"{info['header_bytes']}, in layer 1)")
+    print("  layer     bytes   ends at   cum.bpp")
+    for layer in info["layers"]:
+        print(f"  {layer['layer']:5d} {layer['bytes']:9d} {layer['cumulative_bytes']:9d} "
+              f"{layer['cumulative_bpp']:9.4f}{_missing(layer)}")
+
+
 def cmd_info(args) -> int:
     failures = 0
     for name in args.inputs:
@@ -205,17 +246,24 @@ def cmd_info(args) -> int:
         if args.json:
             print(json.dumps(info))
             continue
-        print(f"{info['file']}: {info['codec']} (model {info['model_id']}, weights {info['weights_digest']}), "
-              f"{info['width']}x{info['height']} {info['source_mode']}, {info['num_layers']} layers, "
-              f"{info['file_bytes']} bytes (header {info['header_bytes']}, container version {info['version']})")
-        print("  layer     bytes  chunks   cum.bpp   PSNR dB")
-        for layer in info["layers"]:
-            psnr = "-" if layer["psnr"] is None else f"{layer['psnr']:.2f}"
-            print(f"  {layer['layer']:5d} {layer['bytes']:9d} {layer['chunks']:7d} {layer['cumulative_bpp']:9.4f} "
-                  f"{psnr:>9}{_missing(layer)}")
+        if "format" in info:
+            _print_classic_info(info)
+        else:
+            _print_strata_info(info)
         if info["damage"]:
             print(f"  damage: {info['damage']}")
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _print_strata_info(info: dict) -> None:
+    print(f"{info['file']}: {info['codec']} (model {info['model_id']}, weights {info['weights_digest']}), "
+          f"{info['width']}x{info['height']} {info['source_mode']}, {info['num_layers']} layers, "
+          f"{info['file_bytes']} bytes (header {info['header_bytes']}, container version {info['version']})")
+    print("  layer     bytes  chunks   cum.bpp   PSNR dB")
+    for layer in info["layers"]:
+        psnr = "-" if layer["psnr"] is None else f"{layer['psnr']:.2f}"
+        print(f"  {layer['layer']:5d} {layer['bytes']:9d} {layer['chunks']:7d} {layer['cumulative_bpp']:9.4f} "
+              f"{psnr:>9}{_missing(layer)}")
 
 
 def _missing(layer: dict) -> str:
@@ -272,26 +320,28 @@ def _quality_help() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strata", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    enc = sub.add_parser("encode", help="encode images into .strata files")
+    enc = sub.add_parser("encode", help="encode images into .strata files (or .jp2 / progressive .jpg: --codec)")
     _add_batch_options(enc, ".strata")
     enc.add_argument("--codec", default=registry.DEFAULT_CODEC, choices=registry.NAMES,
-                     help=f"codec (default {registry.DEFAULT_CODEC})")
+                     help=f"codec (default {registry.DEFAULT_CODEC}); jpeg2000 writes a .jp2 file with 12 quality "
+                          f"layers, jpeg-progressive a progressive .jpg")
     enc.add_argument("--quality", type=int, help=_quality_help())
     budget = enc.add_argument_group("byte budget (the file is at most this big)")
     budget.add_argument("--max-bytes", type=_positive(int), metavar="N",
                         help="keep the longest prefix of the layers that fits (DeepHQ); without --quality, "
-                             "a family (HC) takes its best model that fits")
+                             "a family (HC) takes its best model that fits; JPEG 2000 rate-controls its last "
+                             "layer to fit, progressive JPEG takes its best quality that fits")
     budget.add_argument("--bpp", type=_positive(float), metavar="B",
                         help="the same budget in bits per pixel: 8 * bytes / (width * height)")
     enc.add_argument("--no-psnr", dest="psnr", action="store_false",
                      help="do not record each layer's PSNR in the header (skips one synthesis per layer)")
     enc.set_defaults(run=cmd_encode)
-    dec = sub.add_parser("decode", help="decode .strata files to PNG (or any format by suffix)")
+    dec = sub.add_parser("decode", help="decode layered files (.strata, .jp2, progressive .jpg) to PNG (or any format by suffix)")
     _add_batch_options(dec, ".png")
     dec.add_argument("--layers", type=int, help="decode only the first N layers (default: all received)")
     dec.set_defaults(run=cmd_decode)
     info = sub.add_parser("info", help="show the header, per-layer sizes and statistics")
-    info.add_argument("inputs", nargs="+", help=".strata files")
+    info.add_argument("inputs", nargs="+", help=".strata files, JPEG 2000 files with quality layers, progressive JPEGs")
     info.add_argument("--json", action="store_true", help="one JSON object per file")
     info.set_defaults(run=cmd_info)
     ev = sub.add_parser("eval", help="rate-distortion of the codecs and classic anchors on a folder")
@@ -316,8 +366,9 @@ def _positional_output(args) -> None:
     argument with the output's kind of suffix is the output file."""
     if args.command not in ("encode", "decode") or len(args.inputs) != 2 or args.output or args.outdir:
         return
-    is_strata = args.inputs[1].lower().endswith(".strata")
-    if is_strata == (args.command == "encode"):
+    name = args.inputs[1].lower()
+    if args.command == "encode" and name.endswith(registry.spec(args.codec).suffixes + (".strata",)) \
+            or args.command == "decode" and not name.endswith(".strata"):
         args.output = args.inputs.pop()
 
 

@@ -220,8 +220,8 @@ def _field_problem(h: Header) -> str | None:
     """The first header field outside its valid range, described in words, or None."""
     if h.version not in READABLE_VERSIONS:
         return f"version {h.version} is not one of {READABLE_VERSIONS}"
-    if h.codec not in registry.NAMES:
-        return f"codec {h.codec!r} is not one of {sorted(registry.NAMES)}"
+    if h.codec not in registry.LEARNED_NAMES:
+        return f"codec {h.codec!r} is not one of {sorted(registry.LEARNED_NAMES)} (the codecs of .strata files)"
     if not 0 <= h.model_id <= 255:
         return f"model_id {h.model_id} is outside 0..255"
     if len(h.weights_digest) != 8:
@@ -435,7 +435,7 @@ def _decode_body(body: memoryview, version: int) -> Header:
     codec = registry.by_container_id(codec_id)
     if codec is None:
         raise UnsupportedCodec(f"unknown codec id {codec_id} (this reader knows "
-                               f"{', '.join(f'{s.name}={s.container_id}' for s in registry.CODECS)}); "
+                               f"{', '.join(f'{s.name}={s.container_id}' for s in registry.LEARNED)}); "
                                f"the file may come from a newer Strata")
     if not 1 <= n <= MAX_LAYERS:
         raise _corrupted(f"num_layers {n} is outside 1..{MAX_LAYERS}")

@@ -44,9 +44,10 @@ def _gray_to_uint8(image: Image.Image) -> np.ndarray:
     return np.clip(np.round(values), 0, 255).astype(np.uint8)
 
 
-def to_rgb(image: Image.Image) -> np.ndarray:
-    """Pillow image of any mode -> RGB uint8 (H, W, 3)."""
-    image = ImageOps.exif_transpose(image)
+def to_rgb(image: Image.Image, orient: bool = True) -> np.ndarray:
+    """Pillow image of any mode -> RGB uint8 (H, W, 3); orient: apply its EXIF orientation."""
+    if orient:
+        image = ImageOps.exif_transpose(image)
     if image.width < 1 or image.height < 1:
         raise ImageInputError("the image has no pixels")
     if _has_alpha(image):

@@ -31,17 +31,22 @@ UNTILED_PIXELS = UNTILED_UNITS * 16 * 16
 
 def encode_bytes(codec: str, pixels: int) -> int:
     """Estimated memory (bytes) that encoding a picture of this many pixels takes."""
-    return _estimate(registry.spec(codec).encode_cost, pixels)
+    spec = registry.spec(codec)
+    return _estimate(spec.encode_cost, pixels, spec.learned)
 
 
 def decode_bytes(codec: str, pixels: int) -> int:
     """Estimated memory (bytes) that decoding every layer of such a picture takes."""
-    return _estimate(registry.spec(codec).decode_cost, pixels)
+    spec = registry.spec(codec)
+    return _estimate(spec.decode_cost, pixels, spec.learned)
 
 
-def _estimate(cost: tuple[int, int], pixels: int) -> int:
+def _estimate(cost: tuple[int, int], pixels: int, transforms: bool = True) -> int:
+    """cost applied to pixels; with transforms (a learned codec's), at least what they take
+    untiled on a small picture."""
     per_pixel, fixed = cost
-    return max(per_pixel * pixels + fixed, UNTILED_BYTES_PER_PIXEL * min(pixels, UNTILED_PIXELS))
+    untiled = UNTILED_BYTES_PER_PIXEL * min(pixels, UNTILED_PIXELS) if transforms else 0
+    return max(per_pixel * pixels + fixed, untiled)
 
 
 class InsufficientMemory(ValueError):

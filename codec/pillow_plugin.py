@@ -154,12 +154,15 @@ def _truncation_message(parsed: container.ParsedFile, wanted: int, size: int | N
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
-    from codec import api
-    from codec.registry import DEFAULT_CODEC
+    from codec import api, registry
 
     options = im.encoderinfo
+    codec = options.get("codec", registry.DEFAULT_CODEC)
+    if codec in registry.NAMES and not registry.spec(codec).learned:
+        raise OSError(f"cannot write Strata file: {registry.spec(codec).title} writes its own format, not .strata "
+                      f"(codec.api.encode(..., codec={codec!r}))")
     try:
-        data = api.encode(im, codec=options.get("codec", DEFAULT_CODEC),
+        data = api.encode(im, codec=codec,
                           quality=options.get("quality"), device=options.get("device", "auto"),
                           max_bytes=options.get("max_bytes"), max_bpp=options.get("bpp"))
     except ValueError as error:  # ImageInputError, a bad codec/quality, WeightsError, BudgetTooSmall

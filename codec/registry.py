@@ -8,6 +8,14 @@ takes its labels and choices from it too: `CODECS` (in menu order), `spec(name)`
 names), `spec.model_ids`, `spec.is_family` and `installed_models()`. Adding a codec is one
 CodecSpec below plus its own modules (network, bitstream, training options).
 
+Two kinds of codec share the table. A **learned** codec (DeepHQ, HC) has weights files, a
+network to train, and writes `.strata` files (its `container_id` is the header's codec id). A
+**classic** codec (JPEG 2000 with quality layers, progressive JPEG) has neither weights nor
+network: it writes its own standard format (`suffix`: .jp2, .jpg) with Pillow, and its layers
+are where the format's quality layers or scans end (codec/classic_files.py). Both give the API
+and the viewer the same LayeredCodec and LayerDecoder (codec/codecs/protocol.py). `LEARNED` and
+`CLASSIC` are the two parts of CODECS, in table order.
+
 No import cycles, and no torch at import time: this module imports only codec.resources, so the
 container, the Pillow plugin and the viewer's GUI process read the table without loading torch,
 and every codec module may import it. The classes and functions a spec names are written as
@@ -56,15 +64,27 @@ class CodecSpec:
 
     name: str  # in the API, the CLI, weights files and the Header
     title: str  # for people: "DeepHQ"
-    container_id: int  # the codec id byte of the .strata header (docs/FORMAT.md); never reused
+    container_id: int | None  # the codec id byte of the .strata header (docs/FORMAT.md); never reused; None: classic
     model_ids: tuple[int, ...]  # the shipped models; the first is the default
-    weights_name: str  # shipped weights file name, "{model_id}" filled in
+    weights_name: str | None  # shipped weights file name, "{model_id}" filled in; None: a classic codec
     codec_path: str  # the bitstream codec (codec.codecs.protocol.LayeredCodec), "module:Class"
-    model_path: str  # the network (an nn.Module whose forward follows codec.models.contract)
-    config_path: str  # the network's config dataclass
-    training_options_path: str  # (TrainConfig, layers) -> keyword arguments of the forward
+    model_path: str | None  # the network (an nn.Module whose forward follows codec.models.contract)
+    config_path: str | None  # the network's config dataclass
+    training_options_path: str | None  # (TrainConfig, layers) -> keyword arguments of the forward
     encode_cost: tuple[int, int]  # memory.encode_bytes
     decode_cost: tuple[int, int]  # memory.decode_bytes
+    suffixes: tuple[str, ...] = (".strata",)  # the file names it writes (the first) and reads
+    pillow_feature: str | None = None  # a classic codec's Pillow library (PIL.features.check)
+
+    @property
+    def learned(self) -> bool:
+        """A learned codec (weights, a network, .strata files); else a classic one."""
+        return self.weights_name is not None
+
+    @property
+    def suffix(self) -> str:
+        """The file name ending of what it writes: ".strata", ".jp2", ".jpg"."""
+        return self.suffixes[0]
 
     @property
     def is_family(self) -> bool:
@@ -89,29 +109,41 @@ class CodecSpec:
 
     def weights_file(self, model_id: int) -> Path:
         """The shipped weights file of a model (which may not be installed)."""
+        if not self.learned:
+            raise UnknownCodec(f"{self.title} is a classic codec: it has no weights")
         if not self.is_family and model_id not in self.model_ids:
             raise UnknownCodec(f"{self.title} has a single model (model id {self.model_ids[0]}), not {model_id}")
         return RESOURCES / self.weights_name.format(model_id=model_id)
 
     def installed_model_ids(self) -> tuple[int, ...]:
-        """The shipped models whose weights files exist."""
+        """The shipped models whose weights files exist; a classic codec's one model when
+        Pillow has its library."""
+        if not self.learned:
+            from PIL import features
+
+            return self.model_ids if features.check(self.pillow_feature) else ()
         return tuple(m for m in self.model_ids if self.weights_file(m).exists())
 
     @property
     def codec_class(self) -> type[LayeredCodec]:
         return _resolve(self.codec_path)
 
+    def _learned_part(self, path: str | None, what: str):
+        if path is None:
+            raise UnknownCodec(f"{self.title} is a classic codec: it has no {what}")
+        return _resolve(path)
+
     @property
     def model_class(self) -> type:
-        return _resolve(self.model_path)
+        return self._learned_part(self.model_path, "network")
 
     @property
     def config_class(self) -> type:
-        return _resolve(self.config_path)
+        return self._learned_part(self.config_path, "network config")
 
     @property
     def training_options(self):
-        return _resolve(self.training_options_path)
+        return self._learned_part(self.training_options_path, "training options")
 
 
 CODECS: tuple[CodecSpec, ...] = (
@@ -141,9 +173,44 @@ CODECS: tuple[CodecSpec, ...] = (
         encode_cost=(355, 400 << 20),
         decode_cost=(395, 0),
     ),
+    # Classic codecs (their own formats, no weights; settings of docs/anchors_measured.md).
+    # Memory: Pillow's picture and OpenJPEG's or libjpeg's buffers, about 30 bytes a pixel at most.
+    CodecSpec(
+        name="jpeg2000",
+        title="JPEG 2000",
+        container_id=None,
+        model_ids=(0,),
+        weights_name=None,
+        codec_path="codec.codecs.classic:JPEG2000Codec",
+        model_path=None,
+        config_path=None,
+        training_options_path=None,
+        encode_cost=(40, 0),
+        decode_cost=(40, 0),
+        suffixes=(".jp2", ".j2k", ".j2c", ".jpc"),
+        pillow_feature="jpg_2000",
+    ),
+    CodecSpec(
+        name="jpeg-progressive",
+        title="Progressive JPEG",
+        container_id=None,
+        model_ids=(0,),
+        weights_name=None,
+        codec_path="codec.codecs.classic:ProgressiveJPEGCodec",
+        model_path=None,
+        config_path=None,
+        training_options_path=None,
+        encode_cost=(30, 0),
+        decode_cost=(30, 0),
+        suffixes=(".jpg", ".jpeg"),
+        pillow_feature="jpg",
+    ),
 )
 DEFAULT_CODEC = CODECS[0].name
 NAMES = tuple(s.name for s in CODECS)
+LEARNED = tuple(s for s in CODECS if s.learned)  # weights, networks, .strata files
+CLASSIC = tuple(s for s in CODECS if not s.learned)  # their own standard formats
+LEARNED_NAMES = tuple(s.name for s in LEARNED)
 
 
 def spec(name: str) -> CodecSpec:
@@ -156,7 +223,7 @@ def spec(name: str) -> CodecSpec:
 
 def by_container_id(container_id: int) -> CodecSpec | None:
     """The spec whose codec id a .strata header carries, or None."""
-    return next((s for s in CODECS if s.container_id == container_id), None)
+    return next((s for s in LEARNED if s.container_id == container_id), None)
 
 
 def weights_file(codec: str, model_id: int) -> Path:
@@ -179,6 +246,12 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 @functools.lru_cache(maxsize=8)
+def _classic(codec: str, model_id: int) -> LayeredCodec:
+    """A classic codec: no weights; Pillow's libraries run on the CPU."""
+    return spec(codec).codec_class(None, None, model_id)
+
+
+@functools.lru_cache(maxsize=8)
 def _load(codec: str, model_id: int, path: str, device: torch.device) -> LayeredCodec:
     from codec.weights import read_weights
 
@@ -190,6 +263,9 @@ def _load(codec: str, model_id: int, path: str, device: torch.device) -> Layered
 
 def load_codec(codec: str = DEFAULT_CODEC, model_id: int = 0, device: str | torch.device = "auto",
                weights: str | Path | None = None) -> LayeredCodec:
-    """A ready codec (model on device, coding tables loaded), cached per (codec, model, file, device)."""
+    """A ready codec (model on device, coding tables loaded), cached per (codec, model, file, device);
+    a classic codec ignores weights and device."""
+    if not spec(codec).learned:
+        return _classic(codec, spec(codec).model_for(model_id))
     path = Path(weights) if weights else weights_file(codec, model_id)
     return _load(codec, model_id, str(path), resolve_device(device))

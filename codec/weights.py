@@ -128,9 +128,9 @@ def _check_structure(payload: dict, path: str | Path) -> None:
     missing = [key for key in _REQUIRED if key not in payload]
     if missing:
         raise WeightsError(f"weights file {path} lacks {', '.join(missing)}")
-    if payload["codec"] not in registry.NAMES:
+    if payload["codec"] not in registry.LEARNED_NAMES:
         raise WeightsError(f"weights file {path}: unknown codec {payload['codec']!r}; known: "
-                           f"{', '.join(registry.NAMES)}")
+                           f"{', '.join(registry.LEARNED_NAMES)}")
     with torch.random.fork_rng(devices=[]):  # initialising a model draws random numbers
         model = _model_for(payload["codec"], payload["config"], path)
         state, tables = model.state_dict(), model.coding_tables()

@@ -20,7 +20,6 @@ import functools
 import hashlib
 import io
 import json
-import re
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -31,6 +30,8 @@ import numpy as np
 import PIL
 from PIL import Image
 
+from codec.classic_files import j2k_layer_prefixes, jpeg_scan_prefixes
+from codec.codecs.classic import J2K_LAYER_BPP
 from codec.evaluation.bdrate import BDResult, bd_rate, monotone_points, pchip_interpolate
 from codec.training.data import list_images, load_rgb
 from codec.evaluation.metrics import ms_ssim, psnr
@@ -53,71 +54,8 @@ class RDPoint:
 
 
 # ---------------------------------------------------------------- cutting progressive files
-
-_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
-"""A marker that ends entropy-coded data (0xFF00 is a stuffed byte, 0xFFD0-D7 are restarts)."""
-
-
-def _u16(data: bytes, pos: int) -> int:
-    return int.from_bytes(data[pos : pos + 2], "big")
-
-
-def jpeg_scan_prefixes(data: bytes) -> list[bytes]:
-    """A progressive JPEG cut after each scan, each prefix closed with EOI: decodable files."""
-    prefixes, pos = [], 2  # after SOI
-    while data[pos + 1] != 0xD9:  # EOI
-        marker, pos = data[pos + 1], pos + 2 + _u16(data, pos + 2)
-        if marker == 0xDA:  # SOS: entropy-coded data follows the header
-            pos = _JPEG_MARKER.search(data, pos).start()
-            prefixes.append(data[:pos] + b"\xff\xd9")
-    return prefixes
-
-
-def _j2k_packet_lengths(tile_header: bytes) -> tuple[list[int], bytes]:
-    """Packet lengths from the PLT segments of a tile-part header, and the header without them."""
-    lengths, kept, pos, value = [], b"", 0, 0
-    while pos < len(tile_header):
-        end = pos + 2 + _u16(tile_header, pos + 2)
-        if tile_header[pos + 1] == 0x58:  # PLT: Zplt, then 7-bit groups, high bit = "more"
-            for byte in tile_header[pos + 5 : end]:
-                value = (value << 7) | (byte & 0x7F)
-                if not byte & 0x80:
-                    lengths.append(value)
-                    value = 0
-        else:
-            kept += tile_header[pos:end]
-        pos = end
-    return lengths, kept
-
-
-def j2k_layer_prefixes(data: bytes) -> list[bytes]:
-    """A one-tile JPEG 2000 codestream (LRCP, encoded with PLT) cut after each quality layer.
-
-    Each prefix is the main header, the tile-part header without its PLT segments (an index the
-    decoder does not need) with Psot fixed to the shorter tile-part, the packets of layers
-    0..l, and EOC: a valid codestream that decodes to exactly the first l + 1 layers.
-    """
-    pos = 2  # after SOC
-    while _u16(data, pos) != 0xFF90:  # main header segments up to the first SOT
-        if _u16(data, pos) == 0xFF52:  # COD: Lcod, Scod, progression order, number of layers
-            layers = _u16(data, pos + 6)
-        pos += 2 + _u16(data, pos + 2)
-    sot, tile_part_length = pos, int.from_bytes(data[pos + 6 : pos + 10], "big")
-    if data[sot + tile_part_length : sot + tile_part_length + 2] != b"\xff\xd9":
-        raise ValueError("expected a codestream with a single tile-part")
-    sod = data.index(b"\xff\x93", sot + 12)  # tile-part headers hold no 0xFF93 inside segments
-    lengths, tile_header = _j2k_packet_lengths(data[sot + 12 : sod])
-    body = data[sod + 2 : sot + tile_part_length]
-    if not lengths or sum(lengths) != len(body) or len(lengths) % layers:
-        raise ValueError("PLT packet lengths do not describe the tile-part; encode with plt=True")
-    per_layer = len(lengths) // layers
-    prefixes = []
-    for end in np.cumsum(lengths)[per_layer - 1 :: per_layer]:
-        tile_part = tile_header + b"\xff\x93" + body[:end]
-        psot = (12 + len(tile_part)).to_bytes(4, "big")  # SOT segment (12 bytes) plus the tile-part
-        sot_segment = data[sot : sot + 6] + psot + data[sot + 10 : sot + 12]
-        prefixes.append(data[:sot] + sot_segment + tile_part + b"\xff\xd9")
-    return prefixes
+# jpeg_scan_prefixes and j2k_layer_prefixes (their names are part of the cache key) cut a file
+# where the viewer's streams cut it: codec/classic_files.py.
 
 
 # ---------------------------------------------------------------- the codecs
@@ -146,9 +84,7 @@ def _qualities(*values: int) -> tuple[dict, ...]:
     return tuple({"quality": q} for q in values)
 
 
-J2K_LAYER_BPP = tuple(0.1 * 25 ** (k / 11) for k in range(12))
-"""12 quality layers log-spaced from 0.1 to 2.5 bpp."""
-
+# J2K_LAYER_BPP (codec/codecs/classic.py): 12 quality layers log-spaced from 0.1 to 2.5 bpp.
 ANCHORS: dict[str, Anchor] = {
     "jpeg": Anchor(
         "JPEG 4:2:0, optimize",

@@ -28,7 +28,7 @@ from codec.evaluation import anchors, metrics
 from codec.evaluation.anchors import RDPoint
 from codec.evaluation.bdrate import bd_rate
 from codec.training.data import list_images, load_rgb
-from codec.registry import CODECS, CodecSpec, load_codec
+from codec.registry import LEARNED, CodecSpec, load_codec
 
 
 def _score(reference: np.ndarray, decoded: np.ndarray, with_ms_ssim: bool) -> dict:
@@ -107,7 +107,7 @@ def learned_curves(names: list[str], images: list[np.ndarray], device: str, with
         curves[name] = reused[name] if name in reused else \
             measure(load_codec(spec.name, model_id, device), images, with_ms_ssim, name)
 
-    for spec in CODECS:
+    for spec in LEARNED:
         if spec.is_family:
             members = [m for m in spec.installed_model_ids() if spec.name in names or spec.tag(m) in names]
             for model_id in members:

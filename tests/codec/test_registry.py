@@ -1,5 +1,5 @@
 """The codec table (codec/registry.py): ids, names, labels, the classes it names, the protocol
-every codec follows, and the one output contract of the models."""
+every codec follows (the classic ones too), and the one output contract of the models."""
 import inspect
 import subprocess
 import sys
@@ -10,7 +10,7 @@ import torch
 
 from codec import container, memory, registry
 from codec.codecs.protocol import LayerDecoder, LayeredCodec
-from codec.registry import CODECS
+from codec.registry import CLASSIC, CODECS, LEARNED
 
 REPO = Path(__file__).resolve().parents[2]
 # The codec id byte of every file ever written (docs/FORMAT.md): changing one breaks old files.
@@ -18,13 +18,30 @@ FROZEN_CONTAINER_IDS = {"deephq": 1, "hc": 2}
 
 
 def test_names_and_container_ids_are_unique_and_frozen():
-    assert len({s.name for s in CODECS}) == len({s.container_id for s in CODECS}) == len(CODECS)
-    assert {s.name: s.container_id for s in CODECS} == FROZEN_CONTAINER_IDS
-    assert all(0 < s.container_id < 256 for s in CODECS)
+    assert len({s.name for s in CODECS}) == len(CODECS)
+    assert len({s.container_id for s in LEARNED}) == len(LEARNED)
+    assert {s.name: s.container_id for s in LEARNED} == FROZEN_CONTAINER_IDS
+    assert all(0 < s.container_id < 256 for s in LEARNED)
     assert registry.DEFAULT_CODEC == CODECS[0].name and registry.NAMES == tuple(s.name for s in CODECS)
+    assert LEARNED + CLASSIC == CODECS and CODECS.index(LEARNED[-1]) < CODECS.index(CLASSIC[0])
 
 
-@pytest.mark.parametrize("spec", CODECS, ids=lambda s: s.name)
+def test_classic_codecs_have_their_own_formats_and_no_weights():
+    assert [s.name for s in CLASSIC] == ["jpeg2000", "jpeg-progressive"]
+    assert [s.suffix for s in CLASSIC] == [".jp2", ".jpg"] and {s.suffix for s in LEARNED} == {".strata"}
+    for spec in CLASSIC:
+        assert spec.container_id is None and not spec.learned and spec.label() == spec.title
+        assert spec.installed_model_ids() == (0,)  # Pillow has OpenJPEG and libjpeg here
+        for part in ("model_class", "config_class", "training_options"):
+            with pytest.raises(registry.UnknownCodec, match="is a classic codec"):
+                getattr(spec, part)
+        with pytest.raises(registry.UnknownCodec, match="has no weights"):
+            spec.weights_file(0)
+    with pytest.raises(ValueError, match="not one of"):  # no .strata header names a classic codec
+        container.write_container(container.Header("jpeg2000", 0, bytes(8), 8, 8, "RGB", (1,), (None,)), [b"x"])
+
+
+@pytest.mark.parametrize("spec", LEARNED, ids=lambda s: s.name)
 def test_every_container_id_round_trips_through_a_header(spec):
     header = container.Header(spec.name, spec.model_ids[-1], bytes(8), 64, 48, "RGB", (3, 0), (30.0, None))
     data = container.write_container(header, [b"abc", b""])
@@ -35,7 +52,7 @@ def test_every_container_id_round_trips_through_a_header(spec):
 
 def test_an_unknown_id_or_name_is_refused_naming_the_known_ones():
     assert registry.by_container_id(0) is None
-    with pytest.raises(registry.UnknownCodec, match="unknown codec 'jpeg'; known: deephq, hc"):
+    with pytest.raises(registry.UnknownCodec, match="unknown codec 'jpeg'; known: deephq, hc, jpeg2000, jpeg-progressive"):
         registry.spec("jpeg")
 
 
@@ -75,6 +92,8 @@ def test_every_named_class_resolves_with_the_protocol_s_methods(spec):
     for name in ("encode", "decoder"):
         assert _signature(getattr(spec.codec_class, name)) == _signature(getattr(LayeredCodec, name)), name
     assert spec.codec_class.name == spec.name
+    if not spec.learned:
+        return
     assert callable(spec.training_options) and issubclass(spec.model_class, torch.nn.Module)
     assert {"layers", "downsampling"} <= set(dir(spec.config_class))  # what training reads
 
@@ -86,7 +105,7 @@ def test_every_codec_round_trips_through_the_protocol_alone(spec, tile):
     codec = registry.load_codec(spec.name, spec.installed_model_ids()[0], "cpu")
     assert isinstance(codec, LayeredCodec) and codec.name == spec.name
     encoded = codec.encode(tile)
-    assert len(encoded.layers) == codec.num_layers and len(codec.digest) == 8
+    assert len(encoded.layers) == codec.num_layers and len(codec.digest) == (8 if spec.learned else 0)
     decoder = codec.decoder(tile.shape[1], tile.shape[0], encoded.params, history=True)
     assert isinstance(decoder, LayerDecoder) and type(decoder).decode_layer is LayerDecoder.decode_layer
     for name in ("decode_chunk", "chunks_in", "synthesize"):
@@ -102,7 +121,7 @@ class _Config:
     phase, drop = 2, 0.5
 
 
-@pytest.mark.parametrize("spec", CODECS, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", LEARNED, ids=lambda s: s.name)
 @pytest.mark.parametrize("synthesize", [True, False])
 def test_every_model_returns_the_one_output_contract(spec, synthesize):
     """x_hat (S, B, 3, H, W) or None, bpp {part: () or (S,)}, lmbda (S,): train.py's one loss."""
