@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from viewer.presentation.streams import problem
+from viewer.presentation.streams import delay_text, problem
 from viewer.state import files
 from viewer.state.link import LinkClock
 from viewer.state.session import Stream
@@ -97,6 +97,27 @@ def test_a_picked_layer_shows_once_decoded_and_newer_ones_replace_older_ones():
     assert stream.select(2) and stream.follow and stream.shown == 2  # cached: at once
     stream.accept(stream.generation, layer(1))
     assert stream.shown == 2  # following: an older picture never replaces a newer one
+
+
+def test_a_layer_painted_after_a_pick_has_no_shown_after_delay():
+    """Layers arrive while following; the user pins layer 1 before layer 3 is painted and later,
+    long after layer 3 arrived, goes back to following: layer 3 reaches the screen by that pick,
+    so its "shown after" is no decode latency (it read +24683 ms)."""
+    stream = Stream.from_bytes("a.strata", layered(lengths=(10, 20, 30, 5)))
+    stream.advance(stream.layer_end(2))
+    for i, wall in enumerate((1.0, 2.0, 3.0)):
+        stream.arrive(i, wall, wall)
+    for i in (0, 1):
+        stream.accept(stream.generation, layer(i))
+        stream.painted(i, i + 1.5)
+    assert stream.shown_after(1) == pytest.approx(0.5) and stream.timed == {2}  # layer 3 is being decoded
+    stream.select(0)  # pinned before layer 3 is on screen
+    stream.painted(0, 3.5)
+    stream.accept(stream.generation, layer(2))
+    assert stream.select(2) and stream.follow  # back to the newest, 24.7 s after layer 3 arrived
+    stream.painted(2, 27.683)
+    assert stream.shown_after(2) is None and delay_text(stream, 2) == "—"
+    assert stream.shown_after(1) == pytest.approx(0.5)  # the layers painted on their own keep theirs
 
 
 def test_write_atomically_replaces_and_leaves_no_temporary(tmp_path):

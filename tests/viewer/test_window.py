@@ -547,6 +547,29 @@ def test_the_minimum_width_cuts_no_slider_status_or_axis_title(qtbot, window, de
             assert QFontMetrics(axis.titleFont()).horizontalAdvance(axis.titleText()) <= room
 
 
+def test_a_parts_label_shows_whole_parts_only(qtbot):
+    """The status bar and the pane readouts drop their last parts when narrow ("decoded in" with
+    no number was left at the minimum width): what shows is always a prefix of whole parts."""
+    from PySide6.QtGui import QFontMetrics
+
+    from viewer.widgets.labels import PartsLabel
+
+    label = PartsLabel()
+    qtbot.addWidget(label)
+    parts = ["layer 7 / 8", "0.787 bpp", "PSNR 38.66 dB (vs original)", "decoded in 1203 ms", "768×512"]
+    label.show()
+    label.set_parts(parts)
+    metrics = QFontMetrics(label.font())
+    for width in (40, 150, 300, 450, 2000):
+        label.resize(width, 20)
+        shown = label.text().split(label.separator)
+        assert shown == parts[:len(shown)] and label.toolTip() == label.full_text()
+        assert len(shown) == 1 or metrics.horizontalAdvance(label.text()) <= width
+        assert len(shown) == len(parts) or metrics.horizontalAdvance(label.separator.join(parts[:len(shown) + 1])) > width
+    assert label.text() == label.full_text()  # wide enough for all of it
+    assert label.minimumSizeHint().width() == 0  # it never widens the window
+
+
 def test_bits_chart_is_logarithmic_with_plain_labels_and_marks_in_the_codecs_colour(qtbot, window, deephq_file):
     from PySide6.QtCharts import QLogValueAxis
 
