@@ -589,6 +589,32 @@ def test_bits_chart_is_logarithmic_with_plain_labels_and_marks_in_the_codecs_col
         assert window.panel.bar_sets[pane].selectedBars() == [7]
 
 
+def test_two_files_of_one_codec_are_told_apart_in_the_legends(qtbot, window, deephq_file):
+    open_file(qtbot, window, deephq_file)
+    window.panel.refresh()
+    assert [s.label() for s in window.panel.bits_chart.series()[0].barSets()] == ["DeepHQ"]
+    open_file(qtbot, window, deephq_file, pane=1)
+    window.panel.refresh()
+    assert [s.label() for s in window.panel.bits_chart.series()[0].barSets()] == ["A: DeepHQ", "B: DeepHQ"]
+    assert [window.panel.psnr_series[pane].name() for pane in (0, 1)] == ["A: DeepHQ", "B: DeepHQ"]
+
+
+def test_show_original_says_why_when_there_is_nothing_to_switch_to(qtbot, window, image_path, deephq_file):
+    from viewer.state import files
+
+    open_file(qtbot, window, deephq_file)
+    window.original_action.trigger()
+    assert not window.original_action.isChecked() and not window.viewer.session.show_original
+    assert "no original image is open" in window.banner.text()
+    open_file(qtbot, window, image_path)
+    window.original_action.trigger()
+    assert not window.original_action.isChecked() and "Pane A already shows the original" in window.banner.text()
+    window.viewer.load_encoded([files.read_layered(deephq_file)])  # as after an encode
+    window.original_action.trigger()
+    assert window.original_action.isChecked() and window.viewer.session.shows_original(0)
+    assert window.banner.text() == ""
+
+
 def test_a_cancelled_encode_banner_goes_with_the_next_encode(qtbot, window, image_path, tmp_path):
     open_file(qtbot, window, image_path)
     with qtbot.waitSignal(window.encoding.stage, timeout=TIMEOUT_MS):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from viewer.presentation.panes import PANE_NAMES
 from viewer.presentation.streams import FROM_FILE, UNVERIFIED, VS_ORIGINAL, label, psnr_source
 from viewer.state.session import Stream
 
@@ -12,6 +13,12 @@ CLICK_HINT = "click to show it"
 TABLE_COLUMNS = ("file", "codec", "layer", "layer bytes", "bytes (cum.)", "bpp (cum.)", "PSNR in file (dB)",
                  "PSNR measured (dB)", "arrived (s)", "shown after (ms)", "measured against")
 AGAINST = {VS_ORIGINAL: "original", UNVERIFIED: "original, unverified"}  # a measured PSNR's source, in the CSV
+
+
+def series_name(stream: Stream, pane: int, files: int) -> str:
+    """A file's name in the charts' legends: "DeepHQ", or with two files open "A: DeepHQ" (two
+    files of one codec are told apart)."""
+    return f"{PANE_NAMES[pane]}: {label(stream)}" if files > 1 else label(stream)
 
 
 def bar_tooltip(stream: Stream, index: int) -> str:

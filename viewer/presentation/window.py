@@ -67,6 +67,15 @@ def error_map_unavailable(session: Session) -> str | None:
     return None
 
 
+def original_unavailable(session: Session) -> str | None:
+    """Why Show Original has nothing to switch pane A to, in words; None when it has."""
+    if session.original is None:
+        return "Show original: no original image is open; open the image, then encode it or open its layered file."
+    if session.streams[0] is None:
+        return f"Pane A already shows the original, {session.original.path.name}."
+    return None
+
+
 def folder_end_text(path: Path, step: int) -> str:
     """There is no next (step > 0) or previous file of path's kind in its folder."""
     which = "last" if step > 0 else "first"

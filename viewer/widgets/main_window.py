@@ -24,8 +24,8 @@ from viewer.presentation.charts import table_csv
 from viewer.presentation.panes import activity_parts, readout_parts
 from viewer.presentation.shortcuts import shortcut_rows
 from viewer.presentation.streams import placeholder
-from viewer.presentation.window import (about_text, error_map_unavailable, folder_end_text, pane_title,
-                                        status_parts)
+from viewer.presentation.window import (about_text, error_map_unavailable, folder_end_text, original_unavailable,
+                                        pane_title, status_parts)
 from viewer.state import files, folders
 from viewer.state.version import strata_version
 from viewer.widgets.dialogs import EncodeDialog, shortcuts_dialog
@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         self.split_action = a("S&plit View", self._refresh_layout, "Ctrl+Shift+B", checkable=True,
                               tip="Split view: pane A left of the line, pane B (or the original) right; "
                                   "Shift+drag moves the split")
-        self.original_action = a("Show &Original", self.viewer.set_show_original, "O", checkable=True,
+        self.original_action = a("Show &Original", self.set_show_original, "O", checkable=True,
                                  tip="Show the original in pane A")
         self.error_action = a("&Error Map", self.set_error_map, "M", checkable=True,
                               tip="Show |decoded − original|, amplified, instead of the picture")
@@ -440,15 +440,26 @@ class MainWindow(QMainWindow):
 
     def set_error_map(self, on: bool) -> None:
         """Show the panes' error against the original, where there is one; say why not otherwise."""
-        reason = error_map_unavailable(self.viewer.session) if on else None
-        if reason:
-            blocked = self.error_action.blockSignals(True)  # unticking it is no request to resolve
-            self.error_action.setChecked(False)
-            self.error_action.blockSignals(blocked)
-            self.banner.show_message(reason, "error map")
+        if self._refused(self.error_action, error_map_unavailable(self.viewer.session) if on else None, "error map"):
             return
-        self.banner.resolve("error map")
         self.viewer.set_error_map(on)
+
+    def set_show_original(self, on: bool) -> None:
+        """Show the original in pane A instead of its file, when both are open; say why not otherwise."""
+        if self._refused(self.original_action, original_unavailable(self.viewer.session) if on else None, "original"):
+            return
+        self.viewer.set_show_original(on)
+
+    def _refused(self, action: QAction, reason: str | None, topic: str) -> bool:
+        """Untick action and say reason in the banner (True); else take an earlier refusal away."""
+        if reason:
+            blocked = action.blockSignals(True)  # unticking it is no request to resolve
+            action.setChecked(False)
+            action.blockSignals(blocked)
+            self.banner.show_message(reason, topic)
+            return True
+        self.banner.resolve(topic)
+        return False
 
     # ---- showing ------------------------------------------------------------------------
 

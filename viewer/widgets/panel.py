@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTableWidget, QTa
                                QVBoxLayout, QWidget)
 
 from viewer.control.controller import Viewer
-from viewer.presentation.charts import bar_tooltip, not_shown_text, point_tooltip
-from viewer.presentation.streams import arrival_rows, label
+from viewer.presentation.charts import bar_tooltip, not_shown_text, point_tooltip, series_name
+from viewer.presentation.streams import arrival_rows
 from viewer.state.session import Stream
 
 PANE_COLORS = (QColor("#1f77b4"), QColor("#ff7f0e"))
@@ -143,7 +143,7 @@ class Panel(QWidget):
         low, high = kbit_range(streams)
         self._no_bar = low / 2
         for pane, stream in streams:
-            bar_set = QBarSet(label(stream))
+            bar_set = QBarSet(series_name(stream, pane, len(streams)))
             bar_set.setColor(PANE_COLORS[pane])
             bar_set.setSelectedColor(on_screen_color(pane))
             bar_set.append([self._no_bar] * most)
@@ -172,7 +172,7 @@ class Panel(QWidget):
         self.psnr_chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         for pane, stream in streams:
             line = QLineSeries()
-            line.setName(label(stream))
+            line.setName(series_name(stream, pane, len(streams)))
             line.setColor(PANE_COLORS[pane])
             dots = QScatterSeries()  # the layers' points, drawn even while the line has only one
             dots.setColor(PANE_COLORS[pane])
