@@ -158,10 +158,12 @@ class CodecService:
         return await self.decoder.request(p.Hello(next(self._jobs)))
 
     async def encode(self, path, codec: str, quality: int | None,
-                     on_stage: Callable[[str], None] | None = None) -> p.Encoded:
-        """Encode an image file; cancelling the awaiting task stops the encoder process."""
+                     on_stage: Callable[[str], None] | None = None, max_bytes: int | None = None) -> p.Encoded:
+        """Encode an image file (at most max_bytes long when given); cancelling the awaiting task
+        stops the encoder process."""
         try:
-            return await self.encoder.request(p.Encode(next(self._jobs), str(path), codec, quality), on_stage)
+            return await self.encoder.request(p.Encode(next(self._jobs), str(path), codec, quality, max_bytes),
+                                              on_stage)
         except asyncio.CancelledError:
             self.encoder.stop()
             raise

@@ -27,12 +27,14 @@ class Hello:
 
 @dataclass(frozen=True)
 class Encode:
-    """Encode the image file at path; the worker answers Stage messages, then Encoded or Failed."""
+    """Encode the image file at path (a .strata file, or a classic codec's own file) at most
+    max_bytes long when given; the worker answers Stage messages, then Encoded or Failed."""
 
     job: int
     path: str
     codec: str
     quality: int | None
+    max_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ by viewer.backend.client. It works one step at a time, either one encode, or for
 over streams) the range decoding of one layer or one synthesis, and reads the waiting messages
 between steps. Every complete layer is range-decoded (cheap), but only the layer to show is
 synthesized: the newest decoded one, or the one the GUI picked; a layer overtaken by a newer one
-before its synthesis began is never synthesized.
+before its synthesis began is never synthesized. A stream is any layered file (codec.layered: a
+`.strata` file, a JPEG 2000 file with quality layers, a progressive JPEG): its reader and its
+codec's layer decoder are the same steps for every format.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from collections import deque
 
 import torch
 
-from codec import api, container, registry
+from codec import api, container, layered, registry
 from codec.codecs.protocol import LayerDecoder
 from codec.evaluation import metrics
 from viewer.backend import protocol as p
@@ -49,7 +51,7 @@ class StreamJob:
     def __init__(self, stream: str, reference):
         self.stream = stream
         self.reference = reference
-        self.reader = container.StreamingReader()
+        self.reader = layered.StreamingReader()
         self.decoder: LayerDecoder | None = None  # made once the header is known
         self.pending: deque[container.Chunk] = deque()  # complete chunks not yet range-decoded
         self.newest: container.Chunk | None = None  # the last chunk range-decoded
@@ -60,7 +62,7 @@ class StreamJob:
         self.reported = False
 
     def feed(self, data: bytes) -> None:
-        """Take bytes; raises ContainerError when the header is bad."""
+        """Take bytes; raises a ValueError when the header is bad (ContainerError, ClassicFileError)."""
         completed = self.reader.feed(data)
         if self.failure is None:
             self.pending.extend(completed)
@@ -68,6 +70,9 @@ class StreamJob:
             if isinstance(damage, container.LayerCorrupted):
                 self._fail(damage.layer, f"layer {damage.layer + 1} is damaged (its checksum does not match); "
                                          f"only the layers before it can be shown")
+            elif getattr(damage, "layer", None) is not None:  # a classic file that breaks after a layer
+                self._fail(damage.layer, f"layer {damage.layer + 1} is damaged ({damage}); only the layers "
+                                         f"before it can be shown")
 
     def select(self, layer: int | None) -> None:
         self.selected = layer
@@ -228,10 +233,12 @@ class Worker:
             spec = registry.spec(job.codec)
             model_id = spec.model_for(job.quality)
             name = spec.label(model_id)
-            self.channel.send(p.Stage(job.job, f"Loading the {name} model"))
-            registry.load_codec(job.codec, model_id)
-            self.channel.send(p.Stage(job.job, f"Encoding with {name}"))
-            data = api.encode(job.path, job.codec, job.quality)
+            if spec.learned:
+                self.channel.send(p.Stage(job.job, f"Loading the {name} model"))
+                registry.load_codec(job.codec, model_id)
+            budget = "" if job.max_bytes is None else f" to at most {job.max_bytes:,} bytes"
+            self.channel.send(p.Stage(job.job, f"Encoding with {name}{budget}"))
+            data = api.encode(job.path, job.codec, job.quality, max_bytes=job.max_bytes)
         except Exception as error:
             self.channel.send(p.Failed(job.job, describe(error)))
             return

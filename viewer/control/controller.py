@@ -106,7 +106,7 @@ class Viewer(QObject):
 
     async def _open(self, path: Path, pane: int) -> None:
         try:
-            item = await asyncio.get_running_loop().run_in_executor(self._reader, files.read_any, path)
+            item = await asyncio.get_running_loop().run_in_executor(self._reader, files.read_any, path, pane)
         except (OSError, ValueError) as error:  # ContainerError, ImageInputError are ValueErrors
             self.notice.emit(f"Could not open {path.name}: {error}", "file")
             return
@@ -138,13 +138,16 @@ class Viewer(QObject):
         if text:
             self.notice.emit(text, "file")
 
-    def load_encoded(self, streams: list[Stream]) -> None:
-        """Show freshly encoded files of the open original in panes A (and B)."""
+    def load_encoded(self, streams: list[Stream], panes: list[int] | None = None) -> None:
+        """Show freshly encoded files of the open original in panes A (and B), replacing both;
+        or each in its pane of panes (the others keep their files: a file encoded to the size of
+        pane A's goes beside it, into pane B)."""
         self.network.stop()
-        for pane in PANES:
+        replaced = PANES if panes is None else panes
+        for pane in replaced:
             self._close_worker(pane)
             self.session.streams[pane] = None
-        for pane, stream in enumerate(streams):
+        for pane, stream in zip(replaced, streams):
             self._load(pane, stream)
         self.documentChanged.emit()
 

@@ -19,12 +19,15 @@ from viewer.state.session import Stream
 
 @dataclass(frozen=True)
 class Target:
-    """One file to make: codec, quality (a family's model id; None for a single-model codec) and
-    where to write it."""
+    """One file to make: codec, quality (a family's model id; None for a single-model codec),
+    where to write it, a byte budget (None: none), and the pane it goes to (None: the targets of
+    an encode fill panes A and B in order, replacing both; 1: pane B, beside pane A's file)."""
 
     codec: str
     quality: int | None
     path: Path
+    max_bytes: int | None = None
+    pane: int | None = None
 
     @property
     def label(self) -> str:
@@ -43,6 +46,7 @@ class Encoding(QObject):
         super().__init__(parent)
         self.service = service
         self._task: asyncio.Task | None = None
+        self.panes: list[int] | None = None  # where the files of the running encode go (Target.pane)
 
     @property
     def running(self) -> bool:
@@ -50,6 +54,8 @@ class Encoding(QObject):
 
     def start(self, image: Path, targets: list[Target]) -> asyncio.Task:
         self.cancel()
+        chosen = [t.pane for t in targets]
+        self.panes = None if all(p is None for p in chosen) else [i if p is None else p for i, p in enumerate(chosen)]
         self._task = asyncio.ensure_future(self._run(Path(image), targets))
         self._task.add_done_callback(self._on_done)
         return self._task
@@ -64,7 +70,7 @@ class Encoding(QObject):
             for number, target in enumerate(targets, 1):
                 prefix = f"[{number}/{len(targets)}] " if len(targets) > 1 else ""
                 result = await self.service.encode(image, target.codec, target.quality,
-                                                   lambda text: self.stage.emit(prefix + text))
+                                                   lambda text: self.stage.emit(prefix + text), target.max_bytes)
                 files.write_atomically(target.path, result.data)
                 streams.append(Stream.from_bytes(target.path, result.data))
         except (JobFailed, WorkerStopped, OSError) as error:

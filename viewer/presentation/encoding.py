@@ -10,6 +10,12 @@ from codec import registry
 
 def codec_explanation(spec: registry.CodecSpec) -> str:
     """One line on what a codec of the table makes; a family's explains its quality range."""
+    if spec.name == "jpeg2000":
+        return (f"{spec.title}: a standard {spec.suffix} file of 12 quality layers (OpenJPEG), streamed from "
+                f"its byte prefixes like the learned codecs: the classic progressive codec to compare them with.")
+    if not spec.learned:
+        return (f"{spec.title}: a standard {spec.suffix} file in 10 scans (libjpeg), each a finer picture of the "
+                f"whole; streamed scan by scan.")
     if not spec.is_family:
         return (f"{spec.title}: one file in layers; its first layers alone already make a picture, "
                 f"from a rough preview to full quality (pick the layer while viewing).")
@@ -35,6 +41,13 @@ def folder_problem(text: str) -> str | None:
     if folder.is_dir() and not os.access(folder, os.W_OK):
         return f"{folder} cannot be written to; choose another folder."
     return None
+
+
+def same_size_text(name: str | None, size: int | None) -> str:
+    """The Encode dialog's equal-bytes choice: a file at most as big as pane A's, beside it."""
+    if name is None:
+        return "Same size as pane A's file (open or encode a layered file first)"
+    return f"Same size as pane A's file ({name}, {size:,} bytes), shown beside it in pane B"
 
 
 def writes_text(names: list[str], folder: Path) -> str:

@@ -84,7 +84,9 @@ def folder_end_text(path: Path, step: int) -> str:
 
 def about_text(version: str | None) -> str:
     """The About box: what Strata is, its version, its codecs."""
-    codecs = ", ".join(spec.title for spec in registry.CODECS)
+    codecs = ", ".join(spec.title for spec in registry.LEARNED)
+    classic = " and ".join(spec.title for spec in registry.CLASSIC)
     shown = f"version {version}" if version else "version unknown (not installed as a package)"
     return (f"Strata Viewer, {shown}\n\nProgressive learned image codecs ({codecs}): pictures "
-            f"encoded in layers, streamed over a simulated network and shown layer by layer.")
+            f"encoded in layers, streamed over a simulated network and shown layer by layer, "
+            f"beside the classic progressive codecs ({classic}).")

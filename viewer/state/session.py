@@ -1,9 +1,10 @@
 """What the viewer holds, without Qt: the original image and the layered files being received.
 
-A Stream is one `.strata` file played over the simulated network: how many of its bytes have
+A Stream is one layered file played over the simulated network: how many of its bytes have
 arrived, when each layer arrived, which layer the user wants to see, and the cache of decoded
 pictures. Each restart bumps its generation, so decode results of an earlier run are recognised
-and dropped.
+and dropped. The file is a `.strata` file or a classic one (JPEG 2000 with quality layers, a
+progressive JPEG): its `header` is the layout codec.layered gives every format.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codec import container
+from codec import layered
 from viewer.state.pixels import error_map
 
 PANE_B, ORIGINAL = "pane B", "original"  # what split view shows right of the line
@@ -58,9 +59,9 @@ class Stream:
 
     path: Path
     data: bytes  # every byte the file has (a truncated file has fewer than the header announces)
-    header: container.Header
-    intact_layers: int  # complete, CRC-checked layers in data
-    damage: container.ContainerError | None
+    header: layered.LayeredFile  # container.Header, or a classic file's ClassicLayout
+    intact_layers: int  # complete (for a .strata file CRC-checked) layers in data
+    damage: ValueError | None  # a ContainerError, or a classic file's ClassicFileError
     generation: int = 0
     received: int = 0
     arrived: dict[int, float] = field(default_factory=dict)  # layer -> simulated seconds
@@ -79,8 +80,9 @@ class Stream:
 
     @classmethod
     def from_bytes(cls, path: Path, data: bytes) -> "Stream":
-        """Raises ContainerError when not even the header is usable."""
-        parsed = container.parse_container(data)
+        """Raises ContainerError (ClassicFileError for a classic file) when not even the header
+        (or the first layer) is usable."""
+        parsed = layered.parse(data)
         return cls(Path(path), bytes(data), parsed.header, len(parsed.layers), parsed.damage)
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths
-from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QDialog, QDialogButtonBox,
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
                                QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QRadioButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -12,10 +12,12 @@ from codec import registry
 from codec.resources import RESOURCES
 from viewer.control.encoding import Target
 from viewer.control.preferences import Preferences
-from viewer.presentation.encoding import codec_explanation, folder_problem, quality_item, writes_text
+from viewer.presentation.encoding import codec_explanation, folder_problem, quality_item, same_size_text, writes_text
 from viewer.state import files, folders
+from viewer.state.session import Stream
 
-PAIR = registry.CODECS[:2]  # what "side by side" encodes: one file for each of the two panes
+PAIR = registry.LEARNED[:2]  # what "side by side" encodes: one file for each of the two panes
+BESIDE = 1  # the pane of a file encoded to the size of pane A's
 SIDE_BY_SIDE = len(registry.CODECS)  # the id of that choice; codec i of the table has id i
 PAIR_CHOICE = "side by side"  # how Preferences remembers that choice (a codec by its name)
 
@@ -34,19 +36,24 @@ def choice_id(remembered: str | None) -> int:
 
 
 class EncodeDialog(QDialog):
-    """One codec of the table (a family at a chosen quality), or the first two side by side; into
-    a chosen folder. installed: codec name -> installed model ids (the worker's Capabilities).
-    The choice, the qualities and the folder are remembered (Preferences) when accepted."""
+    """One codec of the table (a family at a chosen quality; the classic ones too: JPEG 2000,
+    progressive JPEG), or the first two learned ones side by side; into a chosen folder.
+    installed: codec name -> installed model ids (the worker's Capabilities). With `beside`
+    (pane A's file), one codec can be encoded to at most that file's size and shown beside it in
+    pane B: an equal-bytes comparison. The choice, the qualities and the folder are remembered
+    (Preferences) when accepted."""
 
     def __init__(self, image: Path, installed: dict[str, tuple[int, ...]], preferences: Preferences,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, beside: Stream | None = None):
         super().__init__(parent)
         self.setWindowTitle("Encode")
-        self.image, self.preferences = image, preferences
+        self.image, self.preferences, self.beside = image, preferences, beside
         self.choice = QButtonGroup(self)
         self.quality: dict[str, QComboBox] = {}  # a family's installed qualities
         folder = folders.encode_folder(image, preferences.folder("encode"), pictures_folder())
         self.folder = QLineEdit(str(folder))
+        self.same_size = QCheckBox(same_size_text(beside.path.name if beside else None,
+                                                  len(beside.data) if beside else None))
         self.names = QLabel(wordWrap=True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.encode_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -56,11 +63,12 @@ class EncodeDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Encode {image.name}"))
         layout.addLayout(self._codec_grid(installed))
+        layout.addWidget(self.same_size)
         layout.addLayout(self._folder_row())
         layout.addWidget(self.names)
         layout.addWidget(self.buttons)
         self._restore_choice()
-        for signal in (self.choice.idClicked, self.folder.textChanged,
+        for signal in (self.choice.idClicked, self.folder.textChanged, self.same_size.toggled,
                        *(combo.currentIndexChanged for combo in self.quality.values())):
             signal.connect(self._show_names)
         self._show_names()
@@ -87,6 +95,9 @@ class EncodeDialog(QDialog):
         explanation = QLabel(codec_explanation(spec), wordWrap=True)
         explanation.setStyleSheet("color: palette(mid)")
         grid.addWidget(explanation, row + 1, 0, 1, 2)
+        if not spec.learned:
+            button.setEnabled(bool(spec.installed_model_ids()))  # Pillow has the codec's library
+            return row + 2
         if not spec.is_family:
             return row + 2
         combo = QComboBox()
@@ -126,10 +137,15 @@ class EncodeDialog(QDialog):
         specs = PAIR if choice == SIDE_BY_SIDE else (registry.CODECS[choice],)
         return [self._target(spec) for spec in specs]
 
+    def equal_bytes(self) -> bool:
+        """The one file chosen is encoded to the size of pane A's, for pane B."""
+        return self.same_size.isEnabled() and self.same_size.isChecked()
+
     def _target(self, spec: registry.CodecSpec) -> Target:
         quality = self.quality[spec.name].currentData() if spec.is_family else None
-        name = files.encoded_name(self.image, spec.name, quality).name
-        return Target(spec.name, quality, self._folder() / name)
+        budget, pane = (len(self.beside.data), BESIDE) if self.equal_bytes() else (None, None)
+        name = files.encoded_name(self.image, spec.name, quality, budget).name
+        return Target(spec.name, quality, self._folder() / name, budget, pane)
 
     def _folder(self) -> Path:
         return Path(self.folder.text().strip()).expanduser()
@@ -147,6 +163,7 @@ class EncodeDialog(QDialog):
         super().accept()
 
     def _show_names(self) -> None:
+        self.same_size.setEnabled(self.beside is not None and self.choice.checkedId() != SIDE_BY_SIDE)
         problem = folder_problem(self.folder.text())
         self.encode_button.setEnabled(problem is None)
         self.names.setText(problem or writes_text([t.path.name for t in self.targets()], self._folder()))

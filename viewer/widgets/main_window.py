@@ -260,7 +260,7 @@ class MainWindow(QMainWindow):
 
     def choose_comparison(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open for comparison", self._folder("open"),
-                                              "Layered files (*.strata);;All files (*)")
+                                              files.COMPARE_FILTER)
         if path:
             self.open_path(path, pane=1)
 
@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
             return
         self._capabilities_task = asyncio.ensure_future(self._query_capabilities())
         dialog = EncodeDialog(original.path, self.capabilities.models if self.capabilities else {},
-                              self.preferences, self)
+                              self.preferences, self, beside=self.viewer.stream(0))
         while dialog.exec():
             if self.encode(dialog.targets()):
                 return
@@ -410,8 +410,8 @@ class MainWindow(QMainWindow):
 
     def _on_encoded(self, streams: list) -> None:
         self._on_encode_end("")
-        self.viewer.load_encoded(streams)
-        self.side_action.setChecked(len(streams) > 1 or self.side_action.isChecked())
+        self.viewer.load_encoded(streams, self.encoding.panes)
+        self.side_action.setChecked(self.viewer.stream(1) is not None or self.side_action.isChecked())
         sizes = ", ".join(f"{s.path.name} ({len(s.data) / 1000:.1f} kB)" for s in streams)
         self.statusBar().showMessage(f"Saved {sizes}. Press Space to stream.", 10000)
 
