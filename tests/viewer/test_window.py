@@ -568,6 +568,31 @@ def test_a_parts_label_shows_whole_parts_only(qtbot):
         assert len(shown) == len(parts) or metrics.horizontalAdvance(label.separator.join(parts[:len(shown) + 1])) > width
     assert label.text() == label.full_text()  # wide enough for all of it
     assert label.minimumSizeHint().width() == 0  # it never widens the window
+    label.set_parts(parts, drop_first=(1, 9))  # the bpp goes first (no part 9: ignored), then the last ones
+    label.resize(metrics.horizontalAdvance(label.separator.join(parts[:1] + parts[2:])), 20)
+    assert label.text().split(label.separator) == parts[:1] + parts[2:]
+    label.resize(metrics.horizontalAdvance(label.separator.join(parts[:1] + parts[2:4])) + 5, 20)
+    assert label.text().split(label.separator) == parts[:1] + parts[2:4]
+
+
+def test_both_readouts_are_whole_at_the_default_size_and_keep_the_psnr_when_narrow(qtbot, window, image_path,
+                                                                                    deephq_file, other_file):
+    """A new user compares the panes' PSNR: at the window's default size each pane's readout
+    shows every part (codec, layer, kB, bpp, PSNR); narrower, the kB and bpp go before the PSNR."""
+    from viewer.state import files
+
+    open_file(qtbot, window, image_path)
+    window.viewer.load_encoded([files.read_layered(deephq_file), files.read_layered(other_file)])
+    wait_shown(qtbot, window, 7)
+    wait_shown(qtbot, window, 7, pane=1)
+    qtbot.wait(50)
+    readouts = [window.panes[pane].controls.readout for pane in (0, 1)]
+    for readout in readouts:
+        assert readout.isVisible() and readout.text() == readout.full_text() and "PSNR" in readout.text()
+    window.resize(window.minimumSizeHint())
+    qtbot.wait(50)
+    for readout in readouts:
+        assert readout.text() != readout.full_text() and "PSNR" in readout.text() and " kB" not in readout.text()
 
 
 def test_bits_chart_is_logarithmic_with_plain_labels_and_marks_in_the_codecs_colour(qtbot, window, deephq_file):
@@ -625,6 +650,16 @@ def test_a_cancelled_encode_banner_goes_with_the_next_encode(qtbot, window, imag
     with qtbot.waitSignal(window.encoding.finished, timeout=TIMEOUT_MS):
         window.encode([Target("deephq", None, tmp_path / "done.strata")])
     assert window.banner.text() == ""
+
+
+def test_the_press_space_hint_goes_when_streaming_starts(qtbot, window, image_path, tmp_path):
+    open_file(qtbot, window, image_path)
+    with qtbot.waitSignal(window.encoding.finished, timeout=TIMEOUT_MS):
+        window.encode([Target("deephq", None, tmp_path / "hint.strata")])
+    assert window.statusBar().currentMessage().endswith("Press Space to stream.")
+    window.set_bandwidth(FAST)
+    window.play_action.trigger()
+    assert window.statusBar().currentMessage() == ""  # the status bar's readout shows again
 
 
 def test_the_nothing_to_stream_banner_goes_when_streaming_starts(qtbot, window, image_path, deephq_file):

@@ -10,6 +10,7 @@ from viewer.state.pixels import ERROR_GAIN
 from viewer.state.session import Session, Stream
 
 PANE_NAMES = ("A", "B")
+READOUT_DROP_FIRST = (2, 3, 1)  # narrow: no kB (the bytes bar has them), bpp, layer (the slider has it); PSNR stays
 SIDES = ("left", "right")  # of the split line
 
 
@@ -19,8 +20,9 @@ def pane_name(pane: int, split: bool = False) -> str:
 
 
 def readout_parts(session: Session, pane: int, split: bool = False) -> list[str]:
-    """The pane's readout, most important first: "A: DeepHQ", "layer 3 / 8", "12.3 kB",
-    "0.412 bpp", "PSNR 31.20 dB (vs original)"; [] for a pane with nothing open."""
+    """The pane's readout: "A: DeepHQ", "layer 3 / 8", "12.3 kB", "0.412 bpp", "PSNR 31.20 dB
+    (vs original)"; [] for a pane with nothing open. A narrow pane leaves out READOUT_DROP_FIRST
+    first, then the last parts."""
     stream, name = session.streams[pane], pane_name(pane, split)
     if session.shows_original(pane):
         width, height = session.original.size

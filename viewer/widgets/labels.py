@@ -43,15 +43,17 @@ class Banner(QFrame):
 
 class PartsLabel(QLabel):
     """A one-line label of parts joined by a separator that shows as many whole parts as fit its
-    width (never one cut in the middle); the full text is its tooltip."""
+    width (never one cut in the middle); the full text is its tooltip. When narrow it leaves out
+    the parts of drop_first (indices, in that order) first, then the last ones."""
 
     def __init__(self, separator: str = "   ·   ", parent: QWidget | None = None):
         super().__init__(parent)
         self.separator = separator
         self.parts: list[str] = []
+        self.drop_first: tuple[int, ...] = ()
 
-    def set_parts(self, parts: list[str]) -> None:
-        self.parts = list(parts)
+    def set_parts(self, parts: list[str], drop_first: tuple[int, ...] = ()) -> None:
+        self.parts, self.drop_first = list(parts), tuple(drop_first)
         self.setToolTip(self.separator.join(self.parts))
         self._fit()
 
@@ -66,10 +68,12 @@ class PartsLabel(QLabel):
         self._fit()
 
     def _fit(self) -> None:
-        metrics, shown = self.fontMetrics(), list(self.parts)
-        while len(shown) > 1 and metrics.horizontalAdvance(self.separator.join(shown)) > self.width():
-            shown.pop()
-        self.setText(self.separator.join(shown))
+        metrics, shown = self.fontMetrics(), list(range(len(self.parts)))
+        order = [i for i in self.drop_first if i < len(self.parts)] + shown[::-1]
+        text = self.separator.join
+        while len(shown) > 1 and metrics.horizontalAdvance(text(self.parts[i] for i in shown)) > self.width():
+            shown.remove(next(i for i in order if i in shown))
+        self.setText(text(self.parts[i] for i in shown))
 
 
 class ElidedLabel(QLabel):

@@ -432,6 +432,7 @@ class MainWindow(QMainWindow):
         self.play_action.setText("&Pause" if state == NetworkSimulator.PLAYING else "&Play")
         if state == NetworkSimulator.PLAYING:
             self.banner.resolve("stream")
+            self.statusBar().clearMessage()  # "Press Space to stream." no longer holds; the readout shows the stream
         self._on_received()  # the activity lines say playing, paused or done
 
     def step_layer(self, delta: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSlider, QVBoxLayout, QWidget
 
+from viewer.presentation.panes import READOUT_DROP_FIRST
 from viewer.presentation.streams import layer_text, received_text, slider_tooltip
 from viewer.state.session import Stream
 from viewer.widgets.canvas import Canvas
@@ -56,7 +57,7 @@ class LayerControls(QWidget):
         self.slider.blockSignals(False)
         self.slider.setEnabled(wanted is not None)
         self.slider.setToolTip(slider_tooltip(stream))
-        self.readout.set_parts(readout)
+        self.readout.set_parts(readout, READOUT_DROP_FIRST)
         self.activity.set_parts(activity)
         if stream is None:
             self.layer_label.setText("")
