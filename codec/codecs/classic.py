@@ -124,7 +124,7 @@ class JPEG2000Codec(ClassicCodec):
                 return data
             smallest = len(data) if smallest is None else min(smallest, len(data))
             # less by the overshoot, and by a margin that grows (OpenJPEG's sizes move in steps)
-            top = min(top - 8 * (len(data) - max_bytes) / pixels, top * (1 - 0.02 * 2 ** tries))
+            top = min(top - 8 * (len(data) - max_bytes) / pixels, top * (1 - 0.002 * 4 ** tries))
             if top <= 0:
                 break
         raise BudgetTooSmall(f"a budget of {max_bytes:,} bytes does not hold even the first quality layer of "
