@@ -614,6 +614,21 @@ def test_bits_chart_is_logarithmic_with_plain_labels_and_marks_in_the_codecs_col
         assert window.panel.bar_sets[pane].selectedBars() == [7]
 
 
+def test_the_psnr_chart_leaves_room_for_the_ring_of_the_largest_file(qtbot, window, service, tmp_path, monkeypatch):
+    """The ring around the layer on screen was cut in half when the file's last point fell on
+    the axis' end (1.478 bpp on an axis to 1.5); here the file ends at exactly 20 bpp."""
+    from viewer_helpers import layered
+    from viewer.widgets.panel import RING_ROOM
+
+    monkeypatch.setattr(service, "feed", lambda stream, data: None)  # header-only points: nothing to decode
+    path = tmp_path / "round.strata"
+    path.write_bytes(layered(lengths=(10, 0, 30, 204)))  # 320 bytes of a 16x8 picture: 20.0 bpp
+    open_file(qtbot, window, path)
+    window.panel.refresh()
+    (axis,) = window.panel.psnr_chart.axes(Qt.Orientation.Horizontal)
+    assert axis.max() >= 20.0 * (1 + RING_ROOM)
+
+
 def test_two_files_of_one_codec_are_told_apart_in_the_legends(qtbot, window, deephq_file):
     open_file(qtbot, window, deephq_file)
     window.panel.refresh()

@@ -21,6 +21,7 @@ from viewer.state.session import Stream
 
 PANE_COLORS = (QColor("#1f77b4"), QColor("#ff7f0e"))
 CURRENT_COLOR = QColor("#d62728")  # the ring around the PSNR point on screen
+RING_ROOM = 0.05  # the PSNR chart's bpp axis goes this far past the largest file: its last ring is not cut
 MIN_WIDTH = 300  # narrower, the charts' titles, legends and axis labels are cut
 REFRESH_MS = 100
 TABLE_COLUMNS = ("File", "Layer", "Size (cum.)", "Arrived", "Shown after")
@@ -255,7 +256,7 @@ class Panel(QWidget):
         x_axis, y_axis = self.psnr_chart.axes(Qt.Orientation.Horizontal)[0], self.psnr_chart.axes(Qt.Orientation.Vertical)[0]
         most_bpp = max(8 * s.header.file_size / (s.header.width * s.header.height) for _, s in streams)
         low, high = min(pt.y() for pt in points), max(pt.y() for pt in points)
-        x_axis.setRange(0, most_bpp)
+        x_axis.setRange(0, most_bpp * (1 + RING_ROOM))
         y_axis.setRange(low - 0.5, high + 0.5)
         for axis in (x_axis, y_axis):
             axis.applyNiceNumbers()
