@@ -453,6 +453,19 @@ def test_psnr_against_an_original_a_file_cannot_confirm_is_unverified(qtbot, win
     assert [row[-1] for row in table_rows([stream])][7] == "original, unverified"
 
 
+def test_a_file_encoded_here_needs_no_psnr_of_its_own_to_be_vs_original(qtbot, window, image_path, tmp_path):
+    """A classic file records no PSNR, but one just encoded from the open image was made from
+    it: its PSNR is plainly against the original, with no banner about it."""
+    open_file(qtbot, window, image_path)
+    with qtbot.waitSignal(window.encoding.finished, timeout=TIMEOUT_MS):
+        window.encode([Target("jpeg2000", None, tmp_path / "gradient.jp2")])
+    stream = window.viewer.stream(0)
+    wait_shown(qtbot, window, stream.header.num_layers - 1)
+    assert all(v is None for v in stream.header.layer_psnr)
+    assert "dB (vs original)" in window.panes[0].controls.readout.full_text()
+    assert window.banner.text() == ""
+
+
 def refinement(stream, index, psnr, complete=False, file_psnr=None):
     """What the decoder sends for a layer's first chunks (or a whole layer): a flat picture."""
     from viewer.backend import protocol as p

@@ -148,6 +148,7 @@ class Viewer(QObject):
             self._close_worker(pane)
             self.session.streams[pane] = None
         for pane, stream in zip(replaced, streams):
+            stream.from_original = True
             self._load(pane, stream)
         self.documentChanged.emit()
 
@@ -260,9 +261,10 @@ class Viewer(QObject):
 
     def _layer(self, stream: Stream, message: p.LayerDecoded) -> Layer:
         """The viewer's Layer of a decoded picture, with the PSNR it can vouch for: measured against
-        the original once a whole layer's matched the file's own, else the file's. A refinement
-        (no PSNR in the file) before that is not measured: the original may not be its source.
-        A file that records no PSNR cannot confirm its original: its PSNR is said to be unverified."""
+        the original once a whole layer's matched the file's own (or the file was encoded from it
+        here), else the file's. A refinement (no PSNR in the file) before that is not measured: the
+        original may not be its source. A file that records no PSNR (a classic one) and was not
+        encoded here cannot confirm its original: its PSNR is said to be unverified."""
         foreign, records_psnr = stream.foreign_original, any(v is not None for v in stream.header.layer_psnr)
         reference = message.psnr
         if not message.complete and records_psnr and not original_verified(stream):
@@ -272,7 +274,8 @@ class Viewer(QObject):
             self.notice.emit(f"{self.session.original.path.name} is not the picture {stream.path.name} was "
                              f"encoded from (PSNR {message.psnr:.2f} dB against it, {message.file_psnr:.2f} dB "
                              f"in the file): PSNR is taken from the file.", "file")
-        if measured and not records_psnr and not any(s is stream for s in self._unverified_told):
+        told = any(s is stream for s in self._unverified_told)
+        if measured and not records_psnr and not stream.from_original and not told:
             open_ones = [s for s in self._unverified_told if any(s is o for o in self.session.streams)]
             self._unverified_told = open_ones + [stream]
             self.notice.emit(f"{stream.path.name} records no PSNR of its own, so nothing confirms that it was encoded "

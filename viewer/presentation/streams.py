@@ -91,10 +91,11 @@ def shown_layer(stream: Stream) -> Layer | None:
 
 
 def original_verified(stream: Stream) -> bool:
-    """A decoded layer's PSNR against the open original matched the one the file records: the
-    original is the file's source. A file that records no PSNR can never vouch for it."""
-    return any(layer.psnr_measured and stream.header.layer_psnr[layer.index] is not None
-               for layer in stream.layers.values())
+    """The open original is the file's source: the file was encoded from it here, or a decoded
+    layer's PSNR against it matched the one the file records (a file that records no PSNR, a
+    classic one among them, cannot vouch for it)."""
+    return stream.from_original or any(layer.psnr_measured and stream.header.layer_psnr[layer.index] is not None
+                                       for layer in stream.layers.values())
 
 
 def psnr_source(stream: Stream, layer: Layer) -> str:

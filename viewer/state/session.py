@@ -77,6 +77,7 @@ class Stream:
     failed_layer: int | None = None  # the first layer the decoder cannot decode
     failure: str | None = None  # why, in words
     foreign_original: bool = False  # the open original is not this file's source
+    from_original: bool = False  # encoded here from the open original: its PSNR against it needs no check
 
     @classmethod
     def from_bytes(cls, path: Path, data: bytes) -> "Stream":
