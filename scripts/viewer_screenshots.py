@@ -1,11 +1,18 @@
-"""Screenshots of the viewer under a real X server (Xvfb): encode a sample, stream it, and grab
-the window at several moments into docs/screenshots/.
+"""Screenshots of the viewer under a real X server (Xvfb): encode a picture with DeepHQ and HC
+side by side, stream both, and grab the window at the moments the README shows, into
+docs/screenshots/:
+
+    side-by-side-streaming.png   both files arriving, DeepHQ past its 5th layer
+    side-by-side-streamed.png    every byte arrived, the charts and the arrival table complete
+    split-view.png               split view, zoomed in: DeepHQ at layer 4 left, HC right, a layer control each
+    error-map.png                the error map against the original: DeepHQ layer 5 left, HC right
 
     python scripts/viewer_screenshots.py [--image PATH] [--out DIR] [--bandwidth BITS_PER_S]
 
 Needs Xvfb and the xcb libraries Qt asks for (Debian: xvfb libxcb-cursor0 libxkbcommon-x11-0
 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0). Streams DeepHQ and
-HC side by side when HC weights are installed, else DeepHQ alone.
+HC side by side when HC weights are installed, else DeepHQ alone. Prints what each picture shows
+(sizes, layers, PSNR), for the README's captions.
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ from codec.resources import RESOURCES  # noqa: E402
 
 KODIM23 = Path("/work/shared/data/kodak/kodim23.png")
 WINDOW_SIZE = (1280, 780)
+LEARNED = ("deephq", "hc")  # the codecs streamed side by side
 
 
 @contextmanager
@@ -62,10 +70,25 @@ def final_on_screen(stream) -> bool:
 
 
 async def shoot(window, path: Path) -> None:
-    """Let pending paints happen, then save the window."""
+    """Let pending paints happen, then save the window; say what it shows."""
     await asyncio.sleep(0.3)
+    window.panel.refresh()
+    await asyncio.sleep(0.2)
     window.grab().save(str(path))
-    print(f"saved {path} ({path.stat().st_size // 1024} KiB)")
+    print(f"saved {path} ({path.stat().st_size // 1024} KiB): {describe(window)}", flush=True)
+
+
+def describe(window) -> str:
+    """What the panes show, in words: codec, layer, bytes received, PSNR."""
+    parts = []
+    for pane, stream in window.viewer.streams():
+        layer = stream.on_screen
+        shown = "nothing on screen" if layer is None else f"layer {layer.index + 1} of {stream.header.num_layers}"
+        if layer is not None and layer.psnr is not None:
+            shown += f", {layer.psnr:.2f} dB"
+        parts.append(f"{'AB'[pane]}: {stream.path.name} {stream.received / 1000:.1f} of "
+                     f"{len(stream.data) / 1000:.1f} kB, {shown}")
+    return "; ".join(parts)
 
 
 async def session(window, image: Path, out: Path, folder: Path, bandwidth: float) -> None:
@@ -75,28 +98,35 @@ async def session(window, image: Path, out: Path, folder: Path, bandwidth: float
     await wait_for(lambda: window.capabilities is not None)
     installed = window.capabilities.models  # every codec with weights, its highest model
     targets = [Target(s.name, ids[-1] if s.is_family else None, folder / f"{image.stem}.{s.tag(ids[-1])}.strata")
-               for s in CODECS if (ids := installed.get(s.name))]
+               for s in CODECS if s.name in LEARNED and (ids := installed.get(s.name))]
     done = asyncio.Event()
     window.encoding.finished.connect(done.set)
     window.encode(targets, ask=False)
-    await wait_for(lambda: "Encoding with" in window.encode_label.text())
-    await asyncio.sleep(1.0)
-    await shoot(window, out / "encoding.png")
     await done.wait()
     streams = [s for _, s in window.viewer.streams()]
-    await wait_for(lambda: all(final_on_screen(s) for s in streams))
+    await wait_for(lambda: all(final_on_screen(s) for s in streams))  # the decoder has loaded every model
     window.set_bandwidth(bandwidth)
     window.viewer.restart()
     first = streams[0]
-    for layer in (0, 2, 4):
-        await wait_for(lambda: first.shown is not None and first.shown >= layer)
-        await shoot(window, out / f"streaming-layer{layer + 1}.png")
-    await wait_for(lambda: all(s.complete and final_on_screen(s) for s in streams))
-    await shoot(window, out / "streamed.png")
-    window.viewer.select_layer(0, 2)
+    await wait_for(lambda: first.shown is not None and first.shown >= 4 and first.on_screen.complete)
+    await shoot(window, out / "side-by-side-streaming.png")
+    await wait_for(lambda: all(s.complete and final_on_screen(s) and s.shown in s.layers for s in streams))
+    await asyncio.sleep(0.5)  # the arrival table's last "shown after"
+    await shoot(window, out / "side-by-side-streamed.png")
+    window.split_action.trigger()
+    window.viewer.select_layer(0, 3)
+    await wait_for(lambda: first.shown == 3)
     canvas = window.panes[0].canvas
-    canvas.zoom_by(4 / canvas.zoom())
-    await shoot(window, out / "zoomed-layer3.png")
+    canvas.zoom_by(2 / canvas.zoom())
+    await shoot(window, out / "split-view.png")
+    window.split_action.trigger()  # back to side by side
+    window.side_action.trigger()
+    canvas.fit()
+    window.viewer.select_layer(0, 4)  # DeepHQ's 5th layer: its error is plain beside HC's last
+    await wait_for(lambda: first.shown == 4)
+    window.error_action.trigger()
+    await shoot(window, out / "error-map.png")
+    window.error_action.trigger()
 
 
 def main() -> int:
