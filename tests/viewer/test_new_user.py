@@ -207,17 +207,19 @@ def test_chart_tooltips_and_clicks_pick_a_layer(qtbot, window, deephq_file):
     wait_shown(qtbot, window, 7)
     panel, stream = window.panel, window.viewer.stream(0)
     panel.refresh()
-    window.panel.bar_sets[0].hovered.emit(True, 2)
-    assert panel.hover_text == bar_tooltip(stream, 2) and "click to show it" in panel.hover_text
+    QTest.mouseMove(panel.bits_view.viewport(), bar_position(panel, 0, 2))  # the mouse over the third bar
+    qtbot.waitUntil(lambda: panel.hover_text == bar_tooltip(stream, 2), timeout=TIMEOUT_MS)
+    assert "click to show it" in panel.hover_text
     QTest.mouseClick(panel.bits_view.viewport(), Qt.MouseButton.LeftButton, pos=bar_position(panel, 0, 2))
     wait_shown(qtbot, window, 2)  # the third bar was clicked: layer 3 on screen
     dots = panel.psnr_dots[0]
     point = dots.points()[5]
-    scene = panel.psnr_chart.mapToPosition(point, dots)
-    QTest.mouseClick(panel.psnr_view.viewport(), Qt.MouseButton.LeftButton, pos=panel.psnr_view.mapFromScene(scene))
+    where = panel.psnr_view.mapFromScene(panel.psnr_chart.mapToPosition(point, dots))
+    QTest.mouseMove(panel.psnr_view.viewport(), where)  # the mouse over layer 6's point
+    qtbot.waitUntil(lambda: panel.hover_text.startswith("DeepHQ, layer 6: "), timeout=TIMEOUT_MS)
+    assert " dB (from file)" in panel.hover_text
+    QTest.mouseClick(panel.psnr_view.viewport(), Qt.MouseButton.LeftButton, pos=where)
     wait_shown(qtbot, window, 5)
-    dots.hovered.emit(point, True)
-    assert panel.hover_text.startswith("DeepHQ, layer 6: ") and " dB (from file)" in panel.hover_text
 
 
 def test_a_chart_click_on_a_layer_not_arrived_says_so(qtbot, window, deephq_file):
