@@ -6,8 +6,11 @@ docs/screenshots/:
     side-by-side-streamed.png    every byte arrived, the charts and the arrival table complete
     split-view.png               split view, zoomed in: DeepHQ at layer 4 left, HC right, a layer control each
     error-map.png                the error map against the original: DeepHQ layer 5 left, HC right
+    deephq-vs-jpeg2000-streaming.png   DeepHQ and JPEG 2000 of its size ("same size as pane A's
+                                 file") arriving at the same bandwidth, DeepHQ past its 5th layer
 
     python scripts/viewer_screenshots.py [--image PATH] [--out DIR] [--bandwidth BITS_PER_S]
+                                         [--scenes learned,classic]
 
 Needs Xvfb and the xcb libraries Qt asks for (Debian: xvfb libxcb-cursor0 libxkbcommon-x11-0
 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0). Streams DeepHQ and
@@ -129,12 +132,42 @@ async def session(window, image: Path, out: Path, folder: Path, bandwidth: float
     window.error_action.trigger()
 
 
+async def classic_session(window, image: Path, out: Path, folder: Path, bandwidth: float) -> None:
+    """DeepHQ in pane A, then JPEG 2000 encoded to at most its size and shown beside it in pane B
+    (what the Encode dialog's "same size as pane A's file" makes), streamed at one bandwidth."""
+    from viewer.control.encoding import Target
+    from viewer.state.files import encoded_name
+
+    await window.open_path(image)
+    await wait_for(lambda: window.capabilities is not None)
+    for codec in ("deephq", "jpeg2000"):
+        size = None if codec == "deephq" else len(window.viewer.stream(0).data)
+        target = Target(codec, None, folder / encoded_name(image, codec, None, size).name, size,
+                        None if size is None else 1)
+        done = asyncio.Event()
+        window.encoding.finished.connect(done.set)
+        window.encode([target], ask=False)
+        await done.wait()
+        window.encoding.finished.disconnect(done.set)
+    streams = [s for _, s in window.viewer.streams()]
+    await wait_for(lambda: all(final_on_screen(s) for s in streams))
+    window.set_bandwidth(bandwidth)
+    window.viewer.restart()
+    deephq = streams[0]
+    await wait_for(lambda: deephq.shown is not None and deephq.shown >= 4 and deephq.on_screen.complete)
+    await shoot(window, out / "deephq-vs-jpeg2000-streaming.png")
+
+
+SCENES = {"learned": session, "classic": classic_session}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", type=Path, default=KODIM23 if KODIM23.exists() else RESOURCES / "sample.png")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--bandwidth", type=float, default=16e3,
                         help="bits per second (default 16 kbit/s: bytes arrive about as fast as a CPU decodes)")
+    parser.add_argument("--scenes", default=",".join(SCENES), help=f"which to shoot, of {', '.join(SCENES)}")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with xvfb():
@@ -151,7 +184,8 @@ def main() -> int:
         window.show()
         with tempfile.TemporaryDirectory() as folder, loop:
             try:
-                loop.run_until_complete(session(window, args.image, args.out, Path(folder), args.bandwidth))
+                for scene in args.scenes.split(","):
+                    loop.run_until_complete(SCENES[scene](window, args.image, args.out, Path(folder), args.bandwidth))
             finally:
                 window.close()
     return 0

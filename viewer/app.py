@@ -20,7 +20,7 @@ APPLICATION = "Strata Viewer"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="strata-view", description="View, encode and stream layered images.")
     parser.add_argument("file", nargs="?", help="an image or a .strata file to open")
-    parser.add_argument("--compare", metavar="FILE", help="a second .strata file, shown side by side")
+    parser.add_argument("--compare", metavar="FILE", help="a second layered file (.strata, .jp2, progressive .jpg), shown side by side")
     parser.add_argument("--smoke-test", action="store_true",
                         help="open FILE, wait until the codec worker answers and, for a layered file, "
                              "its first layer is painted, then quit (exit 0; 1 on failure or after 300 s)")
