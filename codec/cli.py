@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strata", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     enc = sub.add_parser("encode", help="encode images into .strata files (or .jp2 / progressive .jpg: --codec)")
-    _add_batch_options(enc, ".strata")
+    _add_batch_options(enc, "by codec: .strata, .jp2 or .jpg")
     enc.add_argument("--codec", default=registry.DEFAULT_CODEC, choices=registry.NAMES,
                      help=f"codec (default {registry.DEFAULT_CODEC}); jpeg2000 writes a .jp2 file with 12 quality "
                           f"layers, jpeg-progressive a progressive .jpg")

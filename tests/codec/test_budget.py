@@ -122,3 +122,19 @@ def test_pillow_plugin_saves_to_a_budget(tile, data):
     with pytest.raises(OSError, match="does not hold even the first"):
         Image.fromarray(tile).save(io.BytesIO(), "STRATA", bpp=0.01)
     assert np.asarray(Image.open(io.BytesIO(buffer.getvalue()))).shape == tile.shape
+
+
+@pytest.mark.parametrize("spec", registry.CODECS, ids=lambda s: s.name)
+def test_every_codec_s_budget_encode_fits(tile, spec):
+    """Each codec of the table, learned or classic, writes a file within the budget (its full
+    file when that fits), or says the budget is too small."""
+    if not spec.installed_model_ids():
+        pytest.skip(f"{spec.title} is not installed")
+    full = len(api.encode(tile, codec=spec.name, device="cpu", psnr=False))
+    for budget in (full // 3, full // 2, full - 1, full + 100):
+        try:
+            data = api.encode(tile, codec=spec.name, device="cpu", psnr=False, max_bytes=budget)
+        except container.BudgetTooSmall as error:
+            assert budget < full and "does not hold even the first quality layer" in str(error)
+            continue
+        assert 0 < len(data) <= budget

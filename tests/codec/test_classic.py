@@ -278,3 +278,10 @@ def test_cli_encodes_to_a_budget_and_info_reports_the_layers(tmp_path, small_rgb
     (tmp_path / "base.jpg").write_bytes(save(small_rgb, "JPEG"))
     assert cli.main(["info", str(tmp_path / "base.jpg")]) == cli.EXIT_FAILED
     assert "baseline JPEG" in capsys.readouterr().err
+
+
+def test_the_strata_pillow_format_refuses_a_classic_codec(small_rgb):
+    import codec.pillow_plugin  # noqa: F401 - registers STRATA
+
+    with pytest.raises(OSError, match="JPEG 2000 writes its own format, not .strata"):
+        Image.fromarray(small_rgb).save(io.BytesIO(), "STRATA", codec="jpeg2000")
