@@ -37,8 +37,8 @@ def bench_image(codec, rgb) -> tuple[float, float, list[float], list[float]]:
     encoded, encode_s = timed(codec.encode, rgb)
     decoder = codec.decoder(rgb.shape[1], rgb.shape[0], encoded.params)
     symbols, synthesis = [], []
-    for payload in encoded.layers:
-        symbols.append(timed(decoder.decode_symbols, payload)[1])
+    for layer in range(len(encoded.layers)):
+        symbols.append(timed(decoder.decode_symbols, encoded.layer_chunks(layer))[1])
         synthesis.append(timed(decoder.synthesize)[1])
     return encode_s, bare_s, symbols, synthesis
 
