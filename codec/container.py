@@ -135,7 +135,7 @@ class Header:
         n, fixed = self.num_layers, _FIXED.size + _U16.size + len(self.params)
         if self.version == 1:
             return fixed + _PER_LAYER * n
-        return fixed + n + sum(len(_varint(c)) for layer in self.chunks for c in layer) + 2 * n
+        return fixed + n + sum(len(varint(c)) for layer in self.chunks for c in layer) + 2 * n
 
     @property
     def size(self) -> int:
@@ -192,7 +192,7 @@ def _psnr_to_centi(psnr: float | None) -> int:
     return round(psnr * 100)
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
     """value as an unsigned LEB128 number: 7 bits a byte, low first, the high bit = "more"."""
     out = bytearray()
     while True:
@@ -248,7 +248,7 @@ def _pack_body(h: Header) -> bytes:
     if h.version == 1:
         lengths = struct.pack(f"<{n}I", *h.layer_lengths)
     else:
-        lengths = bytes(map(len, h.chunks)) + b"".join(_varint(c) for layer in h.chunks for c in layer)
+        lengths = bytes(map(len, h.chunks)) + b"".join(varint(c) for layer in h.chunks for c in layer)
     return fixed + lengths + psnr + _U16.pack(len(h.params)) + h.params
 
 

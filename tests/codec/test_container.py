@@ -11,10 +11,16 @@ from hypothesis import given, settings, strategies as st
 from codec.container import (
     MAGIC, Chunk, ContainerError, Header, HeaderCorrupted, LayerCorrupted, NotStrataFile, StreamingReader,
     TrailingData, TruncatedHeader, UnsupportedCodec, UnsupportedVersion, parse_container,
-    read_header, write_container,
+    read_header, varint, write_container,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("value, encoded", [(0, "00"), (127, "7f"), (128, "8001"), (300, "ac02"),
+                                            (2**32 - 1, "ffffffff0f")])
+def test_chunk_lengths_are_unsigned_leb128(value, encoded):
+    assert varint(value) == bytes.fromhex(encoded)
 
 
 def make_file(lengths, seed=0, codec="deephq", params=b"\x01\x02\x03", version=2):
@@ -35,15 +41,6 @@ SMALL_3 = make_file([5, 0, 7])
 SMALL_8 = make_file([3, 0, 9, 1, 0, 12, 4, 6], seed=1)
 CHUNKED = make_file([5, [3, 0, 4], [0], [6, 1, 2, 9]], seed=2)
 VERSION_1 = make_file([4, 0, 8, 2], seed=4, version=1)
-
-
-def varint(value):
-    out = bytearray()
-    while True:
-        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
-        value >>= 7
-        if not value:
-            return bytes(out)
 
 
 def raw_header(**fields):

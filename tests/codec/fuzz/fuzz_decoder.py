@@ -141,16 +141,6 @@ def fields_of(data: bytes) -> Fields:
                   None, h.params, [parsed.layer_chunks(i) for i in range(h.num_layers)])
 
 
-def varint(value: int) -> bytes:
-    """Unsigned LEB128 (docs/FORMAT.md), written here from the spec."""
-    out = bytearray()
-    while True:
-        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
-        value >>= 7
-        if not value:
-            return bytes(out)
-
-
 def pack(f: Fields) -> bytes:
     """The file bytes in the version 2 layout (version 1's when f.version is 1 and every layer is
     one chunk), fields masked to their widths, every CRC correct."""
@@ -161,7 +151,7 @@ def pack(f: Fields) -> bytes:
     if f.version == 1 and all(c == 1 for c in counts) and len(lengths) == n:
         table = b"".join(struct.pack("<I", x & 0xFFFFFFFF) for x in lengths)
     else:
-        table = bytes(c & 0xFF for c in counts) + b"".join(varint(x & 0xFFFFFFFF) for x in lengths)
+        table = bytes(c & 0xFF for c in counts) + b"".join(container.varint(x & 0xFFFFFFFF) for x in lengths)
     body = (struct.pack("<BB8sIIBB", f.codec_id & 0xFF, f.model_id & 0xFF, f.weights[:8].ljust(8, b"\0"),
                         f.width & 0xFFFFFFFF, f.height & 0xFFFFFFFF, f.mode & 0xFF,
                         (n if f.num_layers is None else f.num_layers) & 0xFF)
