@@ -93,7 +93,7 @@ def measure(stream, case: str, stall_ms: float | None = None) -> dict:
     last = stream.usable_layers - 1
     return {"codec": label(stream), "case": case, "bytes": len(stream.data),
             "delay_s": stream.shown_wall[last] - stream.arrived_wall[last],
-            "syntheses": len(stream.layers), "layers": stream.header.num_layers,
+            "syntheses": len(stream.layers), "layers": stream.header.num_layers,  # whole layers
             "synthesis_s": stream.layers[last].synthesis_seconds, "stall_ms": stall_ms}
 
 
@@ -112,9 +112,9 @@ async def streamed(window: MainWindow, monitor: StallMonitor, path: Path, bandwi
     await wait_for(lambda: final_on_screen(stream))  # the model is loaded
     window.set_bandwidth(bandwidth)
     monitor.start()
-    window.viewer.restart()
-    await wait_for(lambda: final_on_screen(stream))
-    return measure(stream, f"streamed at {format_rate(bandwidth)}", monitor.stop())
+    window.viewer.restart()  # a new Stream of the same file
+    await wait_for(lambda: final_on_screen(window.viewer.stream(0)))
+    return measure(window.viewer.stream(0), f"streamed at {format_rate(bandwidth)}", monitor.stop())
 
 
 def report(rows: list[dict]) -> None:

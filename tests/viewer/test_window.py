@@ -755,3 +755,17 @@ def test_the_shortcut_list_holds_every_key_of_every_action_read_only_with_a_clos
     assert {"[", "]", "Ctrl+W", "Ctrl+Shift+W", "Ctrl+Q", "F1"} <= keys
     assert ("Space", "Play / pause the stream") in listed["rows"]
     assert not listed["editable"]
+
+
+def test_a_refinement_on_screen_is_not_timed_as_its_layer(qtbot, window, deephq_file):
+    """The delay from a layer's last byte to the screen ends with the layer's own picture, not
+    with a refinement of its first partitions shown on the way (viewer_bench read that as the
+    final layer)."""
+    import dataclasses
+
+    open_file(qtbot, window, deephq_file)
+    wait_shown(qtbot, window, 7)
+    stream = window.viewer.stream(0)
+    assert window.viewer.paint_token(0) == (stream, stream.generation, 7)
+    stream.refinement = dataclasses.replace(stream.layers.pop(7), complete=False)
+    assert stream.on_screen is stream.refinement and window.viewer.paint_token(0) is None

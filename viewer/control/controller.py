@@ -65,9 +65,10 @@ class Viewer(QObject):
 
     def paint_token(self, pane: int):
         """What the pane's canvas hands back once it painted the layer on screen (None: nothing
-        to time, the original or no layer); see painted()."""
+        to time: the original, no layer, or a refinement on the way to the layer, whose own
+        picture is what the layer's delay times); see painted()."""
         stream = self.stream(pane)
-        if stream is None or stream.shown is None or self.session.shows_original(pane):
+        if stream is None or stream.shown not in stream.layers or self.session.shows_original(pane):
             return None
         return stream, stream.generation, stream.shown
 
