@@ -188,6 +188,7 @@ def info_dict(path: Path) -> dict:
             "received": i < len(parsed.layers),
             "chunks_received": len(h.chunks[i]) if i < len(parsed.layers) else
                                len(parsed.partial) if i == len(parsed.layers) else 0,
+            "in_file": end <= len(data),  # all its bytes are there (usable or not, after damage)
         })
     return {
         "file": str(path),
@@ -270,6 +271,8 @@ def _missing(layer: dict) -> str:
     """What `strata info` adds to a layer not (wholly) received."""
     if layer["received"]:
         return ""
+    if layer.get("in_file"):
+        return "  (in the file, not usable: see damage)"
     if layer["chunks_received"]:
         return f"  (missing; {layer['chunks_received']} of its {layer['chunks']} chunks received)"
     return "  (missing)"

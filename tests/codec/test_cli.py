@@ -132,7 +132,9 @@ def test_info_numbers_the_layers_from_1_as_the_viewer_and_the_messages_do(strata
     assert cli.main(["info", str(strata_file)]) == cli.EXIT_OK
     rows = capsys.readouterr().out.splitlines()[2:10]
     assert [int(row.split()[0]) for row in rows] == list(range(1, 9))
-    assert rows[2].endswith(f"{info['layers'][2]['psnr']:.2f}") and rows[3].endswith("(missing)")
+    assert rows[2].endswith(f"{info['layers'][2]['psnr']:.2f}")
+    # the damaged layer and those after it are in the file but cannot be used: not "missing"
+    assert all(row.endswith("(in the file, not usable: see damage)") for row in rows[3:])
 
 
 def test_info_counts_trailing_bytes_from_the_file_size(strata_file, data):
@@ -193,3 +195,12 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, tile, capsys):
     code, err = run(["encode", str(source), "-o", str(source), "--overwrite", "-q"], capsys)
     assert code == cli.EXIT_USAGE and "is an input" in err[0]
     assert source.read_bytes() == before
+
+
+def test_info_says_missing_for_the_layers_a_cut_file_lacks(strata_file, data, capsys):
+    header = container.read_header(data)
+    strata_file.write_bytes(data[: header.layer_offset(6)])  # layers 1-6 whole, 7 and 8 not there
+    assert cli.main(["info", str(strata_file)]) == cli.EXIT_OK
+    rows = capsys.readouterr().out.splitlines()[2:10]
+    assert not any("missing" in row or "not usable" in row for row in rows[:6])
+    assert all(row.endswith("(missing)") for row in rows[6:])

@@ -185,12 +185,15 @@ def shortcuts_dialog(parent: QWidget, rows: list[tuple[str, str]]) -> QDialog:
     for row, cells in enumerate(rows):
         for column, text in enumerate(cells):
             table.setItem(row, column, QTableWidgetItem(text))
+    table.setWordWrap(True)
     table.resizeColumnsToContents()
     table.horizontalHeader().setStretchLastSection(True)
+    width = table.horizontalHeader().length() + table.verticalScrollBar().sizeHint().width() + 2 * table.frameWidth()
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
     buttons.rejected.connect(dialog.reject)
     layout = QVBoxLayout(dialog)
     layout.addWidget(table)
     layout.addWidget(buttons)
-    dialog.resize(460, 620)
+    dialog.resize(min(width + 24, 960), 620)  # every description on one line where the screen allows
+    table.resizeRowsToContents()
     return dialog
