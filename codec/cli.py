@@ -175,21 +175,7 @@ def info_dict(path: Path) -> dict:
     if parsed.complete and extra != 0:
         parsed.damage = container.trailing_data(extra)
     h = parsed.header
-    layers = []
-    for i in range(h.num_layers):
-        end = h.layer_offset(i + 1)
-        layers.append({
-            "layer": i + 1,
-            "bytes": h.layer_lengths[i],
-            "chunks": len(h.chunks[i]),
-            "cumulative_bytes": end,
-            "cumulative_bpp": round(8 * end / (h.width * h.height), 5),
-            "psnr": h.layer_psnr[i],
-            "received": i < len(parsed.layers),
-            "chunks_received": len(h.chunks[i]) if i < len(parsed.layers) else
-                               len(parsed.partial) if i == len(parsed.layers) else 0,
-            "in_file": end <= len(data),  # all its bytes are there (usable or not, after damage)
-        })
+    layers = _layer_rows(h, parsed, data, [len(c) for c in h.chunks], h.layer_psnr, len(parsed.partial))
     return {
         "file": str(path),
         "version": h.version,
@@ -208,6 +194,24 @@ def info_dict(path: Path) -> dict:
     }
 
 
+def _layer_rows(h, parsed, data: bytes, chunks: list[int], psnr: list, partial: int = 0) -> list[dict]:
+    """`strata info`'s row of each layer (numbered from 1) of a parsed layered file: its bytes,
+    chunks and the chunks received (`partial` of the layer being received), where it
+    ends (bytes, bpp), its recorded PSNR, whether it is usable and whether all its bytes are in
+    the file (usable or not, after damage)."""
+    rows = []
+    for i in range(h.num_layers):
+        end = h.layer_offset(i + 1)
+        received = i < len(parsed.layers)
+        rows.append({"layer": i + 1, "bytes": h.layer_lengths[i], "chunks": chunks[i], "cumulative_bytes": end,
+                     "cumulative_bpp": round(8 * end / (h.width * h.height), 5), "psnr": psnr[i],
+                     "received": received,
+                     "chunks_received": chunks[i] if received else
+                                        partial if i == len(parsed.layers) else 0,
+                     "in_file": end <= len(data)})
+    return rows
+
+
 def _classic_info(path: Path, data: bytes) -> dict:
     """info_dict of a JPEG 2000 or progressive JPEG file: its layers end where its quality layers
     or scans end in the bytes (codec/classic_files.py); no PSNR, no model, no weights."""
@@ -215,10 +219,7 @@ def _classic_info(path: Path, data: bytes) -> dict:
 
     parsed = layered.parse(data)
     h = parsed.header
-    layers = [{"layer": i + 1, "bytes": h.layer_lengths[i], "chunks": 1, "cumulative_bytes": h.layer_offset(i + 1),
-               "cumulative_bpp": round(8 * h.layer_offset(i + 1) / (h.width * h.height), 5), "psnr": None,
-               "received": i < len(parsed.layers), "chunks_received": int(i < len(parsed.layers))}
-              for i in range(h.num_layers)]
+    layers = _layer_rows(h, parsed, data, [1] * h.num_layers, [None] * h.num_layers)
     return {"file": str(path), "format": h.format_name, "version": None, "codec": h.codec, "model_id": h.model_id,
             "weights_digest": "", "width": h.width, "height": h.height, "source_mode": h.source_mode,
             "num_layers": h.num_layers, "header_bytes": h.header_bytes, "file_bytes": len(data),
@@ -271,7 +272,7 @@ def _missing(layer: dict) -> str:
     """What `strata info` adds to a layer not (wholly) received."""
     if layer["received"]:
         return ""
-    if layer.get("in_file"):
+    if layer["in_file"]:
         return "  (in the file, not usable: see damage)"
     if layer["chunks_received"]:
         return f"  (missing; {layer['chunks_received']} of its {layer['chunks']} chunks received)"
