@@ -1,9 +1,11 @@
 """RD of DeepHQ's partitioned layers: the curve at partition boundaries against the layer curve.
 
-    python scripts/partition_rd.py ../shared/data/kodak --limit 4 --partitions 1,2,4,8 --json /tmp/partition_rd.json
+    python scripts/partition_rd.py ../shared/data/kodak --limit 4 --partitions 1,2,4,8,4@4096 --json /tmp/partition_rd.json
 
-Every image is encoded once per partition count P (P = 1 is the layer curve: one chunk per
-layer, the bitstream of container version 1) and decoded chunk by chunk; every refinement is
+Every image is encoded once per partition scheme: P chunks in every layer after the first
+("P"; P = 1 is the layer curve: one chunk per layer, the bitstream of container version 1), or
+up to P where a layer's chunks stay at least B bytes ("P@B", the encoder's rule with
+MIN_CHUNK_BYTES = B), and decoded chunk by chunk; every refinement is
 synthesized and scored (PSNR-RGB), with bpp counting every byte of the file up to the end of the
 chunk (header, chunks, CRCs). Per-image results are cached as JSON (--cache), so a run can be
 stopped and resumed. The report gives, for each P, the cost of the extra chunks (BD-rate of
@@ -29,9 +31,16 @@ from codec.evaluation.metrics import psnr
 from codec.training.data import list_images, load_rgb
 
 
-def measure(codec, rgb: np.ndarray, partitions: int) -> dict:
+def scheme(spec: str) -> tuple[int, int]:
+    """(most partitions, minimum chunk bytes) of "P" or "P@B"."""
+    most, _, least = spec.partition("@")
+    return int(most), int(least or 0)
+
+
+def measure(codec, rgb: np.ndarray, spec: str) -> dict:
     """Every refinement of one encode: layer, chunks, file bytes to its end, PSNR, synthesis s."""
-    encoded = codec.encode_partitioned(rgb, partitions, reconstruct=False)
+    most, least = scheme(spec)
+    encoded = codec.encode_partitioned(rgb, most, reconstruct=False, min_chunk_bytes=least)
     header = container.Header(codec.name, codec.model_id, codec.digest, rgb.shape[1], rgb.shape[0], "RGB",
                               tuple(map(len, encoded.layers)), (None,) * len(encoded.layers),
                               encoded.params, encoded.chunk_lengths)
@@ -48,8 +57,8 @@ def measure(codec, rgb: np.ndarray, partitions: int) -> dict:
     return {"pixels": rgb.shape[0] * rgb.shape[1], "header_bytes": header.size, "points": points}
 
 
-def cached(cache: Path, name: str, partitions: int, run) -> dict:
-    path = cache / f"{name}.p{partitions}.json"
+def cached(cache: Path, name: str, spec: str, run) -> dict:
+    path = cache / f"{name}.p{spec.replace('@', 'b')}.json"
     if path.exists():
         return json.loads(path.read_text())
     result = run()
@@ -84,18 +93,19 @@ def distinct_pictures(result: dict, bits_per_second: float, synthesis_s: float |
     return shown, len(arrivals)
 
 
-def report(per_p: dict[int, list[dict]], stream: dict[int, dict], rate: float) -> str:
-    base = curve(per_p[1], layers_only=True)
+def report(per_p: dict[str, list[dict]], stream: dict[str, dict], rate: float) -> str:
+    base = curve(per_p["1"], layers_only=True)
     lines = ["| P | chunks | bytes per file vs P = 1 | BD-rate, layer ends vs P = 1 | BD-rate, all partition points vs P = 1 layers "
              f"| pictures at {rate / 1000:g} kbit/s (of chunk boundaries) | synthesis s (mean) |", "|---" * 7 + "|"]
-    for p, results in sorted(per_p.items()):
+    for p, results in per_p.items():
         sizes = [r["points"][-1]["bytes"] for r in results]
-        extra = np.mean(sizes) - np.mean([r["points"][-1]["bytes"] for r in per_p[1]])
-        ends = bd_rate(base, curve(results, layers_only=True)).percent if p > 1 else 0.0
-        fine = bd_rate(base, curve(results, layers_only=False)).percent if p > 1 else 0.0
+        extra = np.mean(sizes) - np.mean([r["points"][-1]["bytes"] for r in per_p["1"]])
+        ends = bd_rate(base, curve(results, layers_only=True)).percent if p != "1" else 0.0
+        fine = bd_rate(base, curve(results, layers_only=False)).percent if p != "1" else 0.0
         shown = distinct_pictures(stream[p], rate) if p in stream else ("-", "-")
         seconds = np.mean([q["synthesis_s"] for r in results for q in r["points"]])
-        lines.append(f"| {p} | {len(results[0]['points'])} | {extra:+.0f} ({100 * extra / np.mean(sizes):+.2f}%) "
+        chunks = np.mean([len(r["points"]) for r in results])
+        lines.append(f"| {p} | {chunks:g} | {extra:+.0f} ({100 * extra / np.mean(sizes):+.2f}%) "
                      f"| {ends:+.2f}% | {fine:+.2f}% | {shown[0]} ({shown[1]}) | {seconds:.2f} |")
     return "\n".join(lines)
 
@@ -104,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="folder of images (Kodak)")
     parser.add_argument("--limit", type=int, default=4, help="the first N images")
-    parser.add_argument("--partitions", default="1,2,4,8")
+    parser.add_argument("--partitions", default="1,2,4,8,4@4096", help="schemes: P or P@B (comma separated)")
     parser.add_argument("--stream-image", default="kodim23", help="the image whose stream is counted")
     parser.add_argument("--rate", type=float, default=56_000, help="bits per second of the stream")
     parser.add_argument("--cache", type=Path, default=Path(".cache/partition_rd"))
@@ -113,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     codec = registry.load_codec("deephq", 0, "cpu")
-    counts = [int(p) for p in args.partitions.split(",")]
+    counts = ["1"] + [p for p in args.partitions.split(",") if p != "1"]
     paths = list_images(args.folder)
     chosen = paths[:args.limit]
     stream_path = next((p for p in paths if p.stem == args.stream_image), None)

@@ -1,15 +1,18 @@
 """DeepHQ bitstream: nested quantization of y* = y - mu coded layer by layer (notes, 2-4).
 
 Layer 0 carries the z symbols followed by the layer-0 y symbols (one range-coder stream, one
-chunk). Each further layer codes its elements in P partitions ordered by sigma, largest first
+chunk). Each further layer l codes its elements in P_l partitions ordered by sigma, largest first
 (the paper's fine-grained mode, shared/docs/deephq.md 6.2), each its own range-coder stream and
-container chunk, so a prefix ending inside a layer still refines the picture. Entropy
+container chunk, so a prefix ending inside a layer still refines the picture. The encoder gives
+a layer fewer partitions than PARTITIONS where its chunks would be smaller than MIN_CHUNK_BYTES
+(every chunk costs its stream's last word, a CRC and a length: about 10 bytes). Entropy
 parameters (mu, sigma, masks) are derived from z_hat in float64 on the CPU, snapped to grids and
 protected by a check value (see entropy_coding.py), so the transforms may run on any device.
 
 Codec parameters in the container (little endian): K (u16), the alphabet size of layer 0 (the
-range of layer 0 is +-K Delta_0 / 2 per channel), the check value (u32), and P (u8; absent in
-the 6 bytes of files written before partitions: P = 1).
+range of layer 0 is +-K Delta_0 / 2 per channel), the check value (u32), then P_1 .. P_{L-1}
+(u8 each). Files of older encoders hold 6 bytes (version 1: every P_l = 1) or 7 (one P for
+every layer after the first).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import numpy as np
 import torch
 
 from codec.coding import entropy_coding as ec
+from codec.coding import nested
 from codec import pixels
 from codec.coding.tiling import run_tiled
 from codec.precision import channels_last, synthesis_autocast
@@ -29,10 +33,11 @@ from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alph
 from codec.codecs.protocol import LayerDecoder
 from codec.weights import build_model, weights_digest
 
-PARAMS = struct.Struct("<HI")  # K, check: one partition per layer (container version 1)
-PARAMS_PARTITIONED = struct.Struct("<HIB")  # K, check bound to P, P
-PARTITIONS = 4  # per layer after the first: what the measurement in BENCHMARKS.md chose
+PARAMS = struct.Struct("<HI")  # K, check; then the partition counts (none in version 1 files)
+PARTITIONS = 4  # at most, per layer after the first: what the measurement in BENCHMARKS.md chose
+MIN_CHUNK_BYTES = 4096  # a layer is cut into fewer partitions rather than chunks smaller than this
 MAX_PARTITIONS = 64  # container.MAX_CHUNKS
+RECODE_ELEMENTS = 1 << 21  # a layer touching more elements keeps its partitions (bounds the saved state)
 
 
 @dataclass
@@ -71,13 +76,26 @@ def chunk_passes(masks: np.ndarray, elements: np.ndarray, layer: int) -> list[tu
     return passes + [(elements, layer)]
 
 
+def interpolated(table: np.ndarray, layer: int, fraction: float) -> np.ndarray:
+    """table[layer] (a per-layer row) `fraction` (0..1] of the way through layer `layer`'s
+    partitions: interpolated linearly from layer - 1 (as the paper's decoder)."""
+    if fraction >= 1 or layer == 0:
+        return table[layer]
+    return (1 - fraction) * table[layer - 1] + fraction * table[layer]
+
+
 def refinement_scale(gains: np.ndarray, steps: np.ndarray, layer: int, fraction: float) -> np.ndarray:
     """Gamma / Delta per channel (M,) of a picture `fraction` (0..1] of the way through layer
-    `layer`'s partitions: both interpolated linearly from layer - 1 (as the paper's decoder)."""
-    if fraction >= 1 or layer == 0:
-        return gains[layer] / steps[layer]
-    before = 1 - fraction
-    return (before * gains[layer - 1] + fraction * gains[layer]) / (before * steps[layer - 1] + fraction * steps[layer])
+    `layer`'s partitions, both interpolated."""
+    return interpolated(gains, layer, fraction) / interpolated(steps, layer, fraction)
+
+
+def reconstruction(state: NestedState, sigma: np.ndarray, offset: float) -> np.ndarray:
+    """y~* of every element (n,): its cell's midpoint, moved `offset` times its distance from
+    the Gaussian conditional mean E[y* | cell] further from it (0: the midpoint; -1: the mean)."""
+    if offset == 0:
+        return state.value
+    return state.value + offset * (state.value - nested.conditional_mean(state.lower, state.upper, sigma))
 
 
 class DeepHQCodec:
@@ -95,6 +113,7 @@ class DeepHQCodec:
         self.num_layers = self.config.layers
         self.z_coder = ZCoder(weights["tables"])
         self.steps = weights["tables"]["steps"].numpy().astype(np.float64)
+        self.offsets = weights["tables"]["reconstruction_offsets"].numpy().astype(np.float64)
         self.gains = self.model.gains().detach().cpu().double().numpy()
         self.digest = weights_digest(weights)
 
@@ -133,7 +152,8 @@ class DeepHQCodec:
         layer `layer`, or of a picture `fraction` of the way through its partitions."""
         M = self.config.M
         scale = refinement_scale(self.gains, self.steps, layer, fraction).reshape(M, 1, 1)
-        u = (state.value + params.gaussian.mu).reshape(M, *shape) * scale
+        value = reconstruction(state, params.gaussian.sigma, float(interpolated(self.offsets, layer, fraction)))
+        u = (value + params.gaussian.mu).reshape(M, *shape) * scale
         return torch.from_numpy(u).float()[None]
 
     @torch.no_grad()
@@ -163,31 +183,55 @@ class DeepHQCodec:
         return encoder, params, y_star, tuple(y.shape[2:])
 
     def encode(self, rgb: np.ndarray, reconstruct: bool = True) -> Encoded:
-        """RGB uint8 (H, W, 3) -> codec parameters, each layer's chunks (one for layer 0,
-        PARTITIONS for the others), reconstructions (with reconstruct; else none: they cost one
-        synthesis per layer)."""
-        return self.encode_partitioned(rgb, PARTITIONS, reconstruct)
+        """RGB uint8 (H, W, 3) -> codec parameters, each layer's chunks (one for layer 0, up to
+        PARTITIONS of at least MIN_CHUNK_BYTES for the others), reconstructions (with
+        reconstruct; else none: they cost one synthesis per layer)."""
+        return self.encode_partitioned(rgb, PARTITIONS, reconstruct, MIN_CHUNK_BYTES)
 
     @torch.no_grad()
-    def encode_partitioned(self, rgb: np.ndarray, partitions: int, reconstruct: bool = True) -> Encoded:
-        """encode with `partitions` chunks per layer after the first (1: the bitstream of
-        container version 1 files)."""
+    def encode_partitioned(self, rgb: np.ndarray, partitions: int, reconstruct: bool = True,
+                           min_chunk_bytes: int = 0) -> Encoded:
+        """encode with up to `partitions` chunks per layer after the first, fewer where a layer's
+        chunks would be smaller than min_chunk_bytes (0: always `partitions`; 1: the bitstream
+        of container version 1 files)."""
         check_partitions(partitions)
         encoder, params, y_star, shape = self._analyse(rgb)
         hw = shape[0] * shape[1]
         first_step = np.repeat(self.steps[0], hw)
         K = alphabet_size(y_star, first_step)
         state = NestedState.start(K, first_step)
-        chunks, reconstructions = [], []
+        chunks, reconstructions = [self._code_layer(encoder, state, params, 0, 1, hw, y_star)], []
         for layer in range(self.num_layers):
-            chunks.append([])
-            for elements in self.partitions(params, layer, partitions):
-                self.code_chunk(encoder, state, params, layer, elements, hw, y_star)
-                chunks[-1].append(ec.finish(encoder))
-                encoder = ec.new_encoder()
+            if layer > 0:
+                chunks.append(self._code_layer_fitted(state, params, layer, partitions, min_chunk_bytes, hw, y_star))
             if reconstruct:
                 reconstructions.append(self._reconstruct(state, params, layer, shape, rgb.shape[:2]))
-        return Encoded.of_chunks(pack_params(K, params.check, partitions), chunks, reconstructions)
+        counts = tuple(map(len, chunks[1:]))
+        return Encoded.of_chunks(pack_params(K, params.check, counts), chunks, reconstructions)
+
+    def _code_layer(self, encoder, state: NestedState, params: EntropyParameters, layer: int, count: int,
+                    hw: int, y_star: np.ndarray) -> list[bytes]:
+        """Encode layer `layer` in `count` partitions (the first continuing `encoder`, if given)."""
+        chunks = []
+        for elements in self.partitions(params, layer, count):
+            encoder = ec.new_encoder() if encoder is None else encoder
+            self.code_chunk(encoder, state, params, layer, elements, hw, y_star)
+            chunks.append(ec.finish(encoder))
+            encoder = None
+        return chunks
+
+    def _code_layer_fitted(self, state: NestedState, params: EntropyParameters, layer: int, most: int,
+                           min_chunk_bytes: int, hw: int, y_star: np.ndarray) -> list[bytes]:
+        """Encode layer `layer` in `most` partitions, again in fewer (from the state before it)
+        where its bytes make chunks smaller than min_chunk_bytes."""
+        touched = np.flatnonzero(params.masks[layer])
+        saved = state.saved(touched) if min_chunk_bytes and most > 1 and touched.size <= RECODE_ELEMENTS else None
+        chunks = self._code_layer(None, state, params, layer, most, hw, y_star)
+        count = fitted_partitions(sum(map(len, chunks)), most, min_chunk_bytes)
+        if saved is None or count == most:
+            return chunks
+        state.restore(touched, saved)
+        return self._code_layer(None, state, params, layer, count, hw, y_star)
 
     def partitions(self, params: EntropyParameters, layer: int, count: int) -> list[np.ndarray]:
         """The elements of each chunk of a layer (module function partitions)."""
@@ -205,7 +249,7 @@ class DeepHQCodec:
         coded = np.flatnonzero(params.masks[layer])
         encode_pass(encoder, state, coded, step[coded], params.gaussian.sigma[coded], y_star[coded])
         picture = self._reconstruct(state, params, layer, shape, rgb.shape[:2])
-        return Encoded(pack_params(K, params.check, 1), [ec.finish(encoder)], [picture])
+        return Encoded(pack_params(K, params.check, (1,) * (self.num_layers - 1)), [ec.finish(encoder)], [picture])
 
     def decoder(self, width: int, height: int, params: bytes, history: bool = False) -> "DeepHQLayerDecoder":
         return DeepHQLayerDecoder(self, width, height, params, history)
@@ -217,24 +261,41 @@ def check_partitions(count: int) -> None:
         raise InvalidCodecParameters(f"DeepHQ codes 1..{MAX_PARTITIONS} partitions per layer, not {count}")
 
 
-def pack_params(K: int, check: int, partitions: int) -> bytes:
-    """The container's codec parameters: K, the check value bound to K (and to P), P."""
-    return PARAMS_PARTITIONED.pack(K, bind_partitions(bind_alphabet(check, K), partitions), partitions)
+def fitted_partitions(layer_bytes: int, most: int, min_chunk_bytes: int) -> int:
+    """Partitions of a layer of layer_bytes: `most`, fewer where chunks would be smaller than
+    min_chunk_bytes (0: no minimum), at least 1."""
+    if not min_chunk_bytes:
+        return most
+    return max(1, min(most, layer_bytes // min_chunk_bytes))
 
 
-def bind_partitions(check: int, partitions: int) -> int:
-    """The stored check value of partitioned parameters: extended by P, so a forged P is detected."""
-    return zlib.crc32(bytes([partitions]), check)
+def pack_params(K: int, check: int, counts: tuple[int, ...]) -> bytes:
+    """The container's codec parameters: K, the check value bound to K and to the partition
+    counts P_1 .. P_{L-1}, the counts."""
+    for count in counts:
+        check_partitions(count)
+    stored = bytes(counts)
+    return PARAMS.pack(K, bind_partitions(bind_alphabet(check, K), stored)) + stored
 
 
-def unpack_params(params: bytes) -> tuple[int, int, int]:
-    """(K, stored check, P) of either layout; InvalidCodecParameters for another length."""
-    if len(params) == PARAMS.size:
-        return (*PARAMS.unpack(params), 1)
-    if len(params) == PARAMS_PARTITIONED.size:
-        return PARAMS_PARTITIONED.unpack(params)
-    raise InvalidCodecParameters(f"DeepHQ parameters must be {PARAMS.size} or {PARAMS_PARTITIONED.size} "
-                                 f"bytes, found {len(params)}")
+def bind_partitions(check: int, stored: bytes) -> int:
+    """The stored check value: extended by the stored partition counts, so a forged one is detected."""
+    return zlib.crc32(stored, check) if stored else check
+
+
+def unpack_params(params: bytes, num_layers: int) -> tuple[int, int, bytes, tuple[int, ...]]:
+    """(K, stored check, stored partition bytes, P_1 .. P_{L-1}) of any layout: 6 bytes (every
+    P_l = 1), 7 (one P for every layer) or 6 + L - 1; InvalidCodecParameters for another length."""
+    sizes = sorted({PARAMS.size, PARAMS.size + 1, PARAMS.size + num_layers - 1})
+    if len(params) not in sizes:
+        raise InvalidCodecParameters(f"DeepHQ parameters must be {', '.join(map(str, sizes[:-1]))} or {sizes[-1]} "
+                                     f"bytes, found {len(params)}")
+    K, check = PARAMS.unpack_from(params)
+    stored = params[PARAMS.size:]
+    counts = tuple(stored) if len(stored) == num_layers - 1 else (stored[0] if stored else 1,) * (num_layers - 1)
+    for count in counts:
+        check_partitions(count)
+    return K, check, stored, counts
 
 
 class DeepHQLayerDecoder(LayerDecoder):
@@ -242,19 +303,18 @@ class DeepHQLayerDecoder(LayerDecoder):
     cheap) and synthesize (the picture). decode_symbols and decode_layer (from LayerDecoder)
     take a whole layer.
 
-    With history, the synthesis input of every complete layer is kept (M h w floats each), so any
-    of them can be synthesized later; without, only the newest one's. The newest layer's input
-    is always that of its newest refinement (as far as its partitions are decoded).
+    The newest layer's synthesis input is made from the decoded state when it is synthesized
+    (as far as its partitions are decoded), so chunks no one looks at cost no more than their
+    range decoding. With history, the input of every complete layer is kept as well (M h w
+    floats each), so any of them can be synthesized later.
     """
 
     title = "DeepHQ"
 
     def __init__(self, codec: DeepHQCodec, width: int, height: int, params: bytes, history: bool = False):
         self.codec = codec
-        self.K, self.check, self.partition_count = unpack_params(params)
-        self.binds_partitions = len(params) == PARAMS_PARTITIONED.size  # version 1 files: no P
+        self.K, self.check, self.stored_counts, self.partition_counts = unpack_params(params, codec.num_layers)
         check_alphabet(self.K, "DeepHQ")
-        check_partitions(self.partition_count)
         self.size = (height, width)
         d = codec.config.downsampling
         self.z_shape = (codec.config.N, -(-height // d), -(-width // d))
@@ -264,13 +324,13 @@ class DeepHQLayerDecoder(LayerDecoder):
         self.history = history
         self.params: EntropyParameters | None = None
         self.state: NestedState | None = None
-        self._latents: dict[int, torch.Tensor] = {}  # layer -> synthesis input
+        self._kept: dict[int, torch.Tensor] = {}  # with history: complete layer -> synthesis input
         self._partitions: dict[int, list[np.ndarray]] = {}  # layer -> its chunks' elements
 
     def chunks_in(self, layer: int) -> int:
         if not 0 <= layer < self.codec.num_layers:
             return 0
-        return 1 if layer == 0 else self.partition_count
+        return 1 if layer == 0 else self.partition_counts[layer - 1]
 
     @torch.no_grad()
     def decode_chunk(self, payload: bytes, layer: int, part: int) -> None:
@@ -282,20 +342,21 @@ class DeepHQLayerDecoder(LayerDecoder):
         if layer == 0:
             self._start(payload, decoder, hw)
         codec.code_chunk(decoder, self.state, self.params, layer, self._elements(layer)[part], hw)
-        if part == 0 and not self.history:
-            self._latents.clear()
-        self._latents[layer] = codec.latent(self.state, self.params, layer, self.shape,
-                                            (part + 1) / self.chunks_in(layer))
         self.count(layer)
+        if self.history and self.parts == self.chunks_in(layer):
+            self._kept[layer] = self._newest_latent()
+
+    def _newest_latent(self) -> torch.Tensor:
+        """The synthesis input of the newest layer as far as its chunks are decoded."""
+        layer = self.layer - 1
+        return self.codec.latent(self.state, self.params, layer, self.shape, self.parts / self.chunks_in(layer))
 
     def _start(self, payload: bytes, decoder, hw: int) -> None:
         """Layer 0's beginning: z, the entropy parameters (checked) and the first intervals."""
         codec = self.codec
         codec.z_coder.check_room(payload, self.z_shape, f"{self.size[1]}x{self.size[0]}")
         self.params = codec.entropy_parameters(codec.z_coder.decode(decoder, self.z_shape))
-        check = bind_alphabet(self.params.check, self.K)
-        if self.binds_partitions:
-            check = bind_partitions(check, self.partition_count)
+        check = bind_partitions(bind_alphabet(self.params.check, self.K), self.stored_counts)
         verify(check, self.check, "DeepHQ")
         self.state = NestedState.start(self.K, np.repeat(codec.steps[0], hw))
 
@@ -309,6 +370,10 @@ class DeepHQLayerDecoder(LayerDecoder):
         """The picture (RGB uint8 (H, W, 3)) of a decoded layer as far as its chunks are decoded,
         by default the newest."""
         layer = self.layer - 1 if layer is None else layer
-        if layer not in self._latents:
+        if layer in self._kept:
+            u = self._kept[layer]
+        elif 0 <= layer == self.layer - 1:
+            u = self._newest_latent()
+        else:
             raise IndexError(f"layer index {layer} is not decoded or not kept (decoded: {self.layer})")
-        return self.codec.synthesize(self._latents[layer], self.params, self.size)
+        return self.codec.synthesize(u, self.params, self.size)

@@ -95,6 +95,14 @@ class NestedState:
         half = (K / 2) * first_step
         return cls(-half, half.copy(), np.zeros_like(half))
 
+    def saved(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of the intervals and values of the elements index, for restore."""
+        return self.lower[index], self.upper[index], self.value[index]
+
+    def restore(self, index: np.ndarray, saved: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Put back the elements index as saved (coding them again starts from there)."""
+        self.lower[index], self.upper[index], self.value[index] = saved
+
 
 def alphabet_size(y_star: np.ndarray, first_step: np.ndarray) -> int:
     """Odd K with every |y*| / step inside K / 2 (the first pass's alphabet), at most

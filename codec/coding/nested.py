@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from codec.coding.normal_cdf import interval_mass, masses_between
 
@@ -114,3 +115,20 @@ def pmf(grid: CellGrid, sigma: np.ndarray, width: int) -> np.ndarray:
 def reconstruction(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Midpoint of each decoded cell (notes, 2.5)."""
     return (lower + upper) / 2
+
+
+def conditional_mean(lower: np.ndarray, upper: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """E[y* | lower <= y* < upper] for y* ~ N(0, sigma^2), float64 (n,), kept inside the cell.
+    Each cell is evaluated mirrored to the lower side of zero, with masses and densities
+    relative to Phi(upper / sigma) in log space, so cells far in the tails keep their precision. Decoder-side only
+    (it moves values, never probabilities), so it uses torch's fast special functions."""
+    lo, hi, s = (torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in (lower, upper, sigma))
+    mirrored = (lo + hi) > 0
+    a = torch.where(mirrored, -hi, lo) / s
+    b = torch.where(mirrored, -lo, hi) / s
+    log_b = torch.special.log_ndtr(b)
+    share = -torch.expm1(torch.special.log_ndtr(a) - log_b)  # mass / Phi(b)
+    density = torch.exp(-0.5 * a * a - log_b) - torch.exp(-0.5 * b * b - log_b)  # (phi(a) - phi(b)) sqrt(2 pi) / Phi(b)
+    mean = torch.where(share > 0, s * 0.3989422804014327 * density / share, (a + b) * s / 2)
+    mean = torch.where(mirrored, -mean, mean)
+    return torch.minimum(torch.maximum(mean, lo), hi).numpy()

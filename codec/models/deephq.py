@@ -146,12 +146,15 @@ class DeepHQ(nn.Module):
 
     @torch.no_grad()
     def coding_tables(self) -> dict[str, torch.Tensor]:
-        """Integer z table and float64 steps Delta_l (L, M), fixed once at export."""
+        """Integer z table and float64 steps Delta_l (L, M), fixed once at export, and the
+        decoder's reconstruction offsets a_l (L,): 0 here (each value at its cell's midpoint, as
+        trained), measured on the exported weights by scripts/reconstruction_offset.py --write."""
         offsets, freqs = self.z_prior.quantized_table()
         return {
             "z_offsets": torch.from_numpy(offsets),
             "z_freqs": torch.from_numpy(freqs),
             "steps": self.steps().detach().cpu().double(),
+            "reconstruction_offsets": torch.zeros(self.config.layers, dtype=torch.float64),
         }
 
     # ---- training-time forward passes (notes, section 5) -------------------------------------

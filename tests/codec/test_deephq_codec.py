@@ -5,8 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from codec import api, container
+from codec.codecs.deephq import DeepHQCodec, fitted_partitions, reconstruction
+from codec.coding.latent_coding import NestedState
+from codec.resources import RESOURCES
+from codec.weights import read_weights
 from codec.registry import load_codec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,3 +159,48 @@ def test_selective_masks_round_trip(small_rgb):
     masks = decoder.params.masks
     assert masks[0].mean() < 0.9 and masks[-1].mean() > masks[0].mean()  # selection grows
     assert np.all(masks[1:] >= masks[:-1])
+
+
+def test_fitted_partitions_keep_chunks_above_the_minimum():
+    assert fitted_partitions(100, 4, 0) == 4  # no minimum
+    assert [fitted_partitions(n, 4, 1000) for n in (0, 999, 1000, 2999, 3000, 4000, 10**6)] == [1, 1, 1, 2, 3, 4, 4]
+    assert fitted_partitions(10**6, 1, 1000) == 1
+
+
+def test_small_layers_get_fewer_partitions_and_the_same_pictures(small_rgb, encoded):
+    """A minimum chunk size merges the partitions of small layers: the counts in the parameters
+    follow the chunks, the symbols (so the pictures) stay those of the fully partitioned file,
+    and the state restored before re-coding a layer leaves the later layers unchanged."""
+    codec, uniform = encoded
+    least = sorted(map(len, uniform.layers[1:]))[3] // 4 + 1  # the 3 smallest layers fall below 4 chunks
+    fitted = codec.encode_partitioned(small_rgb, 4, min_chunk_bytes=least)
+    counts = tuple(map(len, fitted.chunk_lengths[1:]))
+    assert fitted.params[6:] == bytes(counts)
+    assert counts == tuple(fitted_partitions(len(layer), 4, least) for layer in uniform.layers[1:])
+    assert 1 <= min(counts) < 4 == max(counts)
+    assert sum(map(len, fitted.layers)) < sum(map(len, uniform.layers))
+    decoder = codec.decoder(small_rgb.shape[1], small_rgb.shape[0], fitted.params)
+    for layer in range(8):
+        assert np.array_equal(decoder.decode_layer(fitted.layer_chunks(layer)), uniform.reconstructions[layer])
+
+
+def test_reconstruction_offsets_move_the_decoded_values_and_the_encoder_agrees(small_rgb):
+    """A weights file's reconstruction_offsets change the pictures (the symbols do not), the
+    encoder's reconstructions are the decoder's pictures, and offsets of 0 give the midpoints."""
+    weights = read_weights(RESOURCES / "deephq.pt")
+
+    def with_offsets(value: float) -> DeepHQCodec:
+        tables = {**weights["tables"], "reconstruction_offsets": torch.full((8,), value, dtype=torch.float64)}
+        return DeepHQCodec({**weights, "tables": tables}, torch.device("cpu"))
+
+    midpoints, moved = with_offsets(0.0).encode(small_rgb), with_offsets(0.5)
+    enc = moved.encode(small_rgb)
+    assert enc.layers == midpoints.layers
+    decoder = moved.decoder(small_rgb.shape[1], small_rgb.shape[0], enc.params)
+    for layer in range(8):
+        picture = decoder.decode_layer(enc.layer_chunks(layer))
+        assert np.array_equal(picture, enc.reconstructions[layer])
+        assert not np.array_equal(picture, midpoints.reconstructions[layer]) or layer == 0
+    state = NestedState(np.array([0.0, 1.0]), np.array([1.0, 3.0]), np.array([0.5, 2.0]))
+    assert np.array_equal(reconstruction(state, np.ones(2), 0.0), state.value)
+    assert np.all(reconstruction(state, np.ones(2), 0.5) > state.value)  # away from the mean, up here

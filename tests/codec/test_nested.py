@@ -128,3 +128,20 @@ def test_far_tail_parent_falls_back_to_uniform():
     p = nested.pmf(grid, np.array([0.02]), int(grid.alphabet_sizes.max()))
     edges = nested.boundaries(grid, int(grid.alphabet_sizes.max()))
     np.testing.assert_allclose(p[0], np.diff(edges[0]) / 1.0)
+
+
+def test_conditional_mean_matches_numeric_integration_in_every_region():
+    lower = np.array([-1.0, 0.0, 2.0, 10.0, -11.0, -3.0, 0.5, -0.2])
+    upper = np.array([1.0, 1.0, 3.0, 11.0, -10.0, 4.0, 0.5001, 40.0])
+    sigma = np.array([1.0, 0.5, 1.0, 1.0, 1.0, 2.0, 0.3, 5.0])
+    mean = nested.conditional_mean(lower, upper, sigma)
+    for lo, hi, s, m in zip(lower, upper, sigma, mean):
+        x = np.linspace(lo, hi, 200_001)
+        weight = np.exp(-0.5 * (x / s) ** 2 - 0.5 * (lo / s) ** 2 * (abs(lo) > abs(hi)) - 0.5 * (hi / s) ** 2 * (abs(lo) <= abs(hi)))
+        assert m == pytest.approx(np.sum(x * weight) / np.sum(weight), abs=1e-4 * (hi - lo) + 1e-9)
+        assert lo <= m <= hi
+
+
+def test_conditional_mean_of_cells_beyond_any_precision_stays_inside_them():
+    mean = nested.conditional_mean(np.array([-40.0, 39.0]), np.array([-39.0, 40.0]), np.array([1.0, 1.0]))
+    assert np.all(np.isfinite(mean)) and -40 <= mean[0] <= -39 and 39 <= mean[1] <= 40

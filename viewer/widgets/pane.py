@@ -30,9 +30,10 @@ class LayerControls(QWidget):
         self.slider.setMinimumWidth(SLIDER_MIN_WIDTH)
         self.layer_label = QLabel()
         self.layer_label.setMinimumWidth(80)
-        self.received = QProgressBar()
-        self.received.setMinimumWidth(110)
-        self.received.setMaximumWidth(170)
+        self.received = QProgressBar(textVisible=False, maximumHeight=8)  # text over the bar's fill was unreadable
+        self.received.setMinimumWidth(60)
+        self.received.setMaximumWidth(120)
+        self.received_label = QLabel()
         self.readout = PartsLabel("  ·  ")
         self.activity = PartsLabel("  ·  ")
         self.activity.setStyleSheet("color: palette(mid)")
@@ -41,6 +42,7 @@ class LayerControls(QWidget):
         row.addWidget(self.slider, 2)
         row.addWidget(self.layer_label)
         row.addWidget(self.received, 1)
+        row.addWidget(self.received_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 2)
         layout.setSpacing(1)
@@ -62,12 +64,13 @@ class LayerControls(QWidget):
         if stream is None:
             self.layer_label.setText("")
             self.received.hide()
+            self.received_label.setText("")
             return
         self.layer_label.setText(layer_text(stream))
         self.received.show()
         self.received.setRange(0, max(1, len(stream.data)))
         self.received.setValue(stream.received)
-        self.received.setFormat(received_text(stream))
+        self.received_label.setText(received_text(stream))
 
 
 class PaneView(QWidget):

@@ -453,7 +453,7 @@ def test_garbage_payloads_with_valid_crcs(seeds, which):
     assert len(result.layers) == n - 1 and isinstance(result.damage, ec.CorruptStream)
 
 
-@pytest.mark.parametrize("which,size,lengths", [(0, "6 or 7", [0, 1, 5, 8, 64]), (1, "18", [0, 1, 17, 19, 64])])
+@pytest.mark.parametrize("which,size,lengths", [(0, "6, 7 or 13", [0, 1, 5, 8, 12, 14, 64]), (1, "18", [0, 1, 17, 19, 64])])
 def test_params_blobs_of_the_wrong_length(seeds, which, size, lengths):
     seed = seeds[which]
     for length in lengths:
@@ -462,15 +462,22 @@ def test_params_blobs_of_the_wrong_length(seeds, which, size, lengths):
 
 
 def test_lying_partition_counts(deephq):
-    """P is bound into the check value: a forged P is a parameter mismatch, an impossible one is
-    named; and a layer with fewer chunks than P before the last is refused."""
+    """The partition counts are bound into the check value: a forged one (in the per-layer or the
+    one-count layout) is a parameter mismatch, an impossible one is named; and a layer with fewer
+    chunks than its count before the last is refused."""
     params = deephq.header.params
+    assert params[6:] == bytes([4] * 7)
     for count in (0, 65, 255):
         with pytest.raises(InvalidCodecParameters, match=f"1..64 partitions per layer, not {count}"):
             decode(deephq, rewrite(deephq, params=params[:6] + bytes([count])))
-    for count in (1, 3, 8):
+        with pytest.raises(InvalidCodecParameters, match=f"1..64 partitions per layer, not {count}"):
+            decode(deephq, rewrite(deephq, params=params[:9] + bytes([count]) + params[10:]))
+    for count in (1, 3, 4, 8):  # 4: the right counts in the one-count layout, bound differently
         with pytest.raises(ParameterMismatch):
             decode(deephq, rewrite(deephq, params=params[:6] + bytes([count])))
+    for count in (1, 3, 8):
+        with pytest.raises(ParameterMismatch):
+            decode(deephq, rewrite(deephq, params=params[:9] + bytes([count]) + params[10:]))
     f = fuzz.fields_of(deephq.data)
     f.layers[2] = f.layers[2][:2]  # layer 3 cut short, layers after it
     result = decode(deephq, fuzz.pack(f))
