@@ -4,8 +4,10 @@
 
 Each element's value in its decoded cell is the midpoint moved `a` times its distance from the
 Gaussian conditional mean E[y* | cell] further from it (a = 0: the midpoint, as trained; a = -1:
-the conditional mean), codec.codecs.deephq.reconstruction with the weights' table
-`reconstruction_offsets` (one a per layer). Rates do not change (the symbols are the same), so
+the conditional mean), codec.coding.latent_coding.reconstruction with the weights' table
+`reconstruction_offsets`, one a per layer (the values synthesized for that layer). (HC's
+midpoints were measured too, by a version of this script in session 11: no offset gained 0.01 dB
+for hc_q1 or hc_q4, so HC keeps them.) Rates do not change (the symbols are the same), so
 only the PSNR of each layer is measured, for every offset of the grid, on photos of the training
 folder (never Kodak: the offsets are tuned here and judged there with `strata eval`), cut to
 their central 512x768 (or 768x512) pixels, the held-out photos excluded. Prints a table per
@@ -38,7 +40,7 @@ def central(rgb: np.ndarray, long: int = 768, short: int = 512) -> np.ndarray:
 
 
 def offset_psnrs(codec: DeepHQCodec, rgb: np.ndarray, offsets: list[float]) -> np.ndarray:
-    """PSNR (layers, offsets) of one photo, each layer decoded with each offset."""
+    """PSNR (layers, offsets) of one photo, each layer decoded with each offset (codec.offsets all 0)."""
     encoded = codec.encode(rgb, reconstruct=False)
     decoder = codec.decoder(rgb.shape[1], rgb.shape[0], encoded.params)
     table = np.zeros((codec.num_layers, len(offsets)))
@@ -47,6 +49,7 @@ def offset_psnrs(codec: DeepHQCodec, rgb: np.ndarray, offsets: list[float]) -> n
         for k, a in enumerate(offsets):
             codec.offsets[layer] = a
             table[layer, k] = psnr(rgb, decoder.synthesize())
+        codec.offsets[layer] = 0.0
     return table
 
 
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     paths = [p for p in list_images(args.folder) if p.name not in excluded]
     chosen = [paths[i] for i in np.random.default_rng(7).choice(len(paths), args.limit, replace=False)]
     codec = DeepHQCodec(read_weights(args.weights), torch.device("cpu"))
+    codec.offsets[:] = 0.0
     tables = []
     for path in chosen:
         tables.append(offset_psnrs(codec, central(load_rgb(path)), offsets))

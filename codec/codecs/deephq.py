@@ -24,12 +24,11 @@ import numpy as np
 import torch
 
 from codec.coding import entropy_coding as ec
-from codec.coding import nested
 from codec import pixels
 from codec.coding.tiling import run_tiled
 from codec.precision import channels_last, synthesis_autocast
 from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, decode_pass,
-    encode_pass, Encoded, InvalidCodecParameters, NestedState, SnappedGaussian, verify, ZCoder)
+    encode_pass, Encoded, InvalidCodecParameters, NestedState, reconstruction, SnappedGaussian, verify, ZCoder)
 from codec.codecs.protocol import LayerDecoder
 from codec.weights import build_model, weights_digest
 
@@ -88,14 +87,6 @@ def refinement_scale(gains: np.ndarray, steps: np.ndarray, layer: int, fraction:
     """Gamma / Delta per channel (M,) of a picture `fraction` (0..1] of the way through layer
     `layer`'s partitions, both interpolated."""
     return interpolated(gains, layer, fraction) / interpolated(steps, layer, fraction)
-
-
-def reconstruction(state: NestedState, sigma: np.ndarray, offset: float) -> np.ndarray:
-    """y~* of every element (n,): its cell's midpoint, moved `offset` times its distance from
-    the Gaussian conditional mean E[y* | cell] further from it (0: the midpoint; -1: the mean)."""
-    if offset == 0:
-        return state.value
-    return state.value + offset * (state.value - nested.conditional_mean(state.lower, state.upper, sigma))
 
 
 class DeepHQCodec:

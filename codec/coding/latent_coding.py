@@ -104,6 +104,15 @@ class NestedState:
         self.lower[index], self.upper[index], self.value[index] = saved
 
 
+def reconstruction(state: NestedState, sigma: np.ndarray, offset: float) -> np.ndarray:
+    """The value y~* (n,) the synthesis gets of every element: its cell's midpoint, moved `offset`
+    times its distance from the Gaussian conditional mean E[y* | cell] further from it (0: the
+    midpoint; -1: the mean). The decoder's choice alone: the entropy model always sees midpoints."""
+    if offset == 0:
+        return state.value
+    return state.value + offset * (state.value - nested.conditional_mean(state.lower, state.upper, sigma))
+
+
 def alphabet_size(y_star: np.ndarray, first_step: np.ndarray) -> int:
     """Odd K with every |y*| / step inside K / 2 (the first pass's alphabet), at most
     MAX_ALPHABET (values beyond are coded in the outermost cell)."""

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from codec import api, container
-from codec.codecs.deephq import DeepHQCodec, fitted_partitions, reconstruction
-from codec.coding.latent_coding import NestedState
+from codec.codecs.deephq import DeepHQCodec, fitted_partitions
+from codec.coding.latent_coding import NestedState, reconstruction
 from codec.resources import RESOURCES
 from codec.weights import read_weights
 from codec.registry import load_codec
