@@ -117,12 +117,24 @@ def reconstruction(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     return (lower + upper) / 2
 
 
+MEAN_SLICE = 1 << 20  # elements per slice of conditional_mean (bounds its temporaries to ~80 MB)
+
+
 def conditional_mean(lower: np.ndarray, upper: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """E[y* | lower <= y* < upper] for y* ~ N(0, sigma^2), float64 (n,), kept inside the cell.
-    Each cell is evaluated mirrored to the lower side of zero, with masses and densities
-    relative to Phi(upper / sigma) in log space, so cells far in the tails keep their precision. Decoder-side only
-    (it moves values, never probabilities), so it uses torch's fast special functions."""
-    lo, hi, s = (torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in (lower, upper, sigma))
+    Each cell is evaluated mirrored to the lower side of zero, with masses and densities relative
+    to Phi(upper / sigma) in log space, so cells far in the tails keep their precision.
+    Decoder-side only (it moves values, never probabilities), so it uses torch's fast special
+    functions, MEAN_SLICE elements at a time."""
+    lower, upper, sigma = (np.asarray(v, dtype=np.float64) for v in (lower, upper, sigma))  # (n,) each
+    mean = np.empty(lower.shape)
+    for start in range(0, lower.size, MEAN_SLICE):
+        part = slice(start, start + MEAN_SLICE)
+        mean[part] = _conditional_mean(*(torch.from_numpy(np.ascontiguousarray(v[part])) for v in (lower, upper, sigma)))
+    return mean
+
+
+def _conditional_mean(lo: torch.Tensor, hi: torch.Tensor, s: torch.Tensor) -> np.ndarray:
     mirrored = (lo + hi) > 0
     a = torch.where(mirrored, -hi, lo) / s
     b = torch.where(mirrored, -lo, hi) / s
