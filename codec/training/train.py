@@ -398,6 +398,7 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     if rank == 0 and step == cfg.steps:
         export(cfg, cfg.run_dir / "weights.pt")
     if world > 1:
+        dist.barrier()  # no rank tears the group down while another still uses it (SIGABRT in gloo)
         dist.destroy_process_group()
 
 
