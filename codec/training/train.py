@@ -12,6 +12,7 @@ or a shipped weights file), else from scratch.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -398,7 +399,12 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
     if rank == 0 and step == cfg.steps:
         export(cfg, cfg.run_dir / "weights.pt")
     if world > 1:
-        dist.barrier()  # no rank tears the group down while another still uses it (SIGABRT in gloo)
+        # The DDP reducer and the graph of a batch not stepped (a stop) hold gloo work: left to the
+        # interpreter's exit, freeing them aborts the process (SIGABRT, "terminate called without
+        # an active exception"). Free them now, then leave the group together.
+        trained = loss = rows = None
+        gc.collect()
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -184,7 +184,7 @@ def test_corrupted_layer_shows_the_layers_before_it(qtbot, window, deephq_file, 
     open_file(qtbot, window, path)
     assert f"layer {bad + 1} of 8 is damaged" in window.banner.text()  # layers counted from 1
     wait_shown(qtbot, window, bad - 1)
-    window.banner.hide()
+    window.banner.dismiss()
     assert window.panes[0].title.text().endswith(f"(layers {bad + 1}–8 cannot be shown)")
 
 
@@ -397,7 +397,7 @@ def damaged(source, tmp_path, layer, name="damaged.strata"):
 def test_a_damaged_first_layer_is_named_in_the_pane(qtbot, window, deephq_file, tmp_path):
     open_file(qtbot, window, damaged(deephq_file, tmp_path, 0))
     assert "layer 1 of 8 is damaged" in window.banner.text()
-    window.banner.hide()
+    window.banner.dismiss()
     window.set_bandwidth(FAST)
     window.play_action.trigger()
     qtbot.waitUntil(lambda: window.viewer.network.state == NetworkSimulator.STOPPED, timeout=TIMEOUT_MS)
@@ -586,6 +586,30 @@ def test_a_parts_label_shows_whole_parts_only(qtbot):
     assert label.text().split(label.separator) == parts[:1] + parts[2:]
     label.resize(metrics.horizontalAdvance(label.separator.join(parts[:1] + parts[2:4])) + 5, 20)
     assert label.text().split(label.separator) == parts[:1] + parts[2:4]
+
+
+def test_the_banner_keeps_a_warning_when_later_news_arrives(qtbot):
+    """A truncated file's warning stayed on screen only until its first layer's remark replaced
+    it (CI saw the order change): the banner keeps the latest three messages, newest last, and
+    news on a topic takes away only that topic's messages."""
+    from viewer.widgets.labels import Banner
+
+    banner = Banner()
+    qtbot.addWidget(banner)
+    assert banner.text() == "" and banner.isHidden()
+    banner.show_message("cut.jp2 is truncated", "file")
+    banner.show_message("no PSNR of its own", "file")
+    banner.show_message("the encode was cancelled", "encode")
+    assert banner.text().split("\n") == ["cut.jp2 is truncated", "no PSNR of its own", "the encode was cancelled"]
+    assert not banner.isHidden()
+    banner.show_message("cut.jp2 is truncated", "file")  # said again: once, as the newest
+    assert banner.text().split("\n") == ["no PSNR of its own", "the encode was cancelled", "cut.jp2 is truncated"]
+    banner.show_message("a fourth", "original")
+    assert banner.text().split("\n") == ["the encode was cancelled", "cut.jp2 is truncated", "a fourth"]
+    banner.resolve("file")
+    assert banner.text().split("\n") == ["the encode was cancelled", "a fourth"]
+    banner.dismiss()
+    assert banner.text() == "" and banner.isHidden()
 
 
 def test_both_readouts_are_whole_at_the_default_size_and_keep_the_psnr_when_narrow(qtbot, window, image_path,

@@ -6,7 +6,11 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 
 class Banner(QFrame):
-    """A dismissable message line above the panes."""
+    """A dismissable box above the panes of the latest messages (at most MAX_MESSAGES, one per
+    line, newest last), so that news arriving after a warning (a decoded layer's remark after a
+    truncated file's) does not take the warning away."""
+
+    MAX_MESSAGES = 3
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -17,8 +21,8 @@ class Banner(QFrame):
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
-        close.clicked.connect(self.hide)
-        self.topic = ""
+        close.clicked.connect(self.dismiss)
+        self.messages: list[tuple[str, str]] = []  # (topic, text), oldest first
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.label, 1)
@@ -26,19 +30,29 @@ class Banner(QFrame):
         self.hide()
 
     def show_message(self, text: str, topic: str = "") -> None:
-        """Show text; topic names what it is about, so that news on it can take it away."""
-        self.label.setText(text)
-        self.topic = topic
-        self.show()
+        """Add text (once); topic names what it is about, so that news on it can take it away."""
+        kept = [m for m in self.messages if m[1] != text][-(self.MAX_MESSAGES - 1):]
+        self.messages = kept + [(topic, text)]
+        self._update()
 
     def resolve(self, topic: str) -> None:
-        """Hide the message if it is about topic (it no longer holds)."""
-        if not self.isHidden() and self.topic == topic:
-            self.hide()
+        """Take away the messages about topic (they no longer hold)."""
+        self.messages = [m for m in self.messages if m[0] != topic]
+        self._update()
+
+    def dismiss(self) -> None:
+        """Take every message away."""
+        self.messages = []
+        self._update()
 
     def text(self) -> str:
-        """The message shown (also while the window itself is not on screen); "" when dismissed."""
-        return "" if self.isHidden() else self.label.text()
+        """The messages shown, one per line (also while the window itself is not on screen); ""
+        when there are none."""
+        return "\n".join(text for _, text in self.messages)
+
+    def _update(self) -> None:
+        self.label.setText(self.text())
+        self.setVisible(bool(self.messages))
 
 
 class PartsLabel(QLabel):

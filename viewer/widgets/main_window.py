@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
         return self.open_path(path)
 
     def _on_opened(self, path: str) -> None:
-        self.banner.hide()
+        self.banner.dismiss()
         self.preferences.add_recent(path)
 
     def _recent(self) -> list[str]:
