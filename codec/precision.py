@@ -1,10 +1,13 @@
 """Numeric precision of the transforms: bf16 where the hardware computes it natively.
 
 The entropy parameters are always float64 on the CPU (bit-identical everywhere); only the
-pictures' synthesis may run in bf16, and only for codecs whose pictures it leaves within 0.02 dB
-of float32 on Kodak (BENCHMARKS.md): DeepHQ loses 0.0004-0.016 dB per layer on average with the
-last layer in float32 (codec.models.layers.float32_output) and synthesizes about 1.9x faster on
-a CPU with AVX512-BF16; HC q4 lost 0.016-0.023 dB, so HC stays in float32. CPUs without native
+pictures' synthesis may run in bf16, and only for codecs whose pictures lose at most about
+0.05 dB to float32 on Kodak (BENCHMARKS.md) for a faster synthesis: with the last layer in
+float32 (codec.models.layers.float32_output) DeepHQ loses 0.003-0.050 dB per layer on average
+(session-12 weights; the top layers most, kodim20 0.13 dB) and synthesizes about 1.9x faster on
+a CPU with AVX512-BF16 (the last GDN in float32 too would halve the loss for +50% decode time);
+HC stays in float32: it was judged against the earlier 0.02 dB budget (q4 lost 0.016-0.023 dB)
+and has 3 syntheses per file to DeepHQ's 8. CPUs without native
 bf16 (AVX2 only) emulate it far slower than float32, so they keep float32.
 
 STRATA_PRECISION overrides the choice: "auto" (the default), "float32" or "bf16".

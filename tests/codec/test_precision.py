@@ -50,5 +50,23 @@ def test_hc_pictures_are_float32_whatever_the_setting(monkeypatch, tile):
 def test_deephq_bf16_pictures_stay_close_to_float32(monkeypatch, tile, data):
     pictures = decoded_pictures(monkeypatch, data)
     for fp32, bf16 in zip(pictures["float32"], pictures["bf16"]):
-        assert abs(psnr(tile, fp32) - psnr(tile, bf16)) < 0.25  # a 48x64 tile at 40 dB; Kodak: mean < 0.02 dB
+        # a 48x64 tile at 42 dB: 0.29 dB at most with the session-12 weights (Kodak-24: BENCHMARKS.md)
+        assert abs(psnr(tile, fp32) - psnr(tile, bf16)) < 0.5
     assert any(not np.array_equal(a, b) for a, b in zip(pictures["float32"], pictures["bf16"]))  # bf16 ran
+
+
+def test_the_picture_layer_runs_in_float32_under_bf16_autocast():
+    """Rounding the output pixels to bf16's 8-bit mantissa cost 0.05-0.08 dB at 40 dB: the last
+    layer gets the float32 values of the layers before it and computes in float32."""
+    from torch import nn
+
+    from codec.models.layers import float32_output
+
+    torch.manual_seed(0)
+    layers = nn.Sequential(nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1))
+    x = torch.randn(1, 4, 16, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = float32_output(layers, x)
+        hidden = layers[:-1](x)
+    assert hidden.dtype == torch.bfloat16 and out.dtype == torch.float32
+    assert torch.equal(out, layers[-1](hidden.float()))
