@@ -30,7 +30,6 @@ REPO = Path(__file__).resolve().parent.parent
 START = time.monotonic()
 TORCH = "torch==2.13.0"
 PACKAGED = "codec/_resources"
-# (codec arguments, least PSNR of all layers, least PSNR of the first layer) for the 64x96 picture
 # (codec arguments, least PSNR of all layers, of the first layer) on the 64x96 gradient, dB, with
 # a margin below what the shipped weights give: DeepHQ's first layer (about 0.01 bpp) 14.8 dB
 # with the session-12 weights (15.0 was the bound before), 42.1 dB with all 8 layers.
