@@ -34,6 +34,7 @@ from codec.evaluation import metrics
 from codec.coding.entropy_coding import CorruptStream
 from codec.coding.latent_coding import InvalidCodecParameters, ParameterMismatch
 from codec.memory import InsufficientMemory
+from codec.effort import DEFAULT_EFFORT, InvalidEffort, Progress, check_effort
 from codec.codecs.protocol import LayerDecoder
 from codec.registry import DEFAULT_CODEC, load_codec, spec
 from codec.weights import WeightsError
@@ -136,11 +137,11 @@ def _models_to_try(codec: str, quality: int | None, budget: int | None) -> list[
     return sorted(codec_spec.installed_model_ids(), reverse=True) or [codec_spec.model_for(None)]
 
 
-def _encode_file(coder, rgb: np.ndarray, mode: str, psnr: bool) -> bytes:
+def _encode_file(coder, rgb: np.ndarray, mode: str, psnr: bool, effort: int, progress: Progress | None) -> bytes:
     """One codec model's complete `.strata` file of an RGB uint8 (H, W, 3) picture."""
     height, width = rgb.shape[:2]
     with memory.guard(f"encoding the {width}x{height} picture"):
-        encoded = coder.encode(rgb, reconstruct=psnr)
+        encoded = coder.encode(rgb, reconstruct=psnr, effort=effort, progress=progress)
         layer_psnr = tuple(metrics.psnr(rgb, r) for r in encoded.reconstructions) or (None,) * len(encoded.layers)
     header = container.Header(
         codec=coder.name,
@@ -173,7 +174,7 @@ def _fit(data: bytes, budget: int, rgb: np.ndarray | None, device: str) -> bytes
 
 def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device: str = "auto",
            max_pixels: int | None = None, psnr: bool = True, max_bytes: int | None = None,
-           max_bpp: float | None = None) -> bytes:
+           max_bpp: float | None = None, effort: int = DEFAULT_EFFORT, progress: Progress | None = None) -> bytes:
     """Encode an image (path, Pillow image or RGB uint8 array) into a complete `.strata` file,
     or with a classic codec its own file (registry `spec.suffix`: a .jp2 file for "jpeg2000", a
     progressive .jpg for "jpeg-progressive").
@@ -190,9 +191,15 @@ def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device
     rate to the budget (OpenJPEG's rate control, re-encoding until the whole file fits),
     progressive JPEG takes the highest quality whose file fits (codec/codecs/classic.py).
 
+    effort: 1 (fastest, the default) to 9 (best): how long a learned encoder searches for the
+    latent it codes (codec/effort.py; the decoder and the file do not change); the
+    classic encoders have no search and ignore it. progress(fraction) is called as the encode
+    advances (0..1; learned codecs), and may raise to cancel it.
+
     Raises ImageTooLarge above max_pixels pixels (None: MAX_IMAGE_PIXELS) and InsufficientMemory
     when the picture cannot fit in memory, both before the encoder allocates anything.
     """
+    check_effort(effort)
     first_model = spec(codec).model_for(quality)
     coder = load_codec(codec, first_model, device)  # a missing or bad weights file fails before the image is read
     rgb, mode = _as_rgb(image, lambda width, height: _check_encodable(width, height, codec, max_pixels))
@@ -201,7 +208,7 @@ def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device
         with memory.guard(f"encoding the {rgb.shape[1]}x{rgb.shape[0]} picture"):
             return coder.encode_file(rgb, budget)
     for model_id in _models_to_try(codec, quality, budget):
-        data = _encode_file(load_codec(codec, model_id, device), rgb, mode, psnr)
+        data = _encode_file(load_codec(codec, model_id, device), rgb, mode, psnr, effort, progress)
         if budget is None or len(data) <= budget:
             return data
     return _fit(data, budget, rgb if psnr else None, device)

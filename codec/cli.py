@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
 
 from codec import registry
+from codec.effort import DEFAULT_EFFORT, EFFORTS
 from codec.atomic import write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -81,8 +83,9 @@ def cmd_encode(args) -> int:
     spec = registry.spec(args.codec)
 
     def job(source: Path, target: Path) -> str:
-        data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device, psnr=args.psnr,
-                          max_bytes=args.max_bytes, max_bpp=args.bpp)
+        with _encode_progress(source, args) as progress:
+            data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device, psnr=args.psnr,
+                              max_bytes=args.max_bytes, max_bpp=args.bpp, effort=args.effort, progress=progress)
         write_atomic(target, data)
         header = layered.parse(data).header
         bpp = 8 * len(data) / (header.width * header.height)
@@ -94,6 +97,16 @@ def cmd_encode(args) -> int:
 
     inputs = [Path(p) for p in args.inputs]
     return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, spec.suffix), job, args)
+
+
+@contextmanager
+def _encode_progress(source: Path, args):
+    """A progress callback drawing one file's encode as a percentage with the time left (tqdm,
+    on stderr while it is a terminal and not --quiet), removed when the encode ends."""
+    bar = tqdm(total=100, unit="%", desc=source.name, leave=False, disable=args.quiet or not sys.stderr.isatty(),
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} elapsed, {remaining} left")
+    with bar:
+        yield lambda fraction: bar.update(round(100 * fraction) - bar.n)
 
 
 def _kept(header, args) -> str:
@@ -298,6 +311,8 @@ def _add_eval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N images")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--ms-ssim", action="store_true", help="also compute MS-SSIM")
+    parser.add_argument("--effort", type=int, default=DEFAULT_EFFORT, choices=EFFORTS, metavar="1..9",
+                        help="encoder effort of the learned codecs (1 fastest, 9 best)")
     parser.add_argument("--json", help="write all points, BD-rates and PSNR at 0.25/0.5/1 bpp here")
     parser.add_argument("--plot", help="write an RD plot (PNG) here")
     parser.add_argument("--reuse", metavar="JSON", help="take the learned curves this earlier --json output of the "
@@ -337,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "layer to fit, progressive JPEG takes its best quality that fits")
     budget.add_argument("--bpp", type=_positive(float), metavar="B",
                         help="the same budget in bits per pixel: 8 * bytes / (width * height)")
+    enc.add_argument("--effort", type=int, default=DEFAULT_EFFORT, choices=EFFORTS, metavar="1..9",
+                     help=f"how hard a learned encoder searches for its latent: 1 fastest (default {DEFAULT_EFFORT}), "
+                          f"9 best (minutes per picture on a CPU); the decoder and the file format do not change")
     enc.add_argument("--no-psnr", dest="psnr", action="store_false",
                      help="do not record each layer's PSNR in the header (skips one synthesis per layer)")
     enc.set_defaults(run=cmd_encode)

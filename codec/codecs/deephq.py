@@ -29,6 +29,9 @@ from codec.coding.tiling import run_tiled
 from codec.precision import channels_last, synthesis_autocast
 from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, decode_pass,
     encode_pass, Encoded, InvalidCodecParameters, NestedState, reconstruction, SnappedGaussian, verify, ZCoder)
+from codec.codecs.deephq_objective import search
+from codec.codecs.latent_search import search_cost, stages
+from codec.effort import DEFAULT_EFFORT, Progress, steps_of
 from codec.codecs.protocol import LayerDecoder
 from codec.weights import build_model, weights_digest
 
@@ -98,7 +101,7 @@ class DeepHQCodec:
     def __init__(self, weights: dict, device: torch.device, model_id: int = 0):
         self.device = device
         self.model_id = model_id
-        self.model = build_model(self.name, weights["config"], weights["state"]).to(device, memory_format=torch.channels_last)
+        self.model = build_model(self.name, weights["config"], weights["state"]).to(device, memory_format=torch.channels_last).requires_grad_(False)
         self.params_net = build_model(self.name, weights["config"], weights["state"]).double()
         self.config = self.model.config
         self.num_layers = self.config.layers
@@ -164,29 +167,38 @@ class DeepHQCodec:
 
     # ---- encoder ---------------------------------------------------------------------------
     @torch.no_grad()
-    def _analyse(self, rgb: np.ndarray):
-        """g_a, h_a and the z stream: -> (encoder holding z, parameters, y* flat, y shape)."""
+    def _analyse(self, rgb: np.ndarray, effort: int = DEFAULT_EFFORT, progress: Progress | None = None):
+        """g_a, h_a, the z stream and the latent search of the effort level (codec/effort.py):
+        -> (encoder holding z, parameters, y* flat, y shape)."""
         x = pixels.to_tensor(rgb, self.config.downsampling, self.device)
         (y,) = run_tiled(lambda t: (self.model.g_a(t),), [(x, 16)], [1])
         encoder = ec.new_encoder()
         params = self.entropy_parameters(self.z_coder.encode(encoder, self.model.h_a(y)[0]))
+        if steps_of(effort):
+            K = alphabet_size(y[0].cpu().double().numpy().ravel() - params.gaussian.mu, np.repeat(self.steps[0], y[0, 0].numel()))
+            with torch.enable_grad():
+                y = search(self, params, x, y.float(), K, rgb.shape[:2], effort, progress)
         y_star = y[0].cpu().double().numpy().ravel() - params.gaussian.mu
         return encoder, params, y_star, tuple(y.shape[2:])
 
-    def encode(self, rgb: np.ndarray, reconstruct: bool = True) -> Encoded:
+    def encode(self, rgb: np.ndarray, reconstruct: bool = True, effort: int = DEFAULT_EFFORT,
+               progress: Progress | None = None) -> Encoded:
         """RGB uint8 (H, W, 3) -> codec parameters, each layer's chunks (one for layer 0, up to
         PARTITIONS of at least MIN_CHUNK_BYTES for the others), reconstructions (with
-        reconstruct; else none: they cost one synthesis per layer)."""
-        return self.encode_partitioned(rgb, PARTITIONS, reconstruct, MIN_CHUNK_BYTES)
+        reconstruct; else none: they cost one synthesis per layer). effort: 1..9 (codec/effort.py);
+        progress(fraction) reports the latent search."""
+        return self.encode_partitioned(rgb, PARTITIONS, reconstruct, MIN_CHUNK_BYTES, effort, progress)
 
     @torch.no_grad()
     def encode_partitioned(self, rgb: np.ndarray, partitions: int, reconstruct: bool = True,
-                           min_chunk_bytes: int = 0) -> Encoded:
+                           min_chunk_bytes: int = 0, effort: int = DEFAULT_EFFORT,
+                           progress: Progress | None = None) -> Encoded:
         """encode with up to `partitions` chunks per layer after the first, fewer where a layer's
         chunks would be smaller than min_chunk_bytes (0: always `partitions`; 1: the bitstream
         of container version 1 files)."""
         check_partitions(partitions)
-        encoder, params, y_star, shape = self._analyse(rgb)
+        searching, coding = stages(progress, [search_cost(steps_of(effort)), self.num_layers * (1.3 if reconstruct else 0.3)])
+        encoder, params, y_star, shape = self._analyse(rgb, effort, searching)
         hw = shape[0] * shape[1]
         first_step = np.repeat(self.steps[0], hw)
         K = alphabet_size(y_star, first_step)
@@ -197,6 +209,7 @@ class DeepHQCodec:
                 chunks.append(self._code_layer_fitted(state, params, layer, partitions, min_chunk_bytes, hw, y_star))
             if reconstruct:
                 reconstructions.append(self._reconstruct(state, params, layer, shape, rgb.shape[:2]))
+            coding((layer + 1) / self.num_layers)
         counts = tuple(map(len, chunks[1:]))
         return Encoded.of_chunks(pack_params(K, params.check, counts), chunks, reconstructions)
 

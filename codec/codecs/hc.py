@@ -23,6 +23,9 @@ from codec.coding.tiling import run_tiled
 from codec.precision import channels_last, synthesis_autocast
 from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, Encoded,
     InvalidCodecParameters, SnappedGaussian, verify, ZCoder)
+from codec.codecs.latent_search import search, search_cost, stages
+from codec.effort import DEFAULT_EFFORT, Progress
+from codec.codecs.hc_objective import LEARNING_RATE, objective, search_steps
 from codec.codecs.protocol import LayerDecoder
 from codec.weights import build_model, weights_digest
 
@@ -81,7 +84,7 @@ class HCCodec:
     def __init__(self, weights: dict, device: torch.device, model_id: int):
         self.device = device
         self.model_id = model_id
-        self.model = build_model(self.name, weights["config"], weights["state"]).to(device, memory_format=torch.channels_last)
+        self.model = build_model(self.name, weights["config"], weights["state"]).to(device, memory_format=torch.channels_last).requires_grad_(False)
         self.params_net = build_model(self.name, weights["config"], weights["state"]).double()
         self.config = self.model.config
         if not (self.config.hierarchical and self.config.residual):
@@ -124,15 +127,25 @@ class HCCodec:
 
     # ---- encoder ---------------------------------------------------------------------------
     @torch.no_grad()
-    def encode(self, rgb: np.ndarray, reconstruct: bool = True) -> Encoded:
+    def encode(self, rgb: np.ndarray, reconstruct: bool = True, effort: int = DEFAULT_EFFORT,
+               progress: Progress | None = None) -> Encoded:
         """RGB uint8 (H, W, 3) -> parameters, one payload per depth level, and (with reconstruct)
-        each level's picture."""
+        each level's picture. effort: 1..9, the latent search (codec/effort.py, hc_objective.py);
+        progress(fraction) reports the encode."""
+        steps = search_steps(effort)
+        searching, coding = stages(progress, [search_cost(steps), 3 * (1.2 if reconstruct else 0.2)])
         size = rgb.shape[:2]
         x = pixels.to_tensor(rgb, self.config.downsampling, self.device)
         y = dict(zip(LATENTS, run_tiled(self.model.analysis, [(x, 16)], [1, 2, 4])))
         encoder = ec.new_encoder()
         latents = Latents(self, self.latent_shapes(*size))
         latents.context["z_hat"] = self.z_coder.encode(encoder, self.model.h_a(y["y4"])[0])
+        if steps:
+            z_hat = torch.from_numpy(latents.context["z_hat"]).float()[None].to(self.device)
+            with torch.enable_grad():
+                refined = search([(y[name].float(), f) for name, f in zip(LATENTS, (1, 2, 4))],
+                                 objective(self, x, z_hat, size), steps, LEARNING_RATE, searching)
+            y = dict(zip(LATENTS, refined))
         alphabets, checks, layers, pictures = [], [], [], []
         for index, latent in enumerate(LATENTS):
             gaussian = latents.gaussian(index)
@@ -146,6 +159,7 @@ class HCCodec:
             latents.store(index, values + gaussian.mu)
             if reconstruct:
                 pictures.append(self.synthesize(latents.picture_inputs(index), size))
+            coding((index + 1) / len(LATENTS))
         return Encoded(PARAMS.pack(*alphabets, *checks), layers, pictures)
 
     def decoder(self, width: int, height: int, params: bytes, history: bool = False) -> "HCLayerDecoder":

@@ -149,14 +149,21 @@ def _refine(state: NestedState, coded: np.ndarray, grid: nested.CellGrid, symbol
     state.value[coded] = nested.reconstruction(lower, upper)
 
 
-def encode_pass(encoder, state: NestedState, coded: np.ndarray, step: np.ndarray, sigma: np.ndarray, y_star: np.ndarray) -> None:
-    """Code one pass: the elements `coded` (indices into state) with their steps (N,), scales
-    (N,) and true values y* (N,); refines state exactly as decode_pass will."""
+def quantize_pass(state: NestedState, coded: np.ndarray, step: np.ndarray, y_star: np.ndarray):
+    """One pass of the nested quantizer without coding: the elements `coded` (indices into
+    state) with their steps (N,) and true values y* (N,); refines state exactly as decode_pass
+    will and returns (the cell grid, the symbols (N,))."""
     grid = nested.cell_grid(state.lower[coded], state.upper[coded], step)
     symbols = nested.quantize(grid, y_star)
+    _refine(state, coded, grid, symbols)
+    return grid, symbols
+
+
+def encode_pass(encoder, state: NestedState, coded: np.ndarray, step: np.ndarray, sigma: np.ndarray, y_star: np.ndarray) -> None:
+    """Code one pass (quantize_pass), the elements' scales sigma (N,) giving the PMFs."""
+    grid, symbols = quantize_pass(state, coded, step, y_star)
     informative, sizes, rows = _informative(grid, sigma)
     ec.encode_symbols(encoder, symbols[informative], sizes, rows)
-    _refine(state, coded, grid, symbols)
 
 
 def decode_pass(decoder, state: NestedState, coded: np.ndarray, step: np.ndarray, sigma: np.ndarray) -> np.ndarray:

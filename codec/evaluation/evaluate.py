@@ -52,12 +52,13 @@ def _with_progress(images: list[np.ndarray], curve: str) -> Iterator[np.ndarray]
         print(f"{curve}: {done}/{len(images)} images, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
 
 
-def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: str) -> list[RDPoint]:
-    """Per-layer points of one layered codec: encode, then decode the layers one by one."""
+def measure_layers(codec, images: list[np.ndarray], with_ms_ssim: bool, curve: str, effort: int = 1) -> list[RDPoint]:
+    """Per-layer points of one layered codec: encode at an effort level (codec/effort.py),
+    then decode the layers one by one."""
     rows = []
     for rgb in _with_progress(images, curve):
         start = time.perf_counter()
-        encoded = codec.encode(rgb)
+        encoded = codec.encode(rgb, effort=effort)
         encode_ms = 1000 * (time.perf_counter() - start)
         header = container.Header(codec.name, codec.model_id, codec.digest, rgb.shape[1], rgb.shape[0], "RGB",
                                   tuple(len(p) for p in encoded.layers), (None,) * len(encoded.layers),
@@ -95,7 +96,7 @@ def measure_single_rate(codec, images: list[np.ndarray], with_ms_ssim: bool, cur
 
 
 def learned_curves(names: list[str], images: list[np.ndarray], device: str, with_ms_ssim: bool,
-                   reused: dict[str, list[RDPoint]] | None = None) -> dict[str, list[RDPoint]]:
+                   reused: dict[str, list[RDPoint]] | None = None, effort: int = 1) -> dict[str, list[RDPoint]]:
     """The requested learned curves; a curve found in `reused` is taken from there, not measured.
     A family's name ("hc") asks for every installed member (hc-q1 ... hc-q4) and the family curve
     of their full decodes."""
@@ -104,8 +105,9 @@ def learned_curves(names: list[str], images: list[np.ndarray], device: str, with
 
     def add(name: str, measure, spec: CodecSpec, model_id: int) -> None:
         """curves[name] = measure(codec, images, with_ms_ssim, name), unless reused."""
+        options = {"effort": effort} if measure is measure_layers else {}
         curves[name] = reused[name] if name in reused else \
-            measure(load_codec(spec.name, model_id, device), images, with_ms_ssim, name)
+            measure(load_codec(spec.name, model_id, device), images, with_ms_ssim, name, **options)
 
     for spec in LEARNED:
         if spec.is_family:
@@ -177,11 +179,12 @@ def run(args: argparse.Namespace) -> dict:
     images = [load_rgb(p) for p in paths]
     names = args.codecs.split(",")
     reused = reused_curves(args.reuse, paths) if args.reuse else {}
-    curves = learned_curves(names, images, args.device, args.ms_ssim, reused)
+    curves = learned_curves(names, images, args.device, args.ms_ssim, reused, args.effort)
     anchor_names = [a for a in args.anchors.split(",") if a]
     anchor_curves = {a: anchors.measure(a, images, args.ms_ssim) for a in anchor_names}
     result = {
         "images": [str(p) for p in paths],
+        "effort": args.effort,
         "curves": {k: [asdict(p) for p in v] for k, v in {**curves, **anchor_curves}.items()},
         "bd_rate": bd_table(curves, anchor_curves),
         "psnr_at": {k: {r: anchors._psnr_or_none(v, r, "linear") for r in anchors.REPORT_RATES}
