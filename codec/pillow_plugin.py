@@ -26,7 +26,8 @@ Image.MAX_IMAGE_PIXELS check applies at open, as for every format).
 
 Save options: codec (a name of codec.registry.CODECS: "deephq", the default, or "hc"), quality
 (HC model 1..4; DeepHQ has a single model, so quality is None or 0 and the reader chooses layers
-instead), device ("auto"), and a byte budget: max_bytes (an int) or bpp (bits per pixel), as
+instead), device ("auto"), effort (1 fastest, the default, to 9 best: codec/effort.py, as
+`strata encode --effort`), and a byte budget: max_bytes (an int) or bpp (bits per pixel), as
 `strata encode --max-bytes / --bpp` (codec.api.encode).
 """
 from __future__ import annotations
@@ -155,6 +156,7 @@ def _truncation_message(parsed: container.ParsedFile, wanted: int, size: int | N
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     from codec import api, registry
+    from codec.effort import DEFAULT_EFFORT
 
     options = im.encoderinfo
     codec = options.get("codec", registry.DEFAULT_CODEC)
@@ -164,8 +166,9 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     try:
         data = api.encode(im, codec=codec,
                           quality=options.get("quality"), device=options.get("device", "auto"),
-                          max_bytes=options.get("max_bytes"), max_bpp=options.get("bpp"))
-    except ValueError as error:  # ImageInputError, a bad codec/quality, WeightsError, BudgetTooSmall
+                          max_bytes=options.get("max_bytes"), max_bpp=options.get("bpp"),
+                          effort=options.get("effort", DEFAULT_EFFORT))
+    except ValueError as error:  # ImageInputError, a bad codec/quality/effort, WeightsError, BudgetTooSmall
         raise OSError(f"cannot write Strata file: {error}") from error
     fp.write(data)
 

@@ -119,6 +119,14 @@ def test_save_hc_quality(tile):
     img.load()
 
 
+def test_save_at_an_effort_writes_what_the_api_writes(tile):
+    buffer = io.BytesIO()
+    Image.fromarray(tile).save(buffer, "STRATA", effort=2)
+    assert buffer.getvalue() == api.encode(tile, device="cpu", effort=2) != api.encode(tile, device="cpu")
+    with pytest.raises(OSError, match="effort is a level from 1"):
+        Image.fromarray(tile).save(io.BytesIO(), "STRATA", effort=12)
+
+
 def test_save_bad_options_raise_and_leave_no_file(tmp_path, tile):
     path = tmp_path / "bad.strata"
     with pytest.raises(OSError, match="single model|one model"):

@@ -254,3 +254,18 @@ def test_the_error_map_is_refused_in_words_without_a_matching_original():
     assert "no open layered file was encoded from big.png" in error_map_unavailable(
         Session(original=other, streams=[stream(), None]))
     assert error_map_unavailable(Session(original=original(), streams=[stream(), None])) is None
+
+
+def test_encode_progress_says_the_percentage_and_the_time_left_once_it_can():
+    from viewer.presentation.encoding import progress_text
+    assert progress_text("Encoding with DeepHQ", None, 12.4) == "Encoding with DeepHQ… 12 s"
+    assert progress_text("Encoding with DeepHQ", 0.01, 0.5) == "Encoding with DeepHQ… 1%, 0 s"
+    assert progress_text("Encoding with DeepHQ", 0.25, 10) == "Encoding with DeepHQ… 25%, 10 s, about 30 s left"
+    assert progress_text("Encoding", 0.1, 30) == "Encoding… 10%, 30 s, about 4 min 30 s left"
+    assert progress_text("Encoding", 1.0, 30) == "Encoding… 100%, 30 s"
+
+
+def test_effort_levels_are_explained_from_fastest_to_best():
+    from viewer.presentation.encoding import effort_text
+    assert effort_text(1).startswith("Effort 1 (default): fastest")
+    assert "Effort 5: searches" in effort_text(5) and effort_text(9).startswith("Effort 9: best")

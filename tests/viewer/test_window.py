@@ -797,3 +797,32 @@ def test_a_refinement_on_screen_is_not_timed_as_its_layer(qtbot, window, deephq_
     assert window.viewer.paint_token(0) == (stream, stream.generation, 7)
     stream.refinement = dataclasses.replace(stream.layers.pop(7), complete=False)
     assert stream.on_screen is stream.refinement and window.viewer.paint_token(0) is None
+
+
+def test_an_encode_at_a_higher_effort_shows_its_percentage_and_time_left(qtbot, window, image_path, tmp_path):
+    open_file(qtbot, window, image_path)
+    fractions = []
+    window.encoding.stage.connect(lambda text, fraction: fractions.append(fraction))
+    target = tmp_path / "searched.strata"
+    with qtbot.waitSignal(window.encoding.finished, timeout=TIMEOUT_MS):
+        window.encode([Target("deephq", None, target, effort=3)])
+    known = [f for f in fractions if f is not None]
+    assert known and known == sorted(known) and known[-1] == pytest.approx(1.0)
+    assert read_header(target.read_bytes()).num_layers == 8
+
+
+def test_the_encode_dialog_remembers_the_effort_and_passes_it_on(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+    from viewer.control.preferences import Preferences
+    from viewer.widgets.dialogs import EncodeDialog
+
+    preferences = Preferences(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    image = tmp_path / "photo.png"
+    dialog = EncodeDialog(image, {"deephq": (0,)}, preferences)
+    qtbot.addWidget(dialog)
+    assert dialog.effort.value() == 1 and "Effort 1 (default): fastest" in dialog.effort_text.text()
+    dialog.effort.setValue(6)
+    assert "Effort 6" in dialog.effort_text.text()
+    assert all(t.effort == 6 for t in dialog.targets())
+    dialog.accept()
+    assert EncodeDialog(image, {"deephq": (0,)}, preferences).effort.value() == 6

@@ -14,6 +14,7 @@ import multiprocessing
 import socket
 from typing import Callable
 
+from codec.effort import DEFAULT_EFFORT
 from viewer.backend import protocol as p
 
 STOP_TIMEOUT_S = 2.0
@@ -70,7 +71,7 @@ class WorkerProcess:
         else:
             self._writer.write(data)
 
-    async def request(self, message, on_stage: Callable[[str], None] | None = None):
+    async def request(self, message, on_stage: Callable[[p.Stage], None] | None = None):
         """Send a job and wait for its answer; its Stage messages go to on_stage."""
         future = asyncio.get_running_loop().create_future()
         self._jobs[message.job] = (future, on_stage)
@@ -133,7 +134,7 @@ class WorkerProcess:
             return
         if isinstance(message, p.Stage):
             if on_stage is not None:
-                on_stage(message.text)
+                on_stage(message)
         elif isinstance(message, p.Failed):
             future.set_exception(JobFailed(message.message))
         else:
@@ -158,12 +159,13 @@ class CodecService:
         return await self.decoder.request(p.Hello(next(self._jobs)))
 
     async def encode(self, path, codec: str, quality: int | None,
-                     on_stage: Callable[[str], None] | None = None, max_bytes: int | None = None) -> p.Encoded:
-        """Encode an image file (at most max_bytes long when given); cancelling the awaiting task
-        stops the encoder process."""
+                     on_stage: Callable[[p.Stage], None] | None = None, max_bytes: int | None = None,
+                     effort: int = DEFAULT_EFFORT) -> p.Encoded:
+        """Encode an image file (at most max_bytes long when given) at an effort level; its Stage
+        messages go to on_stage; cancelling the awaiting task stops the encoder process."""
         try:
-            return await self.encoder.request(p.Encode(next(self._jobs), str(path), codec, quality, max_bytes),
-                                              on_stage)
+            return await self.encoder.request(
+                p.Encode(next(self._jobs), str(path), codec, quality, max_bytes, effort), on_stage)
         except asyncio.CancelledError:
             self.encoder.stop()
             raise

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from codec.effort import DEFAULT_EFFORT
+
 LENGTH = struct.Struct("<Q")
 
 
@@ -35,6 +37,7 @@ class Encode:
     codec: str
     quality: int | None
     max_bytes: int | None = None
+    effort: int = DEFAULT_EFFORT  # codec/effort.py
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,11 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class Stage:
-    """A step of a running job, in words."""
+    """A step of a running job, in words, and how far the job is (0..1; None: not known)."""
 
     job: int
     text: str
+    fraction: float | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from collections import deque
 import torch
 
 from codec import api, container, layered, registry
+from codec.effort import DEFAULT_EFFORT
 from codec.codecs.protocol import LayerDecoder
 from codec.evaluation import metrics
 from viewer.backend import protocol as p
@@ -223,6 +224,17 @@ class Worker:
         if message is not None:
             self.channel.send(message)
 
+    def _reporter(self, job: int, text: str, interval: float = 0.25):
+        """A progress callback sending Stage(job, text, fraction) at most every `interval` seconds."""
+        last = [0.0]
+
+        def report(fraction: float) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= interval or fraction >= 1:
+                last[0] = now
+                self.channel.send(p.Stage(job, text, fraction))
+        return report
+
     def _drop(self, job: StreamJob, message: str) -> None:
         self.streams.pop(job.stream, None)
         self.channel.send(p.StreamFailed(job.stream, message))
@@ -237,8 +249,11 @@ class Worker:
                 self.channel.send(p.Stage(job.job, f"Loading the {name} model"))
                 registry.load_codec(job.codec, model_id)
             budget = "" if job.max_bytes is None else f" to at most {job.max_bytes:,} bytes"
-            self.channel.send(p.Stage(job.job, f"Encoding with {name}{budget}"))
-            data = api.encode(job.path, job.codec, job.quality, max_bytes=job.max_bytes)
+            effort = f" at effort {job.effort}" if spec.learned and job.effort != DEFAULT_EFFORT else ""
+            text = f"Encoding with {name}{effort}{budget}"
+            self.channel.send(p.Stage(job.job, text))
+            data = api.encode(job.path, job.codec, job.quality, max_bytes=job.max_bytes, effort=job.effort,
+                              progress=self._reporter(job.job, text))
         except Exception as error:
             self.channel.send(p.Failed(job.job, describe(error)))
             return

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from codec.effort import DEFAULT_EFFORT
 from viewer.backend.client import CodecService, JobFailed, WorkerStopped
 from viewer.presentation.formatting import codec_label
 from viewer.state import files
@@ -20,14 +21,16 @@ from viewer.state.session import Stream
 @dataclass(frozen=True)
 class Target:
     """One file to make: codec, quality (a family's model id; None for a single-model codec),
-    where to write it, a byte budget (None: none), and the pane it goes to (None: the targets of
-    an encode fill panes A and B in order, replacing both; 1: pane B, beside pane A's file)."""
+    where to write it, a byte budget (None: none), the pane it goes to (None: the targets of
+    an encode fill panes A and B in order, replacing both; 1: pane B, beside pane A's file) and
+    the encoder's effort (codec/effort.py; the classic codecs ignore it)."""
 
     codec: str
     quality: int | None
     path: Path
     max_bytes: int | None = None
     pane: int | None = None
+    effort: int = DEFAULT_EFFORT
 
     @property
     def label(self) -> str:
@@ -37,7 +40,7 @@ class Target:
 class Encoding(QObject):
     """Runs one encode request (one or more targets) at a time; cancel() stops it at once."""
 
-    stage = Signal(str)  # what is happening, in words
+    stage = Signal(str, object)  # what is happening, in words, and the fraction done (0..1; None: unknown)
     finished = Signal(list)  # the new files as Streams, in target order
     failed = Signal(str)
     cancelled = Signal()
@@ -70,13 +73,20 @@ class Encoding(QObject):
             for number, target in enumerate(targets, 1):
                 prefix = f"[{number}/{len(targets)}] " if len(targets) > 1 else ""
                 result = await self.service.encode(image, target.codec, target.quality,
-                                                   lambda text: self.stage.emit(prefix + text), target.max_bytes)
+                                                   lambda stage: self._report(prefix, stage, number, len(targets)),
+                                                   target.max_bytes, target.effort)
                 files.write_atomically(target.path, result.data)
                 streams.append(Stream.from_bytes(target.path, result.data))
         except (JobFailed, WorkerStopped, OSError) as error:
             self.failed.emit(f"Encoding failed: {error}")
             return
         self.finished.emit(streams)
+
+    def _report(self, prefix: str, stage, number: int, count: int) -> None:
+        """Emit a worker's Stage of target `number` of `count`, its fraction spread over all of
+        them (each target counted as an equal share)."""
+        fraction = None if stage.fraction is None else (number - 1 + stage.fraction) / count
+        self.stage.emit(prefix + stage.text, fraction)
 
     def _on_done(self, task: asyncio.Task) -> None:
         if task.cancelled():  # also when cancelled before it began

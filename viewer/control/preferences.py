@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from codec.effort import DEFAULT_EFFORT, EFFORTS
 from viewer.state.link import DEFAULT_BANDWIDTH
 
 MAX_RECENT = 8
@@ -77,6 +78,14 @@ class Preferences:
 
     def set_quality(self, codec: str, quality: int) -> None:
         self.settings.setValue(f"encode/quality/{codec}", int(quality))
+
+    def effort(self) -> int:
+        """The encoder effort chosen last (codec/effort.py), DEFAULT_EFFORT when unset or invalid."""
+        value = self._number("encode/effort", int)
+        return value if value in EFFORTS else DEFAULT_EFFORT
+
+    def set_effort(self, effort: int) -> None:
+        self.settings.setValue("encode/effort", int(effort))
 
     def _number(self, key: str, kind: type):
         """The setting as kind (int or float), or None when unset or not a number."""

@@ -1,11 +1,13 @@
-"""What the Encode dialog says: what each codec makes and what its qualities mean, the names
-it writes, and what is wrong with the folder typed."""
+"""What the Encode dialog says: what each codec makes and what its qualities and effort levels
+mean, the names it writes, and what is wrong with the folder typed; and how a running encode is
+getting on."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 from codec import registry
+from codec.effort import DEFAULT_EFFORT, EFFORTS
 
 
 def codec_explanation(spec: registry.CodecSpec) -> str:
@@ -54,3 +56,31 @@ def writes_text(names: list[str], folder: Path) -> str:
     """"Writes photo.deephq.strata into /home/me/Pictures" (a new folder: said so)."""
     new = "" if folder.is_dir() else " (a new folder)"
     return f"Writes {', '.join(names)} into {folder}{new}"
+
+
+def effort_text(level: int) -> str:
+    """What an effort level does, for the Encode dialog."""
+    if level == EFFORTS[0]:
+        what = "fastest: the encoder codes its first guess"
+    elif level == EFFORTS[-1]:
+        what = "best: the longest search (minutes per photo on a CPU)"
+    else:
+        what = "searches for a better latent: smaller files or sharper pictures, slower"
+    default = " (default)" if level == DEFAULT_EFFORT else ""
+    return f"Effort {level}{default}: {what}. Learned codecs only; decoding is unchanged."
+
+
+def progress_text(stage: str, fraction: float | None, elapsed_s: float) -> str:
+    """"Encoding with DeepHQ… 42%, 12 s, about 17 s left" (no estimate before 2% or 1 s)."""
+    if fraction is None:
+        return f"{stage}… {elapsed_s:.0f} s"
+    text = f"{stage}… {100 * fraction:.0f}%, {elapsed_s:.0f} s"
+    if fraction >= 0.02 and elapsed_s >= 1 and fraction < 1:
+        text += f", about {_duration(elapsed_s * (1 - fraction) / fraction)} left"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    """"45 s", "3 min 20 s"."""
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"

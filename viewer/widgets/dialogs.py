@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
                                QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QRadioButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QRadioButton, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from codec import registry
+from codec.effort import EFFORTS
 from codec.resources import RESOURCES
 from viewer.control.encoding import Target
 from viewer.control.preferences import Preferences
-from viewer.presentation.encoding import codec_explanation, folder_problem, quality_item, same_size_text, writes_text
+from viewer.presentation.encoding import (codec_explanation, effort_text, folder_problem, quality_item, same_size_text,
+                                          writes_text)
 from viewer.state import files, folders
 from viewer.state.session import Stream
 
@@ -54,6 +56,11 @@ class EncodeDialog(QDialog):
         self.folder = QLineEdit(str(folder))
         self.same_size = QCheckBox(same_size_text(beside.path.name if beside else None,
                                                   len(beside.data) if beside else None))
+        self.effort = QSlider(Qt.Orientation.Horizontal, minimum=EFFORTS[0], maximum=EFFORTS[-1], pageStep=1,
+                              tickPosition=QSlider.TickPosition.TicksBelow, value=preferences.effort())
+        self.effort_text = QLabel(wordWrap=True)
+        self.effort.valueChanged.connect(lambda level: self.effort_text.setText(effort_text(level)))
+        self.effort_text.setText(effort_text(self.effort.value()))
         self.names = QLabel(wordWrap=True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.encode_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -64,6 +71,8 @@ class EncodeDialog(QDialog):
         layout.addWidget(QLabel(f"Encode {image.name}"))
         layout.addLayout(self._codec_grid(installed))
         layout.addWidget(self.same_size)
+        layout.addLayout(self._effort_row())
+        layout.addWidget(self.effort_text)
         layout.addLayout(self._folder_row())
         layout.addWidget(self.names)
         layout.addWidget(self.buttons)
@@ -112,6 +121,14 @@ class EncodeDialog(QDialog):
         grid.addWidget(QLabel(f"{spec.title} weights are not installed ({RESOURCES / weights})."), row + 2, 0, 1, 2)
         return row + 3
 
+    def _effort_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Effort"))
+        row.addWidget(QLabel("fastest"))
+        row.addWidget(self.effort, 1)
+        row.addWidget(QLabel("best"))
+        return row
+
     def _folder_row(self) -> QHBoxLayout:
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -145,7 +162,7 @@ class EncodeDialog(QDialog):
         quality = self.quality[spec.name].currentData() if spec.is_family else None
         budget, pane = (len(self.beside.data), BESIDE) if self.equal_bytes() else (None, None)
         name = files.encoded_name(self.image, spec.name, quality, budget).name
-        return Target(spec.name, quality, self._folder() / name, budget, pane)
+        return Target(spec.name, quality, self._folder() / name, budget, pane, self.effort.value())
 
     def _folder(self) -> Path:
         return Path(self.folder.text().strip()).expanduser()
@@ -160,6 +177,7 @@ class EncodeDialog(QDialog):
             if combo.count():
                 self.preferences.set_quality(codec, combo.currentData())
         self.preferences.set_folder("encode", str(self._folder().resolve()))
+        self.preferences.set_effort(self.effort.value())
         super().accept()
 
     def _show_names(self) -> None:

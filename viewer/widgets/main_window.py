@@ -21,6 +21,7 @@ from viewer.control.encoding import Encoding, Target
 from viewer.control.preferences import Preferences
 from viewer.control.streaming import NetworkSimulator
 from viewer.presentation.charts import table_csv
+from viewer.presentation.encoding import progress_text
 from viewer.presentation.panes import activity_parts, readout_parts
 from viewer.presentation.shortcuts import shortcut_rows
 from viewer.presentation.streams import placeholder
@@ -217,7 +218,7 @@ class MainWindow(QMainWindow):
         self.device = QLabel("Device: starting…")
         status.addPermanentWidget(self.device)
         self._encode_clock = QElapsedTimer()
-        self._encode_stage = ""
+        self._encode_stage, self._encode_fraction = "", None
         self._encode_timer = QTimer(self, interval=250)
         self._encode_timer.timeout.connect(self._show_encode_progress)
 
@@ -389,7 +390,7 @@ class MainWindow(QMainWindow):
         self.encoding.start(self.viewer.session.original.path, targets)
         self.banner.resolve("encode")
         self._encode_clock.start()
-        self._on_encode_stage("Starting the encoder")
+        self._on_encode_stage("Starting the encoder", None)
         for widget in (self.encode_label, self.encode_bar, self.encode_cancel):
             widget.show()
         self._encode_timer.start()
@@ -401,12 +402,15 @@ class MainWindow(QMainWindow):
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
-    def _on_encode_stage(self, text: str) -> None:
-        self._encode_stage = text
+    def _on_encode_stage(self, text: str, fraction: float | None) -> None:
+        self._encode_stage, self._encode_fraction = text, fraction
+        self.encode_bar.setMaximum(0 if fraction is None else 1000)  # 0: busy without a percentage
+        self.encode_bar.setValue(0 if fraction is None else round(1000 * fraction))
         self._show_encode_progress()
 
     def _show_encode_progress(self) -> None:
-        self.encode_label.setText(f"{self._encode_stage}… {self._encode_clock.elapsed() / 1000:.0f} s")
+        elapsed = self._encode_clock.elapsed() / 1000
+        self.encode_label.setText(progress_text(self._encode_stage, self._encode_fraction, elapsed))
 
     def _on_encoded(self, streams: list) -> None:
         self._on_encode_end("")
