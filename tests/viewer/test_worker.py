@@ -5,6 +5,7 @@ import pytest
 
 from codec import api, container
 from viewer.backend import protocol as p
+from viewer.backend import worker
 from viewer.backend.worker import StreamJob
 from viewer_helpers import make_image
 
@@ -37,13 +38,48 @@ def test_a_whole_file_costs_one_synthesis(data):
     assert np.array_equal(messages[0].rgb, api.decode(data, device="cpu").last.rgb)
 
 
-def test_layers_overtaken_before_their_synthesis_are_skipped(data):
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The worker's scheduling clock, standing still unless a test moves it (a list of one float)."""
+    now = [100.0]
+    monkeypatch.setattr(worker, "clock", lambda: now[0])
+    return now
+
+
+def test_layers_overtaken_before_their_synthesis_are_skipped(data, frozen_clock):
     header = container.read_header(data)
     job = StreamJob("s", None)
     job.feed(data[:header.layer_offset(2)])
-    assert pictures(run_steps(job)) == [1]
+    assert pictures(run_steps(job)) == [0, 1]  # the first picture as soon as it is decodable
     job.feed(data[header.layer_offset(2):header.layer_offset(5)])  # layers 2, 3, 4 at once
     assert pictures(run_steps(job)) == [4]
+
+
+def test_while_bytes_arrive_a_picture_comes_first_and_then_every_refresh_interval(data, frozen_clock):
+    header = container.read_header(data)
+    job = StreamJob("s", None)
+    job.feed(data[:header.layer_offset(6)])  # layers 0-5 at once, more to come
+    actions = []
+    while job.has_work:
+        message = job.step()
+        actions.append(message.index if message is not None else "decode")
+        frozen_clock[0] += 0.3  # each step takes 0.3 s
+    first = actions.index(0)
+    assert actions[:first] == ["decode", "decode"]  # opening the decoder, layer 0's chunk
+    shown = [i for i, a in enumerate(actions) if a != "decode"]
+    assert all(b - a <= 5 for a, b in zip(shown, shown[1:]))  # at most 4 decode steps (1.2 s) between pictures
+    assert actions[-1] == 5 and len(shown) >= 3
+
+
+def test_a_whole_file_goes_straight_to_its_last_layer_even_when_decoding_is_slow(data, frozen_clock):
+    job = StreamJob("s", None)
+    job.feed(data)
+    actions = []
+    while job.has_work:
+        message = job.step()
+        actions.append(None if message is None else message.index)
+        frozen_clock[0] += 2.0
+    assert [a for a in actions if a is not None] == [7]
 
 
 def test_a_picked_layer_is_synthesized_on_demand_and_once(data):

@@ -5,7 +5,9 @@ by viewer.backend.client. It works one step at a time, either one encode, or for
 over streams) the range decoding of one layer or one synthesis, and reads the waiting messages
 between steps. Every complete layer is range-decoded (cheap), but only the layer to show is
 synthesized: the newest decoded one, or the one the GUI picked; a layer overtaken by a newer one
-before its synthesis began is never synthesized. A stream is any layered file (codec.layered: a
+before its synthesis began is never synthesized. While bytes arrive faster than they are
+range-decoded, the decoding pauses for a picture as soon as the first one is decodable and then
+at least every REFRESH_S seconds, so the screen never starves. A stream is any layered file (codec.layered: a
 `.strata` file, a JPEG 2000 file with quality layers, a progressive JPEG): its reader and its
 codec's layer decoder are the same steps for every format.
 """
@@ -22,6 +24,10 @@ from codec.effort import DEFAULT_EFFORT
 from codec.codecs.protocol import LayerDecoder
 from codec.evaluation import metrics
 from viewer.backend import protocol as p
+
+
+REFRESH_S = 1.0  # while bytes arrive, a newer picture is shown at least this often (seconds)
+clock = time.monotonic  # the scheduling's clock (tests replace it)
 
 
 def serve(sock: socket.socket) -> None:
@@ -61,6 +67,7 @@ class StreamJob:
         self.symbol_seconds: dict[int, float] = {}  # layer -> range decoding so far
         self.failure: p.StreamFailed | None = None  # sent once nothing is left to show
         self.reported = False
+        self.shown_at: float | None = None  # clock() when the last picture was sent
 
     def feed(self, data: bytes) -> None:
         """Take bytes; raises a ValueError when the header is bad (ContainerError, ClassicFileError)."""
@@ -88,13 +95,15 @@ class StreamJob:
         return None if action is None else action()
 
     def _next_step(self):
-        """The picked layer first, then the range decoding of complete chunks, then the newest
-        refinement's synthesis, then the failure (if any)."""
+        """The picked layer first, then the range decoding of complete chunks (interrupted by
+        the newest refinement's synthesis while bytes still arrive and the screen has had no
+        picture for REFRESH_S seconds), then the newest refinement's synthesis, then the failure
+        (if any)."""
         if self.decoder is None and self.reader.header is not None and (self.failure is None or self.pending):
             return self._open  # as soon as the header is known: the model loads while bytes arrive
         target = self._target()
         due = target is not None and target not in self.sent
-        if due and self.selected is not None:
+        if due and (self.selected is not None or self._picture_overdue()):
             return lambda: self._synthesize(*target)
         if self.pending:
             return self._decode_next
@@ -103,6 +112,14 @@ class StreamJob:
         if self.failure is not None and not self.reported:
             return self._report
         return None
+
+    def _picture_overdue(self) -> bool:
+        """While bytes still arrive: the screen has no picture yet, or none for REFRESH_S
+        seconds. (Once the file is whole or broken off, its last layer is worth one synthesis,
+        not two.)"""
+        if self.reader.done or self.failure is not None:
+            return False
+        return self.shown_at is None or clock() - self.shown_at >= REFRESH_S
 
     def _complete_layers(self) -> int:
         """Layers whose every chunk is range-decoded."""
@@ -147,6 +164,7 @@ class StreamJob:
         rgb = self.decoder.synthesize(index)
         seconds = time.perf_counter() - start
         self.sent.add((index, parts))
+        self.shown_at = clock()
         header = self.reader.header
         used = header.chunk_end(index, parts - 1)
         complete = parts == len(header.chunks[index])
