@@ -142,8 +142,9 @@ def write_pack(folder: str | Path, out: str | Path, size: int, train: int, evals
     eval_names, eval_crops = _collect(photo_crops(order[:evals], evals, size, rng), size)
     train_names, files = [], []
     crops = photo_crops(order[evals:], train, size, rng)
+    per_file = -(-train // -(-train // shard))  # files of equal size, at most shard crops each
     while len(train_names) < train:
-        names, pixels = _collect(islice(crops, min(shard, train - len(train_names))), size)
+        names, pixels = _collect(islice(crops, min(per_file, train - len(train_names))), size)
         files.append(f"train-{len(files):03d}.npy")
         _save_npy(out / files[-1], pixels)
         train_names += names

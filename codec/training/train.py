@@ -33,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from codec.training.data import is_pack, list_images, load_cached, load_pack, load_rgb, random_crops
 from codec.training.sampling import Draw, LayerSampler
-from codec.training.transfer import write_parts
+from codec.training.transfer import exported_step, write_parts
 from codec.resources import cache_dir, checkout
 from codec import registry
 from codec.precision import bf16_is_native
@@ -340,7 +340,10 @@ def device_name(device: torch.device) -> str:
 
 
 def export_parts(cfg: TrainConfig, run: Run, out: str | Path, device: torch.device) -> None:
-    """The model's fp16 weights file, as `export` writes it, in parts in out (codec.training.transfer)."""
+    """The model's fp16 weights file, as `export` writes it, in parts in out (codec.training.transfer),
+    unless out holds this step's already."""
+    if exported_step(out, cfg.name) == run.step:
+        return
     model = exported_model(cfg, build_model(cfg.codec, asdict(run.model.config), run.model.state_dict()))
     source = {"run": cfg.name, "step": run.step, "init": run.init, "seconds": round(run.seconds),
               "device": device_name(device)}
@@ -422,6 +425,8 @@ def train(cfg: TrainConfig, restart: bool = False, out: str | Path | None = None
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     log = (cfg.run_dir / "log.jsonl").open("a") if rank == 0 else None
     sums, counted, interval_start, last_ckpt, saved = {}, 0, time.time(), time.time(), run.step
+    if log and evals and cfg.minutes > 0:  # a time-bounded run is judged by its start and end
+        write_record(log, evaluation_record(cfg, run, evals, "start"))
     clock, stopping = time.time() - run.seconds, False
     stop = StopRequest()
     model.train()
@@ -480,6 +485,13 @@ def train(cfg: TrainConfig, restart: bool = False, out: str | Path | None = None
         dist.destroy_process_group()
 
 
+def evaluation_record(cfg: TrainConfig, run: Run, evals: list[torch.Tensor], when: str) -> dict:
+    """A log record of the model's estimated bpp and PSNR per layer on the eval pictures."""
+    num_layers = getattr(run.model.config, "layers", 1)
+    return {"step": run.step, when: True, "seconds": round(run.seconds, 1), "time": round(time.time()),
+            **evaluate(run.model, evals, cfg, num_layers)}
+
+
 def write_record(log, record: dict) -> None:
     print(json.dumps(record), flush=True)
     log.write(json.dumps(record) + "\n")
@@ -500,9 +512,7 @@ def finish(cfg: TrainConfig, run: Run, out: str | Path | None, device: torch.dev
     if finished:
         export(cfg, cfg.run_dir / "weights.pt")
         if evals and cfg.minutes > 0:
-            num_layers = getattr(run.model.config, "layers", 1)
-            write_record(log, {"step": run.step, "final": True, "seconds": round(run.seconds, 1),
-                               "time": round(time.time()), **evaluate(run.model, evals, cfg, num_layers)})
+            write_record(log, evaluation_record(cfg, run, evals, "final"))
     if out:
         export_parts(cfg, run, out, device)
 

@@ -77,6 +77,12 @@ def newest_sets(folder: str | Path) -> dict[str, list[Path]]:
     return {run: paths for run, (_, paths) in sorted(newest.items())}
 
 
+def exported_step(folder: str | Path, run: str) -> int | None:
+    """The step of the run's newest complete export in folder (None: none there)."""
+    parts = newest_sets(folder).get(run) if Path(folder).is_dir() else None
+    return int(_parse(parts[0])["step"]) if parts else None
+
+
 def join_parts(paths: list[str | Path]) -> dict:
     """The weights payload the parts of one export hold, its content digest checked."""
     parts = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
