@@ -463,7 +463,7 @@ def train(cfg: TrainConfig, restart: bool = False, out: str | Path | None = None
         if run.step % cfg.log_every == 0:
             elapsed = time.time() - interval_start
             record = {"step": run.step, "lr": lr, **{k: round(v / counted, 4) for k, v in sums.items()},
-                      "steps_per_s": round(counted / elapsed, 3), "seconds": round(run.seconds, 1),
+                      "steps_per_s": round(counted / elapsed, 3), "seconds": round(time.time() - clock, 1),
                       "time": round(time.time())}
             if run.step % cfg.eval_every == 0 and evals:
                 record.update(evaluate(model, evals, cfg, num_layers))
