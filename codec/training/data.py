@@ -1,8 +1,18 @@
-"""Training data: a folder of photos decoded once into a pixel cache, sampled as random crops."""
+"""Training data: a folder of photos decoded once into a pixel cache, or a pack of crops cut from
+one (for a machine the photos cannot travel to), sampled as random crops.
+
+A pack is a folder of uint8 .npy files, (n, S, S, 3) each, and pack.json naming them:
+    {"format": "strata-pack", "version": 1, "crop": S, "source": the photo folder,
+     "train": {"files": [...], "photos": [...]}, "eval": {"file": "eval.npy", "photos": [...]}}
+The eval crops come from photos that no training crop of the pack comes from.
+"""
 from __future__ import annotations
 
 import hashlib
+import json
+from itertools import islice
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -55,8 +65,10 @@ def load_cached(folder: str | Path, cache_dir: str | Path, min_side: int, exclud
     return images
 
 
-def random_crops(images: list[np.ndarray], batch: int, size: int, rng: np.random.Generator) -> torch.Tensor:
-    """(batch, 3, size, size) float32 in [0, 1]: random image, random crop, random flips."""
+def random_crops(images: list[np.ndarray], batch: int, size: int, rng: np.random.Generator,
+                 device: torch.device | None = None) -> torch.Tensor:
+    """(batch, 3, size, size) float32 in [0, 1] on device (channels-last): random image, random
+    crop, random flips. The crops travel to the device as uint8 and are converted there."""
     crops = np.empty((batch, size, size, 3), dtype=np.uint8)
     for i in range(batch):
         pixels = images[rng.integers(len(images))]
@@ -68,4 +80,89 @@ def random_crops(images: list[np.ndarray], batch: int, size: int, rng: np.random
         if rng.random() < 0.5:
             crop = crop[::-1]
         crops[i] = crop
-    return torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255)
+    return torch.from_numpy(crops).to(device).permute(0, 3, 1, 2).float().div_(255)
+
+
+PACK_FORMAT = "strata-pack"
+PACK_MANIFEST = "pack.json"
+EVAL_FILE = "eval.npy"
+
+
+def is_pack(folder: str | Path) -> bool:
+    return (Path(folder) / PACK_MANIFEST).is_file()
+
+
+def read_manifest(folder: str | Path) -> dict:
+    """A pack's pack.json, checked to be one."""
+    manifest = json.loads((Path(folder) / PACK_MANIFEST).read_text())
+    if manifest.get("format") != PACK_FORMAT or manifest.get("version") != 1:
+        raise ValueError(f"{folder}/{PACK_MANIFEST} is not a version-1 {PACK_FORMAT} manifest")
+    return manifest
+
+
+def load_pack(folder: str | Path, min_side: int) -> list[np.ndarray]:
+    """The training crops of a pack, one (S, S, 3) uint8 array each (S at least min_side)."""
+    manifest = read_manifest(folder)
+    if manifest["crop"] < min_side:
+        raise ValueError(f"the pack {folder} holds {manifest['crop']}^2 crops, smaller than {min_side}")
+    return [crop for name in manifest["train"]["files"] for crop in np.load(Path(folder) / name)]
+
+
+def photo_crops(paths: list[Path], count: int, size: int, rng: np.random.Generator) -> Iterator[tuple[str, np.ndarray]]:
+    """count random size x size crops, one a photo in turn (round after round), with the name of
+    the photo each comes from."""
+    made = 0
+    while made < count:
+        for path in paths[: count - made]:
+            pixels = load_rgb(path)
+            top, left = (rng.integers(s - size + 1) for s in pixels.shape[:2])
+            yield path.name, pixels[top : top + size, left : left + size]
+        made += min(len(paths), count - made)
+
+
+def eligible_photos(folder: str | Path, size: int, exclude: set[str]) -> list[Path]:
+    """The photos of folder (not excluded) at least size pixels on each side (read from headers)."""
+    def big_enough(path: Path) -> bool:
+        with Image.open(path) as im:
+            return min(im.size) >= size
+    return [p for p in list_images(folder) if p.name not in exclude and big_enough(p)]
+
+
+def write_pack(folder: str | Path, out: str | Path, size: int, train: int, evals: int, seed: int,
+               exclude: set[str] = frozenset(), shard: int = 40) -> dict:
+    """Cut `train` training crops and `evals` eval crops (from other photos) of size^2 pixels from
+    the photos of folder into the pack out, shard crops per .npy file; returns its manifest."""
+    rng = np.random.default_rng(seed)
+    photos = eligible_photos(folder, size, exclude)
+    if train < 1 or len(photos) <= evals:
+        raise ValueError(f"{folder} has {len(photos)} photos of at least {size}^2: too few for "
+                         f"{evals} eval crops and training crops from other photos")
+    order = [photos[i] for i in rng.permutation(len(photos))]
+    out = Path(out)
+    eval_names, eval_crops = _collect(photo_crops(order[:evals], evals, size, rng), size)
+    train_names, files = [], []
+    crops = photo_crops(order[evals:], train, size, rng)
+    per_file = -(-train // -(-train // shard))  # files of equal size, at most shard crops each
+    while len(train_names) < train:
+        names, pixels = _collect(islice(crops, min(per_file, train - len(train_names))), size)
+        files.append(f"train-{len(files):03d}.npy")
+        _save_npy(out / files[-1], pixels)
+        train_names += names
+    _save_npy(out / EVAL_FILE, eval_crops)
+    manifest = {"format": PACK_FORMAT, "version": 1, "crop": size, "source": str(folder), "seed": seed,
+                "train": {"files": files, "photos": train_names}, "eval": {"file": EVAL_FILE, "photos": eval_names}}
+    write_atomic(out / PACK_MANIFEST, json.dumps(manifest, indent=1).encode())
+    for stale in set(out.glob("train-*.npy")) - {out / name for name in files}:
+        stale.unlink()  # a previous, larger pack's
+    return manifest
+
+
+def _collect(named: Iterator[tuple[str, np.ndarray]], size: int) -> tuple[list[str], np.ndarray]:
+    """The names and the stacked crops (n, size, size, 3) of (name, crop) pairs."""
+    pairs = list(named)
+    crops = np.stack([crop for _, crop in pairs]) if pairs else np.empty((0, size, size, 3), np.uint8)
+    return [name for name, _ in pairs], crops
+
+
+def _save_npy(path: Path, pixels: np.ndarray) -> None:
+    write_atomic(path, lambda f: np.save(f, np.ascontiguousarray(pixels), allow_pickle=False))

@@ -3,11 +3,15 @@
     python -m codec.training.train configs/deephq_phase1.toml            # train (or resume) on 2 CPU cores
     torchrun --nproc_per_node=4 -m codec.training.train configs/...      # data-parallel (gloo CPU / nccl GPU)
     python -m codec.training.train configs/deephq_phase1.toml --export resources/deephq.pt
+    python -m codec.training.train configs/deephq_gpu.toml --minutes 5 --out DIR   # a lent GPU (docs/TRAINING.md)
 
 A run lives in runs/<name>/: ckpt.pt (model, optimiser, step, RNG; written atomically every
 `checkpoint_minutes`), log.jsonl (one JSON line per log interval, for plotting) and weights.pt
 (the fp16 export). A run with no checkpoint starts from `init_from` (a previous run's checkpoint
-or a shipped weights file), else from scratch.
+or a shipped weights file), else from scratch. `minutes` bounds a run by training time instead of
+steps (the schedule runs by whichever ends first), `data` may be a pack of crops
+(scripts/gpu_pack.py), and --out DIR also writes the fp16 weights into DIR at every checkpoint,
+in parts of at most 15 MiB (codec.training.transfer).
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import os
 import signal
 import time
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +31,13 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from codec.training.data import load_cached, random_crops
+from codec.training.data import is_pack, list_images, load_cached, load_pack, load_rgb, random_crops
 from codec.training.sampling import Draw, LayerSampler
+from codec.training.transfer import exported_step, write_parts
 from codec.resources import cache_dir, checkout
 from codec import registry
 from codec.precision import bf16_is_native
-from codec.weights import atomic_torch_save, build_model, export_weights, read_weights
+from codec.weights import atomic_torch_save, build_model, export_weights, read_weights, weights_payload
 
 REPO = checkout() or Path.cwd()  # config paths are relative to it (installed: the current folder)
 
@@ -49,6 +54,7 @@ class TrainConfig:
     layer_sampling: str = "uniform"  # or "loss": layers drawn by their share of the loss (training.sampling)
     drop: float = 0.0  # HC: probability of replacing shallower latents by their means
     steps: int = 80_000
+    minutes: float = 0.0  # > 0: stop after this much training time (wall clock, over all resumes)
     batch: int = 2
     crop: int = 256  # at 128 z is 2x2 and the hyperprior never sees the inside of a picture
     lr: list = field(default_factory=lambda: [[0.0, 5e-4], [0.85, 1e-4], [0.95, 2e-5]])
@@ -60,9 +66,9 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast where the hardware computes bf16 natively (bf16_is_native)
     init_from: list = field(default_factory=list)  # candidates; the first that exists is used
     branch: bool = False  # a branch (an anneal, a catch-up) starts at step 0, whatever its lineage records
-    data: str = "../shared/data/train"
+    data: str = "../shared/data/train"  # a folder of photos, or a pack of crops (codec.training.data)
     held_out: str = "configs/held_out.txt"  # photos of `data` never trained on (large-photo checks)
-    eval_data: str = "../shared/data/kodak"  # monitoring only, never trained on
+    eval_data: str = "../shared/data/kodak"  # monitoring only, never trained on; or a pack's eval.npy
     eval_images: int = 6
     eval_every: int = 2000
     log_every: int = 100
@@ -84,10 +90,16 @@ class TrainConfig:
         return REPO / self.runs / self.name
 
 
-def learning_rate(cfg: TrainConfig, step: int) -> float:
+def progress(cfg: TrainConfig, step: int, seconds: float = 0.0) -> float:
+    """How far the run is, 0 to 1: by steps, or by training time when that is further (cfg.minutes)."""
+    by_time = seconds / (60 * cfg.minutes) if cfg.minutes > 0 else 0.0
+    return max(step / cfg.steps, by_time)
+
+
+def learning_rate(cfg: TrainConfig, step: int, seconds: float = 0.0) -> float:
     """Piecewise-constant schedule: the last [fraction, lr] pair whose fraction has passed."""
-    progress = step / cfg.steps
-    return [lr for start, lr in cfg.lr if progress >= start][-1]
+    done = progress(cfg, step, seconds)
+    return [lr for start, lr in cfg.lr if done >= start][-1]
 
 
 def freeze_untrained(model: torch.nn.Module, cfg: TrainConfig) -> None:
@@ -244,33 +256,106 @@ def evaluate(model: torch.nn.Module, images: list[torch.Tensor], cfg: TrainConfi
     return {"eval_bpp": np.mean(bpp, 0).round(4).tolist(), "eval_psnr": np.mean(psnr, 0).round(3).tolist()}
 
 
-def eval_tensors(cfg: TrainConfig, device: torch.device, multiple: int) -> list[torch.Tensor]:
-    from codec.training.data import list_images, load_rgb
+def eval_pixels(cfg: TrainConfig) -> list[np.ndarray]:
+    """The first eval_images monitoring pictures: photos of a folder, or the crops of a pack's eval.npy."""
+    path = REPO / cfg.eval_data
+    if path.suffix == ".npy":
+        return list(np.load(path)[: cfg.eval_images])
+    return [load_rgb(p) for p in list_images(path)[: cfg.eval_images]]
 
+
+def eval_tensors(cfg: TrainConfig, device: torch.device, multiple: int) -> list[torch.Tensor]:
     tensors = []
-    for path in list_images(REPO / cfg.eval_data)[: cfg.eval_images]:
-        pixels = load_rgb(path)
+    for pixels in eval_pixels(cfg):
         h, w = (s // multiple * multiple for s in pixels.shape[:2])
         tensors.append(torch.from_numpy(pixels[:h, :w].copy()).permute(2, 0, 1)[None].float().div(255).to(device))
     return tensors
 
 
-def save_checkpoint(cfg: TrainConfig, model, optimizer, step: int, rng: np.random.Generator, init: dict,
-                    average: WeightAverage | None, sampler: LayerSampler | None) -> None:
+def training_images(cfg: TrainConfig) -> list[np.ndarray]:
+    """The pictures crops are drawn from: a pack's crops, or the photos of cfg.data less the held-out ones."""
+    folder = REPO / cfg.data
+    if is_pack(folder):
+        return load_pack(folder, cfg.crop)
+    return load_cached(folder, cache_dir("pixels"), cfg.crop, held_out(cfg))
+
+
+@dataclass
+class Run:
+    """A run's state besides its config: what a checkpoint holds."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    rng: np.random.Generator
+    step: int = 0
+    seconds: float = 0.0  # training time, over all resumes (cfg.minutes)
+    init: dict = field(default_factory=dict)  # where the state came from (load_initial_state)
+    average: WeightAverage | None = None
+    sampler: LayerSampler | None = None
+
+
+def save_checkpoint(cfg: TrainConfig, run: Run) -> None:
     atomic_torch_save(
         {
-            "model": model.state_dict(),
-            "ema": average.state if average else None,
-            "optimizer": optimizer.state_dict(),
-            "step": step,
+            "model": run.model.state_dict(),
+            "ema": run.average.state if run.average else None,
+            "optimizer": run.optimizer.state_dict(),
+            "step": run.step,
+            "seconds": run.seconds,
             "torch_rng": torch.get_rng_state(),
-            "numpy_rng": json.dumps(rng.bit_generator.state),
-            "layer_losses": json.dumps(sampler.losses if sampler else None),
+            "numpy_rng": json.dumps(run.rng.bit_generator.state),
+            "layer_losses": json.dumps(run.sampler.losses if run.sampler else None),
             "config": json.dumps(cfg.__dict__),
-            "init": json.dumps(init),
+            "init": json.dumps(run.init),
         },
         cfg.run_dir / "ckpt.pt",
     )
+
+
+def restore(cfg: TrainConfig, run: Run, device: torch.device, restart: bool) -> dict:
+    """Load the run's checkpoint into run, or (none, or restart) its initial state from init_from.
+    Returns what else the checkpoint keeps: "ema" (the weight average) and "layer_losses"."""
+    ckpt = cfg.run_dir / "ckpt.pt"
+    if ckpt.exists() and not restart:
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+        run.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.step, run.seconds = state["step"], state.get("seconds", 0.0)
+        torch.set_rng_state(state["torch_rng"])
+        run.rng.bit_generator.state = json.loads(state["numpy_rng"])
+        run.init = json.loads(state.get("init", "{}"))
+        print(f"resumed {ckpt} at step {run.step}", flush=True)
+        return {"ema": state.get("ema"), "layer_losses": json.loads(state.get("layer_losses", "null"))}
+    if cfg.init_from:
+        run.step, run.init = load_initial_state(run.model, cfg)
+    return {}
+
+
+def out_of_time(cfg: TrainConfig, seconds: float) -> bool:
+    return cfg.minutes > 0 and seconds >= 60 * cfg.minutes
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def export_parts(cfg: TrainConfig, run: Run, out: str | Path, device: torch.device) -> None:
+    """The model's fp16 weights file, as `export` writes it, in parts in out (codec.training.transfer),
+    unless out holds this step's already."""
+    if exported_step(out, cfg.name) == run.step:
+        return
+    model = exported_model(cfg, build_model(cfg.codec, asdict(run.model.config), run.model.state_dict()))
+    source = {"run": cfg.name, "step": run.step, "init": run.init, "seconds": round(run.seconds),
+              "device": device_name(device)}
+    paths = write_parts({**weights_payload(model, cfg.codec), "source": source}, out, cfg.name, run.step)
+    print(f"step {run.step}: fp16 weights in {len(paths)} part(s) in {out}", flush=True)
+
+
+def save(cfg: TrainConfig, run: Run, out: str | Path | None, device: torch.device) -> None:
+    """Checkpoint, and write the fp16 weights into out when given."""
+    save_checkpoint(cfg, run)
+    if out:
+        export_parts(cfg, run, out, device)
 
 
 def setup_distributed() -> tuple[int, int, torch.device]:
@@ -309,95 +394,87 @@ class StopRequest:
         self.requested = True
 
 
-def train(cfg: TrainConfig, restart: bool = False) -> None:
-    """Run (or resume) cfg; restart=True ignores an existing checkpoint and starts from init_from."""
+def train(cfg: TrainConfig, restart: bool = False, out: str | Path | None = None) -> None:
+    """Run (or resume) cfg; restart=True ignores an existing checkpoint and starts from init_from;
+    out: a folder that also gets the fp16 weights at every checkpoint (export_parts)."""
     rank, world, device = setup_distributed()
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # the fastest convolutions for the fixed training shapes
     torch.manual_seed(cfg.seed + rank)
-    rng = np.random.default_rng(cfg.seed + rank)
     spec = registry.spec(cfg.codec)
     model = spec.model_class(spec.config_class(**cfg.model)).to(device)
     freeze_untrained(model, cfg)
-    optimizer = make_optimizer(model, cfg)
-    step, ckpt, init, layer_losses = 0, cfg.run_dir / "ckpt.pt", {}, None
-    if ckpt.exists() and not restart:
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step = state["step"]
-        torch.set_rng_state(state["torch_rng"])
-        rng.bit_generator.state = json.loads(state["numpy_rng"])
-        init = json.loads(state.get("init", "{}"))
-        layer_losses = json.loads(state.get("layer_losses", "null"))
-        print(f"resumed {ckpt} at step {step}", flush=True)
-    elif cfg.init_from:
-        step, init = load_initial_state(model, cfg)
-    average = None
+    run = Run(model, make_optimizer(model, cfg), np.random.default_rng(cfg.seed + rank))
+    kept = restore(cfg, run, device, restart)
     if cfg.ema_decay > 0:
-        resumed = state.get("ema") if ckpt.exists() and not restart else None
-        average = WeightAverage(model, cfg.ema_decay, resumed)
+        run.average = WeightAverage(model, cfg.ema_decay, kept.get("ema"))
     model = model.to(memory_format=torch.channels_last)
+    optimizer = run.optimizer
     if rank == 0:
         native = bf16_is_native(device)
         print(f"precision: {'bf16 autocast' if cfg.bf16 and native else 'float32'} "
-              f"(config bf16 = {cfg.bf16}, native bf16 on {device.type}: {native})", flush=True)
+              f"(config bf16 = {cfg.bf16}, native bf16 on {device.type}: {native}); device: {device_name(device)}",
+              flush=True)
     # phase 1 leaves the steps, gains and importance net unused
     trained = DistributedDataParallel(model, find_unused_parameters=True) if world > 1 else model
     loss_fn = loss_function(cfg)
-    images = load_cached(REPO / cfg.data, cache_dir("pixels"), cfg.crop, held_out(cfg))
+    images = training_images(cfg)
     evals = eval_tensors(cfg, device, model.config.downsampling) if rank == 0 else []
     num_layers = getattr(model.config, "layers", 1)
-    sampler = layer_sampler(cfg, num_layers, rng, layer_losses)
+    run.sampler = sampler = layer_sampler(cfg, num_layers, run.rng, kept.get("layer_losses"))
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     log = (cfg.run_dir / "log.jsonl").open("a") if rank == 0 else None
-    sums, counted, interval_start, last_ckpt = {}, 0, time.time(), time.time()
+    sums, counted, interval_start, last_ckpt, saved = {}, 0, time.time(), time.time(), run.step
+    if log and evals and cfg.minutes > 0:  # a time-bounded run is judged by its start and end
+        write_record(log, evaluation_record(cfg, run, evals, "start"))
+    clock, stopping = time.time() - run.seconds, False
     stop = StopRequest()
     model.train()
-    while step < cfg.steps:
-        lr = learning_rate(cfg, step)
+    while run.step < cfg.steps:
+        run.seconds = time.time() - clock
+        lr = learning_rate(cfg, run.step, run.seconds)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
-        x = random_crops(images, cfg.batch, cfg.crop, rng).to(device).contiguous(memory_format=torch.channels_last)
+        x = random_crops(images, cfg.batch, cfg.crop, run.rng, device)
         with autocast(cfg, device):
             draw = draw_layers(sampler)
             loss, metrics, rows = loss_fn(trained, x, draw)
-        finite, stopping = agree(world, device, math.isfinite(metrics["loss"]), stop.requested)
+        finite, stopping = agree(world, device, math.isfinite(metrics["loss"]),
+                                 stop.requested or out_of_time(cfg, run.seconds))
         if stopping:
-            if rank == 0:
-                save_checkpoint(cfg, model, optimizer, step, rng, init, average, sampler)
-                print(f"stopped by signal at step {step}; checkpoint saved", flush=True)
             break
         optimizer.zero_grad(set_to_none=True)
         if not finite:
-            print(f"step {step}: non-finite loss (rank {rank}: {metrics['loss']}), batch skipped", flush=True)
+            print(f"step {run.step}: non-finite loss (rank {rank}: {metrics['loss']}), batch skipped", flush=True)
             continue
         if sampler:
             sampler.observe(draw.layers, rows)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip)
         optimizer.step()
-        if average:
-            average.update(model)
-        step += 1
+        if run.average:
+            run.average.update(model)
+        run.step += 1
         counted += 1
         for k, v in metrics.items():
             sums[k] = sums.get(k, 0.0) + v
         if rank != 0:
             continue
-        if step % cfg.log_every == 0:
+        if run.step % cfg.log_every == 0:
             elapsed = time.time() - interval_start
-            record = {"step": step, "lr": lr, **{k: round(v / counted, 4) for k, v in sums.items()},
-                      "steps_per_s": round(counted / elapsed, 3), "time": round(time.time())}
-            if step % cfg.eval_every == 0:
+            record = {"step": run.step, "lr": lr, **{k: round(v / counted, 4) for k, v in sums.items()},
+                      "steps_per_s": round(counted / elapsed, 3), "seconds": round(time.time() - clock, 1),
+                      "time": round(time.time())}
+            if run.step % cfg.eval_every == 0 and evals:
                 record.update(evaluate(model, evals, cfg, num_layers))
-            print(json.dumps(record), flush=True)
-            log.write(json.dumps(record) + "\n")
-            log.flush()
+            write_record(log, record)
             sums, counted, interval_start = {}, 0, time.time()
-        if time.time() - last_ckpt > 60 * cfg.checkpoint_minutes or step == cfg.steps:
-            save_checkpoint(cfg, model, optimizer, step, rng, init, average, sampler)
-            last_ckpt = time.time()
-    if rank == 0 and step == cfg.steps:
-        export(cfg, cfg.run_dir / "weights.pt")
+        if time.time() - last_ckpt > 60 * cfg.checkpoint_minutes:
+            save(cfg, run, out, device)
+            last_ckpt, saved = time.time(), run.step
+    run.seconds = time.time() - clock
+    if rank == 0:
+        finish(cfg, run, out, device, stopped=stopping, unsaved=run.step != saved, log=log, evals=evals)
     if world > 1:
         # The DDP reducer and the graph of a batch not stepped (a stop) hold gloo work: left to the
         # interpreter's exit, freeing them aborts the process (SIGABRT, "terminate called without
@@ -406,6 +483,38 @@ def train(cfg: TrainConfig, restart: bool = False) -> None:
         gc.collect()
         dist.barrier()
         dist.destroy_process_group()
+
+
+def evaluation_record(cfg: TrainConfig, run: Run, evals: list[torch.Tensor], when: str) -> dict:
+    """A log record of the model's estimated bpp and PSNR per layer on the eval pictures."""
+    num_layers = getattr(run.model.config, "layers", 1)
+    return {"step": run.step, when: True, "seconds": round(run.seconds, 1), "time": round(time.time()),
+            **evaluate(run.model, evals, cfg, num_layers)}
+
+
+def write_record(log, record: dict) -> None:
+    print(json.dumps(record), flush=True)
+    log.write(json.dumps(record) + "\n")
+    log.flush()
+
+
+def finish(cfg: TrainConfig, run: Run, out: str | Path | None, device: torch.device, stopped: bool,
+           unsaved: bool, log, evals: list[torch.Tensor]) -> None:
+    """Rank 0 after the loop: checkpoint what is new, say why a stopped run stopped, export a
+    finished one (steps or minutes done), evaluate a finished time-bounded one (it ends at a step
+    eval_every cannot foresee), and write the weights into out."""
+    finished = run.step >= cfg.steps or out_of_time(cfg, run.seconds)
+    if unsaved or stopped:
+        save_checkpoint(cfg, run)
+    if stopped:
+        why = f"time limit of {cfg.minutes} minutes reached" if finished else "stopped by signal"
+        print(f"{why} at step {run.step}; checkpoint saved", flush=True)
+    if finished:
+        export(cfg, cfg.run_dir / "weights.pt")
+        if evals and cfg.minutes > 0:
+            write_record(log, evaluation_record(cfg, run, evals, "final"))
+    if out:
+        export_parts(cfg, run, out, device)
 
 
 def held_out(cfg: TrainConfig) -> set[str]:
@@ -428,7 +537,14 @@ def checkpoint_model(cfg: TrainConfig, ema: bool = False) -> tuple[dict, torch.n
     return state, build_model(cfg.codec, cfg.model, weights)
 
 
-def export(cfg: TrainConfig, target: str, ema: bool = False) -> None:
+def exported_model(cfg: TrainConfig, model: torch.nn.Module) -> torch.nn.Module:
+    """model as exported: a phase-1 run of a model with learned steps gets the ladder's steps."""
+    if cfg.phase == 1 and hasattr(model, "init_steps_from_ladder"):
+        model.init_steps_from_ladder()
+    return model
+
+
+def export(cfg: TrainConfig, target: str | Path, ema: bool = False) -> None:
     """Export the run's latest checkpoint as an fp16 weights file.
 
     A phase-1 run of a model with learned steps (DeepHQ) has one quantizer step (Delta = 1) for
@@ -436,8 +552,7 @@ def export(cfg: TrainConfig, target: str, ema: bool = False) -> None:
     ladder) so its layers differ.
     """
     state, model = checkpoint_model(cfg, ema)
-    if cfg.phase == 1 and hasattr(model, "init_steps_from_ladder"):
-        model.init_steps_from_ladder()
+    model = exported_model(cfg, model)
     init = json.loads(state.get("init", "{}"))
     source = {"run": cfg.name, "step": state["step"], "init": init, **({"ema": cfg.ema_decay} if ema else {})}
     export_weights(model, cfg.codec, target, source=source)
@@ -458,6 +573,9 @@ def main() -> None:
     parser.add_argument("--export", metavar="PATH", help="export the latest checkpoint and exit")
     parser.add_argument("--steps", type=int, help="override the number of steps (smoke tests)")
     parser.add_argument("--threads", type=int, help="override torch's thread count (share the CPU)")
+    parser.add_argument("--minutes", type=float, help="override the training time limit (minutes, over all resumes)")
+    parser.add_argument("--out", metavar="DIR", help="also write the fp16 weights into DIR at every checkpoint, "
+                        "in parts of at most 15 MiB (codec.training.transfer)")
     parser.add_argument("--evaluate", type=int, metavar="N", nargs="?", const=24,
                         help="print the latest checkpoint's estimated bpp and PSNR on N eval images and exit")
     parser.add_argument("--ema", action="store_true",
@@ -468,6 +586,8 @@ def main() -> None:
     cfg = TrainConfig.load(args.config)
     if args.steps:
         cfg.steps = args.steps
+    if args.minutes:
+        cfg.minutes = args.minutes
     if args.threads:
         cfg.threads = args.threads
     if cfg.threads:
@@ -478,7 +598,7 @@ def main() -> None:
         cfg.eval_images = args.evaluate
         evaluate_checkpoint(cfg, args.ema)
     else:
-        train(cfg, args.restart)
+        train(cfg, args.restart, args.out)
 
 
 if __name__ == "__main__":
