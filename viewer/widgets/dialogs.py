@@ -38,7 +38,7 @@ def choice_id(remembered: str | None) -> int:
 class EncodeDialog(QDialog):
     """One codec of the table (a family at a chosen quality; the classic ones too: JPEG 2000,
     progressive JPEG), or the first two learned ones side by side; into a chosen folder.
-    installed: codec name -> installed model ids (the worker's Capabilities). With `beside`
+    installed: codec name -> installed model ids (registry.installed_models()). With `beside`
     (pane A's file), one codec can be encoded to at most that file's size and shown beside it in
     pane B: an equal-bytes comparison. The choice, the qualities and the folder are remembered
     (Preferences) when accepted."""

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
+from codec import registry
 from viewer.backend import protocol as p
 from viewer.backend.client import CodecService, WorkerStopped
 from viewer.control.controller import Viewer
@@ -374,9 +375,9 @@ class MainWindow(QMainWindow):
         if original is None:
             self.banner.show_message("Open an image first: layered files are encoded from an image.")
             return
-        self._capabilities_task = asyncio.ensure_future(self._query_capabilities())
-        dialog = EncodeDialog(original.path, self.capabilities.models if self.capabilities else {},
-                              self.preferences, self, beside=self.viewer.stream(0))
+        # the weights on disk, not the worker's answer, which takes seconds after start-up (issue 32, item 6)
+        dialog = EncodeDialog(original.path, registry.installed_models(), self.preferences, self,
+                              beside=self.viewer.stream(0))
         while dialog.exec():
             if self.encode(dialog.targets()):
                 return
