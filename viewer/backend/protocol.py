@@ -28,21 +28,25 @@ class Hello:
 @dataclass(frozen=True)
 class Encode:
     """Encode the image file at path (a .strata file, or a classic codec's own file) at most
-    max_bytes long when given; the worker answers Stage messages, then Encoded or Failed."""
+    max_bytes long when given; the worker answers Stage messages, then Encoded or Failed.
+    max_pixels: the largest picture to encode (None: the library's limit)."""
 
     job: int
     path: str
     codec: str
     quality: int | None
     max_bytes: int | None = None
+    max_pixels: int | None = None
 
 
 @dataclass(frozen=True)
 class OpenStream:
-    """Start decoding a stream; reference (RGB uint8) is the original used to measure PSNR."""
+    """Start decoding a stream; reference (RGB uint8) is the original used to measure PSNR;
+    max_pixels: the largest picture to decode (None: the library's limit)."""
 
     stream: str
     reference: np.ndarray | None
+    max_pixels: int | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from codec import api, container, layered, registry
 from codec.codecs.protocol import LayerDecoder
 from codec.evaluation import metrics
 from viewer.backend import protocol as p
+from viewer.state.limits import pillow_check_off
 
 
 def serve(sock: socket.socket) -> None:
@@ -48,9 +49,10 @@ class StreamJob:
     and in the messages; the texts for the user count from 1.
     """
 
-    def __init__(self, stream: str, reference):
+    def __init__(self, stream: str, reference, max_pixels: int | None = None):
         self.stream = stream
         self.reference = reference
+        self.max_pixels = max_pixels  # the viewer's pixel limit (None: the library's)
         self.reader = layered.StreamingReader()
         self.decoder: LayerDecoder | None = None  # made once the header is known
         self.pending: deque[container.Chunk] = deque()  # complete chunks not yet range-decoded
@@ -120,7 +122,7 @@ class StreamJob:
     def _open(self) -> None:
         """The codec's layer decoder, keeping every layer, after the API's checks (picture size,
         memory, the weights that made the file)."""
-        self.decoder = api.open_layer_decoder(self.reader.header, history=True)
+        self.decoder = api.open_layer_decoder(self.reader.header, max_pixels=self.max_pixels, history=True)
 
     def _decode_next(self) -> None:
         chunk = self.pending.popleft()
@@ -193,7 +195,7 @@ class Worker:
         elif isinstance(message, p.Encode):
             self.jobs.append(message)
         elif isinstance(message, p.OpenStream):
-            self.streams[message.stream] = StreamJob(message.stream, message.reference)
+            self.streams[message.stream] = StreamJob(message.stream, message.reference, message.max_pixels)
         elif isinstance(message, p.Feed) and message.stream in self.streams:
             self._feed(self.streams[message.stream], message.data)
         elif isinstance(message, p.Select) and message.stream in self.streams:
@@ -238,7 +240,8 @@ class Worker:
                 registry.load_codec(job.codec, model_id)
             budget = "" if job.max_bytes is None else f" to at most {job.max_bytes:,} bytes"
             self.channel.send(p.Stage(job.job, f"Encoding with {name}{budget}"))
-            data = api.encode(job.path, job.codec, job.quality, max_bytes=job.max_bytes)
+            with pillow_check_off():  # the API checks max_pixels before Pillow decodes a pixel
+                data = api.encode(job.path, job.codec, job.quality, max_bytes=job.max_bytes, max_pixels=job.max_pixels)
         except Exception as error:
             self.channel.send(p.Failed(job.job, describe(error)))
             return

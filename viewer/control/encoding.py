@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from viewer.backend.client import CodecService, JobFailed, WorkerStopped
 from viewer.presentation.formatting import codec_label
 from viewer.state import files
+from viewer.state.limits import DEFAULT_MAX_PIXELS
 from viewer.state.session import Stream
 
 
@@ -47,6 +48,7 @@ class Encoding(QObject):
         self.service = service
         self._task: asyncio.Task | None = None
         self.panes: list[int] | None = None  # where the files of the running encode go (Target.pane)
+        self.max_pixels = DEFAULT_MAX_PIXELS  # the pixel limit (viewer/state/limits.py)
 
     @property
     def running(self) -> bool:
@@ -70,7 +72,8 @@ class Encoding(QObject):
             for number, target in enumerate(targets, 1):
                 prefix = f"[{number}/{len(targets)}] " if len(targets) > 1 else ""
                 result = await self.service.encode(image, target.codec, target.quality,
-                                                   lambda text: self.stage.emit(prefix + text), target.max_bytes)
+                                                   lambda text: self.stage.emit(prefix + text), target.max_bytes,
+                                                   max_pixels=self.max_pixels)
                 files.write_atomically(target.path, result.data)
                 streams.append(Stream.from_bytes(target.path, result.data))
         except (JobFailed, WorkerStopped, OSError) as error:

@@ -1,5 +1,6 @@
 """What the viewer remembers between runs, in QSettings: recent files, the folders last used
-(open, encode, export), the simulated network (bandwidth, latency) and the encode choices.
+(open, encode, export), the simulated network (bandwidth, latency), the encode choices and the
+pixel limit.
 
 Values read back are checked: a setting of the wrong type (an edited or older settings file)
 reads as unset, never as an error.
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from viewer.state.limits import DEFAULT_MAX_PIXELS
 from viewer.state.link import DEFAULT_BANDWIDTH
 
 MAX_RECENT = 8
@@ -77,6 +79,17 @@ class Preferences:
 
     def set_quality(self, codec: str, quality: int) -> None:
         self.settings.setValue(f"encode/quality/{codec}", int(quality))
+
+    # ---- the pixel limit -----------------------------------------------------------------
+
+    def max_pixels(self) -> int:
+        """The largest picture opened, decoded and encoded without asking; DEFAULT_MAX_PIXELS
+        when unset or unusable."""
+        value = self._number("limits/max_pixels", int)
+        return value if value is not None and value > 0 else DEFAULT_MAX_PIXELS
+
+    def set_max_pixels(self, pixels: int) -> None:
+        self.settings.setValue("limits/max_pixels", int(pixels))
 
     def _number(self, key: str, kind: type):
         """The setting as kind (int or float), or None when unset or not a number."""

@@ -33,6 +33,7 @@ from viewer.widgets.dialogs import EncodeDialog, shortcuts_dialog
 from viewer.widgets.labels import Banner, PartsLabel
 from viewer.widgets.pane import PaneView
 from viewer.widgets.panel import Panel
+from viewer.widgets.pixel_limit import PixelLimit
 from viewer.widgets.toolbar import NetworkFields
 
 
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.panes = (PaneView(), PaneView())
         self.panes[1].canvas.link(self.panes[0].canvas)
         self.panel = Panel(self.viewer)
+        self.pixel_limit = PixelLimit(self, self.viewer, self.encoding, self.preferences, self.banner, self.open_path)
         self._build_central()
         self._build_actions()
         self._build_menus()
@@ -175,7 +177,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.close_b_action, self.close_action])
         file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
+        file_menu.addActions([self.pixel_limit.action, self.quit_action])
         view = bar.addMenu("&View")
         view.addActions([self.zoom_in_action, self.zoom_out_action, self.fit_action, self.actual_action])
         view.addSeparator()
