@@ -1,10 +1,27 @@
 """What an image comparison viewer is expected to have (issue 32, items 9 and 10 and the missing
 pieces): the arrival table holding a file's layers, the error map's amplification and scale,
 pixel values under the cursor, zoom presets, full screen, MS-SSIM, a target size for encoding."""
-import pytest
+from pathlib import Path
 
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtTest import QTest
+
+from viewer.control.preferences import Preferences
+from viewer.presentation.inspection import error_scale_text, parse_zoom, pixel_parts
 from viewer.state import files
-from viewer_helpers import TIMEOUT_MS, run
+from viewer.state.pixels import error_map
+from viewer.state.session import Layer, Original, Session, Stream
+from viewer.widgets.error_scale import scale_rect
+from viewer.widgets.main_window import MainWindow
+from viewer_helpers import TIMEOUT_MS, layered, run
+
+
+def pixels(canvas) -> np.ndarray:
+    """The picture a canvas holds, as RGB uint8."""
+    image = canvas.image
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())[
+        :, :3 * image.width()].reshape(image.height(), image.width(), 3)
 
 
 def wait_shown(qtbot, window, index, pane=0):
@@ -39,3 +56,90 @@ def test_the_arrival_table_holds_a_files_layers_at_the_default_size(qtbot, windo
     assert table.horizontalScrollBar().isHidden() or not table.horizontalScrollBar().isVisible()
     table.scrollToTop()
     assert visible_rows(table)[:8] == list(range(8))  # layer 1 of pane A's file among them
+
+
+def gain_action(window, gain):
+    return next(a for a in window.view_tools.error_gain.group.actions() if a.data() == gain)
+
+
+def test_the_error_map_amplification_is_chosen_and_its_scale_shown(qtbot, window, image_path, deephq_file, service):
+    open_both(qtbot, window, image_path, deephq_file, deephq_file)
+    window.error_action.trigger()
+    session, canvas = window.viewer.session, window.panes[0].canvas
+    decoded = window.viewer.stream(0).on_screen.rgb
+    assert np.array_equal(session.displayed(0), error_map(decoded, session.original.rgb, 8))
+    gain_action(window, 32).trigger()
+    assert np.array_equal(session.displayed(0), error_map(decoded, session.original.rgb, 32))
+    assert np.array_equal(pixels(canvas), session.displayed(0))
+    assert "error ×32" in window.panes[0].title.text() and window.view_tools.error_gain.button.text() == "×32"
+    assert canvas.error_gain == window.panes[1].canvas.error_gain == 32
+    grabbed = canvas.grab().toImage()
+    box = scale_rect(QRectF(canvas.rect()), canvas.fontMetrics().height())
+    bar_y = int(box.top() + 6 + canvas.fontMetrics().height() + 5)
+    left, right = grabbed.pixelColor(int(box.left()) + 8, bar_y), grabbed.pixelColor(int(box.right()) - 8, bar_y)
+    assert left.value() < 30 and right.value() > 225  # black for no error, white at 8 levels of 255 and more
+    window.error_action.trigger()
+    assert canvas.error_gain is None
+    assert Preferences().error_gain() == 32
+    again = MainWindow(service)
+    qtbot.addWidget(again)
+    assert again.viewer.session.error_gain == 32 and again.view_tools.error_gain.button.text() == "×32"
+    again.close()
+
+
+def test_zoom_presets_and_a_typed_zoom(qtbot, window, image_path, deephq_file):
+    open_both(qtbot, window, image_path, deephq_file, deephq_file)
+    canvases, box = [pane.canvas for pane in window.panes], window.view_tools.zoom.box
+    assert box.currentText() == f"{100 * canvases[0].fit_zoom():.0f}%" != "100%"
+    menu = window.view_tools.zoom.menu
+    assert [a.text() for a in menu.actions()] == ["25%", "50%", "100%", "200%", "400%", "800%"]
+    next(a for a in menu.actions() if a.text() == "400%").trigger()
+    assert [c.zoom() for c in canvases] == [4.0, 4.0] and box.currentText() == "400%"
+    box.lineEdit().setText("150")
+    box.lineEdit().returnPressed.emit()
+    assert canvases[0].zoom() == 1.5 and "zoom 150%" in window.info.full_text()
+    box.activated.emit(box.findText("Fit"))
+    assert canvases[0].view.fit
+
+
+def test_full_screen_with_f11(qtbot, window):
+    assert window.full_screen_action.shortcut().toString() == "F11"
+    window.full_screen_action.trigger()
+    assert window.windowState() & Qt.WindowState.WindowFullScreen
+    window.full_screen_action.trigger()
+    assert not window.windowState() & Qt.WindowState.WindowFullScreen
+    rows = window.shortcut_rows()
+    assert ("F11", "Full screen on / off") in rows
+    assert ("Mouse over a picture", "Pixel values of both panes (status bar)") in rows
+
+
+def test_the_pixel_values_of_both_panes_under_the_mouse(qtbot, window, image_path, deephq_file, other_file):
+    open_both(qtbot, window, image_path, deephq_file, other_file)
+    canvas = window.panes[1].canvas
+    point = QPoint(canvas.width() // 2 + 3, canvas.height() // 2 - 2)
+    QTest.mouseMove(canvas, point)
+    x, y = canvas.pixel_at(QPointF(point))
+    a, b = (window.viewer.stream(pane).on_screen.rgb[y, x] for pane in (0, 1))
+    original = window.viewer.session.original.rgb[y, x]
+    qtbot.waitUntil(lambda: window.view_tools.pixel.text() != "")
+    assert window.view_tools.pixel.text() == "   ·   ".join([
+        f"x {x}, y {y}", "A " + " ".join(map(str, a)), "B " + " ".join(map(str, b)),
+        "original " + " ".join(map(str, original))])
+    window.view_tools.pixel.show_pixel(None)  # the mouse left the picture
+    assert window.view_tools.pixel.text() == ""
+
+
+def test_pixel_readouts_and_scale_texts():
+    session = Session(original=Original(Path("o.png"), np.full((8, 16, 3), 100, np.uint8), "RGB"))
+    assert pixel_parts(session, 1, 1) == ["x 1, y 1", "A 100 100 100"]  # pane A shows the original
+    assert pixel_parts(session, 16, 0) == []
+    stream = Stream.from_bytes(Path("/p/a.strata"), layered())  # 16x8
+    stream.arrive(0, 0.0, 0.0)
+    stream.accept(0, Layer(0, np.full((8, 16, 3), 97, np.uint8), 10, 0.1, 30.0, True, 0.0))
+    session.streams[0] = stream
+    assert pixel_parts(session, 2, 1) == ["x 2, y 1", "A 97 97 97", "original 100 100 100"]
+    session.error_map, session.error_gain = True, 4
+    assert pixel_parts(session, 2, 1) == ["x 2, y 1", "A error 3 3 3", "original 100 100 100"]
+    assert error_scale_text(8) == ("|error| ×8", "0", "≥ 32 of 255") and error_scale_text(1)[2] == "≥ 255 of 255"
+    assert parse_zoom("150%") == 1.5 and parse_zoom("25") == 0.25 and parse_zoom("x") is None
+    assert parse_zoom("0") is None

@@ -67,6 +67,12 @@ class Viewer(QObject):
         for pane in PANES:
             self.displayChanged.emit(pane)
 
+    def set_error_gain(self, gain: int) -> None:
+        """Amplify the error map gain times."""
+        self.session.error_gain = gain
+        for pane in PANES:
+            self.displayChanged.emit(pane)
+
     def paint_token(self, pane: int):
         """What the pane's canvas hands back once it painted the layer on screen (None: nothing
         to time: the original, no layer, or a refinement on the way to the layer, whose own
@@ -167,11 +173,11 @@ class Viewer(QObject):
         self.documentChanged.emit()
 
     def clear(self) -> None:
-        """Close everything."""
+        """Close everything (the error map's amplification stays)."""
         self.network.stop()
         for pane in PANES:
             self._close_worker(pane)
-        self.session = Session()
+        self.session = Session(error_gain=self.session.error_gain)
         self.documentChanged.emit()
 
     def shutdown(self) -> None:

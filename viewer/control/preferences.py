@@ -13,6 +13,7 @@ from PySide6.QtCore import QSettings
 
 from viewer.state.limits import DEFAULT_MAX_PIXELS
 from viewer.state.link import DEFAULT_BANDWIDTH
+from viewer.state.pixels import ERROR_GAIN, ERROR_GAINS
 
 MAX_RECENT = 8
 FOLDERS = ("open", "encode", "export")
@@ -79,6 +80,16 @@ class Preferences:
 
     def set_quality(self, codec: str, quality: int) -> None:
         self.settings.setValue(f"encode/quality/{codec}", int(quality))
+
+    # ---- the view ------------------------------------------------------------------------
+
+    def error_gain(self) -> int:
+        """The error map's amplification (one of ERROR_GAINS); ERROR_GAIN when unset or unusable."""
+        value = self._number("view/error_gain", int)
+        return value if value in ERROR_GAINS else ERROR_GAIN
+
+    def set_error_gain(self, gain: int) -> None:
+        self.settings.setValue("view/error_gain", int(gain))
 
     # ---- the pixel limit -----------------------------------------------------------------
 

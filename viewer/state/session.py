@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from codec import layered
-from viewer.state.pixels import error_map
+from viewer.state.pixels import ERROR_GAIN, error_map
 
 PANE_B, ORIGINAL = "pane B", "original"  # what split view shows right of the line
 PSNR_MATCH_DB = 0.1  # a layer's PSNR against the open original vs the file's: same source within this
@@ -256,7 +256,8 @@ class Session:
     streams: list[Stream | None] = field(default_factory=lambda: [None, None])
     show_original: bool = False
     error_map: bool = False
-    _errors: dict = field(default_factory=dict, repr=False)  # pane -> (decoded rgb, its error map)
+    error_gain: int = ERROR_GAIN  # how much the error map amplifies the error
+    _errors: dict = field(default_factory=dict, repr=False)  # pane -> (decoded rgb, gain, its error map)
 
     def shows_original(self, pane: int) -> bool:
         """Pane A shows the original: nothing else is open, or Show Original is on."""
@@ -285,9 +286,9 @@ class Session:
     def _error_of(self, pane: int, rgb: np.ndarray) -> np.ndarray:
         """The error map of a decoded picture, computed once per picture shown."""
         cached = self._errors.get(pane)
-        if cached is None or cached[0] is not rgb:
-            cached = self._errors[pane] = (rgb, error_map(rgb, self.original.rgb))
-        return cached[1]
+        if cached is None or cached[0] is not rgb or cached[1] != self.error_gain:
+            cached = self._errors[pane] = (rgb, self.error_gain, error_map(rgb, self.original.rgb, self.error_gain))
+        return cached[2]
 
     def split_partner(self) -> str | None:
         """What split view shows right of the line: PANE_B when it has a file, else ORIGINAL when

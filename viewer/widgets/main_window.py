@@ -35,6 +35,7 @@ from viewer.widgets.pane import PaneView
 from viewer.widgets.panel import Panel
 from viewer.widgets.pixel_limit import PixelLimit
 from viewer.widgets.toolbar import NetworkFields
+from viewer.widgets.view_tools import ViewTools
 
 
 class MainWindow(QMainWindow):
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.panes[1].canvas.link(self.panes[0].canvas)
         self.panel = Panel(self.viewer)
         self.pixel_limit = PixelLimit(self, self.viewer, self.encoding, self.preferences, self.banner, self.open_path)
+        self.view_tools = ViewTools(self, self.viewer, self.preferences, [p.canvas for p in self.panes], self._canvas)
         self._build_central()
         self._build_actions()
         self._build_menus()
@@ -145,6 +147,8 @@ class MainWindow(QMainWindow):
         self.next_action = a("&Next Layer", lambda: self.step_layer(1), ["PgDown", "]"])
         self.first_action = a("F&irst Layer", lambda: self.step_layer(-99), "Home", tip="First arrived layer")
         self.last_action = a("&Last Layer", lambda: self.step_layer(99), "End", tip="Last arrived layer")
+        self.full_screen_action = a("F&ull Screen", self._set_full_screen, "F11", checkable=True,
+                                    tip="Full screen on / off")
         self.shortcuts_action = a("&Keyboard Shortcuts", self._show_shortcuts, "F1")
         self.about_action = a("&About", self._about)
         self.panel_action.setChecked(True)
@@ -180,9 +184,11 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.pixel_limit.action, self.quit_action])
         view = bar.addMenu("&View")
         view.addActions([self.zoom_in_action, self.zoom_out_action, self.fit_action, self.actual_action])
+        view.addMenu(self.view_tools.zoom.menu)
         view.addSeparator()
-        view.addActions([self.side_action, self.split_action, self.original_action, self.error_action,
-                         self.panel_action])
+        view.addActions([self.side_action, self.split_action, self.original_action, self.error_action])
+        view.addMenu(self.view_tools.error_gain.menu)
+        view.addActions([self.panel_action, self.full_screen_action])
         stream = bar.addMenu("&Stream")
         stream.addActions([self.play_action, self.restart_action])
         stream.addSeparator()
@@ -203,8 +209,10 @@ class MainWindow(QMainWindow):
         self.viewer.network.set_latency(self.network_fields.latency.value() / 1000)
         tools.addWidget(self.network_fields)
         tools.addSeparator()
-        tools.addActions([self.fit_action, self.actual_action, self.side_action, self.split_action,
-                          self.error_action])
+        tools.addActions([self.fit_action, self.actual_action])
+        tools.addWidget(self.view_tools.zoom.box)
+        tools.addActions([self.side_action, self.split_action, self.error_action])
+        tools.addWidget(self.view_tools.error_gain.button)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -217,6 +225,7 @@ class MainWindow(QMainWindow):
         for widget in (self.encode_label, self.encode_bar, self.encode_cancel):
             status.addPermanentWidget(widget)
             widget.hide()
+        status.addPermanentWidget(self.view_tools.pixel)
         self.device = QLabel("Device: starting…")
         status.addPermanentWidget(self.device)
         self._encode_clock = QElapsedTimer()
@@ -465,6 +474,11 @@ class MainWindow(QMainWindow):
         self.banner.resolve(topic)
         return False
 
+    def _set_full_screen(self, on: bool) -> None:
+        state = self.windowState()
+        full = Qt.WindowState.WindowFullScreen
+        self.setWindowState(state | full if on else state & ~full)
+
     # ---- showing ------------------------------------------------------------------------
 
     def _canvas(self):
@@ -518,6 +532,7 @@ class MainWindow(QMainWindow):
         view.canvas.set_placeholder(placeholder(stream))
         view.controls.show_stream(stream, readout_parts(session, pane, split and session.streams[1] is not None),
                                   activity_parts(stream, self.viewer.network.playback()))
+        view.canvas.set_error_scale(session.error_gain if session.shows_error(pane) else None)
         if pane == 0 or split:
             self.panes[0].canvas.set_compare(session.split_right() if split else None)
 
