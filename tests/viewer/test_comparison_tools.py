@@ -7,11 +7,13 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtTest import QTest
 
+from codec import registry
 from viewer.control.preferences import Preferences
 from viewer.presentation.inspection import error_scale_text, parse_zoom, pixel_parts
 from viewer.state import files
 from viewer.state.pixels import error_map
 from viewer.state.session import Layer, Original, Session, Stream
+from viewer.widgets.dialogs import EncodeDialog
 from viewer.widgets.error_scale import scale_rect
 from viewer.widgets.main_window import MainWindow
 from viewer_helpers import TIMEOUT_MS, layered, run
@@ -143,3 +145,63 @@ def test_pixel_readouts_and_scale_texts():
     assert error_scale_text(8) == ("|error| ×8", "0", "≥ 32 of 255") and error_scale_text(1)[2] == "≥ 255 of 255"
     assert parse_zoom("150%") == 1.5 and parse_zoom("25") == 0.25 and parse_zoom("x") is None
     assert parse_zoom("0") is None
+
+
+def test_every_codec_takes_a_target_size_in_bytes_kb_or_bpp(qtbot, tmp_path):
+    image = tmp_path / "photo.png"
+    dialog = EncodeDialog(image, registry.installed_models(), Preferences(), size=(128, 96))
+    qtbot.addWidget(dialog)
+    target = dialog.target_size
+    assert not target.enabled.isChecked() and all(t.max_bytes is None for t in dialog.targets())
+    target.enabled.setChecked(True)
+    target.unit.setCurrentText("bpp")
+    target.value.setValue(0.5)
+    assert target.result.text() == "At most 768 bytes (0.500 bpp) per file."
+    offered = [b for b in dialog.choice.buttons() if b.isEnabled()]
+    assert len(offered) >= 3  # DeepHQ, JPEG 2000, progressive JPEG at least
+    for button in offered:
+        button.click()
+        targets = dialog.targets()
+        assert targets and all(t.max_bytes == 768 and t.pane is None for t in targets)
+        assert all(t.path.name.endswith(f".768-bytes{registry.spec(t.codec).suffix}") for t in targets)
+    target.unit.setCurrentText("kB")
+    target.value.setValue(2.5)
+    assert {t.max_bytes for t in dialog.targets()} == {2500}
+    target.value.setValue(0)
+    assert not dialog.encode_button.isEnabled() and dialog.names.text() == "A target size must be at least 1 byte."
+    target.value.setValue(3)
+    dialog.accept()
+    again = EncodeDialog(image, registry.installed_models(), Preferences())  # no picture size: no bpp
+    qtbot.addWidget(again)
+    assert again.target_size.enabled.isChecked() and again.target_size.value.value() == 3.0
+    assert [again.target_size.unit.itemText(i) for i in range(again.target_size.unit.count())] == ["bytes", "kB"]
+
+
+def test_same_size_as_pane_a_overrides_the_target_size(qtbot, tmp_path, deephq_file):
+    beside = files.read_layered(deephq_file)
+    dialog = EncodeDialog(tmp_path / "photo.png", registry.installed_models(), Preferences(), beside=beside,
+                          size=(128, 96))
+    qtbot.addWidget(dialog)
+    dialog.target_size.enabled.setChecked(True)
+    dialog.same_size.setChecked(True)
+    assert not dialog.target_size.isEnabled()
+    assert [(t.max_bytes, t.pane) for t in dialog.targets()] == [(len(beside.data), 1)]
+
+
+def test_an_encode_with_a_target_size_fits_it(qtbot, window, image_path, tmp_path, monkeypatch):
+    run(window.open_path(image_path))
+
+    def choose(dialog):
+        dialog.folder.setText(str(tmp_path))
+        dialog.choice.button(registry.NAMES.index("deephq")).click()
+        dialog.target_size.enabled.setChecked(True)
+        dialog.target_size.unit.setCurrentText("bpp")
+        dialog.target_size.value.setValue(0.3)
+        return 1
+
+    monkeypatch.setattr(EncodeDialog, "exec", choose)
+    with qtbot.waitSignal(window.encoding.finished, timeout=TIMEOUT_MS):
+        window.encode_action.trigger()
+    (written,) = tmp_path.iterdir()
+    budget = int(0.3 * 128 * 96 / 8)
+    assert written.name == f"gradient.deephq.{budget}-bytes.strata" and 0 < written.stat().st_size <= budget

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from viewer.presentation.encoding import TARGET_UNITS
 from viewer.state.limits import DEFAULT_MAX_PIXELS
 from viewer.state.link import DEFAULT_BANDWIDTH
 from viewer.state.pixels import ERROR_GAIN, ERROR_GAINS
@@ -80,6 +81,17 @@ class Preferences:
 
     def set_quality(self, codec: str, quality: int) -> None:
         self.settings.setValue(f"encode/quality/{codec}", int(quality))
+
+    def encode_target(self) -> tuple[bool, float, str]:
+        """The Encode dialog's target size last chosen: (on, value, unit); off at 50 kB when unset."""
+        value, unit = self._number("encode/target/value", float), self.settings.value("encode/target/unit")
+        on = self._number("encode/target/on", int) == 1
+        return (on, value if value is not None and value > 0 else 50.0,
+                unit if unit in TARGET_UNITS else "kB")
+
+    def set_encode_target(self, on: bool, value: float, unit: str) -> None:
+        for key, setting in (("on", int(on)), ("value", float(value)), ("unit", unit)):
+            self.settings.setValue(f"encode/target/{key}", setting)
 
     # ---- the view ------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from viewer.control.preferences import Preferences
 from viewer.presentation.encoding import codec_explanation, folder_problem, quality_item, same_size_text, writes_text
 from viewer.state import files, folders
 from viewer.state.session import Stream
+from viewer.widgets.target_size import TargetSize
 
 PAIR = registry.LEARNED[:2]  # what "side by side" encodes: one file for each of the two panes
 BESIDE = 1  # the pane of a file encoded to the size of pane A's
@@ -40,11 +41,13 @@ class EncodeDialog(QDialog):
     progressive JPEG), or the first two learned ones side by side; into a chosen folder.
     installed: codec name -> installed model ids (registry.installed_models()). With `beside`
     (pane A's file), one codec can be encoded to at most that file's size and shown beside it in
-    pane B: an equal-bytes comparison. The choice, the qualities and the folder are remembered
-    (Preferences) when accepted."""
+    pane B: an equal-bytes comparison; otherwise every file can be given a target size (bytes,
+    kB, or bpp of the picture's size, when given). The choice, the qualities, the target size and
+    the folder are remembered (Preferences) when accepted."""
 
     def __init__(self, image: Path, installed: dict[str, tuple[int, ...]], preferences: Preferences,
-                 parent: QWidget | None = None, beside: Stream | None = None):
+                 parent: QWidget | None = None, beside: Stream | None = None,
+                 size: tuple[int, int] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Encode")
         self.image, self.preferences, self.beside = image, preferences, beside
@@ -54,6 +57,7 @@ class EncodeDialog(QDialog):
         self.folder = QLineEdit(str(folder))
         self.same_size = QCheckBox(same_size_text(beside.path.name if beside else None,
                                                   len(beside.data) if beside else None))
+        self.target_size = TargetSize(size, preferences)
         self.names = QLabel(wordWrap=True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.encode_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -63,12 +67,14 @@ class EncodeDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Encode {image.name}"))
         layout.addLayout(self._codec_grid(installed))
+        layout.addWidget(self.target_size)
         layout.addWidget(self.same_size)
         layout.addLayout(self._folder_row())
         layout.addWidget(self.names)
         layout.addWidget(self.buttons)
         self._restore_choice()
         for signal in (self.choice.idClicked, self.folder.textChanged, self.same_size.toggled,
+                       self.target_size.changed,
                        *(combo.currentIndexChanged for combo in self.quality.values())):
             signal.connect(self._show_names)
         self._show_names()
@@ -143,7 +149,8 @@ class EncodeDialog(QDialog):
 
     def _target(self, spec: registry.CodecSpec) -> Target:
         quality = self.quality[spec.name].currentData() if spec.is_family else None
-        budget, pane = (len(self.beside.data), BESIDE) if self.equal_bytes() else (None, None)
+        equal = self.equal_bytes()
+        budget, pane = (len(self.beside.data), BESIDE) if equal else (self.target_size.max_bytes(), None)
         name = files.encoded_name(self.image, spec.name, quality, budget).name
         return Target(spec.name, quality, self._folder() / name, budget, pane)
 
@@ -152,8 +159,9 @@ class EncodeDialog(QDialog):
 
     def accept(self) -> None:
         """Remember the choice, the qualities and the folder, then close."""
-        if folder_problem(self.folder.text()) is not None:
+        if folder_problem(self.folder.text()) is not None or self.target_size.problem() is not None:
             return
+        self.target_size.remember()
         choice = self.choice.checkedId()
         self.preferences.set_encode_choice(PAIR_CHOICE if choice == SIDE_BY_SIDE else registry.NAMES[choice])
         for codec, combo in self.quality.items():
@@ -164,7 +172,8 @@ class EncodeDialog(QDialog):
 
     def _show_names(self) -> None:
         self.same_size.setEnabled(self.beside is not None and self.choice.checkedId() != SIDE_BY_SIDE)
-        problem = folder_problem(self.folder.text())
+        self.target_size.setEnabled(not self.equal_bytes())
+        problem = folder_problem(self.folder.text()) or self.target_size.problem()
         self.encode_button.setEnabled(problem is None)
         self.names.setText(problem or writes_text([t.path.name for t in self.targets()], self._folder()))
 

@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
             return
         # the weights on disk, not the worker's answer, which takes seconds after start-up (issue 32, item 6)
         dialog = EncodeDialog(original.path, registry.installed_models(), self.preferences, self,
-                              beside=self.viewer.stream(0))
+                              beside=self.viewer.stream(0), size=original.size)
         while dialog.exec():
             if self.encode(dialog.targets()):
                 return
