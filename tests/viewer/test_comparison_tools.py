@@ -4,11 +4,17 @@ pixel values under the cursor, zoom presets, full screen, MS-SSIM, a target size
 from pathlib import Path
 
 import numpy as np
+import pytest
+from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtTest import QTest
 
-from codec import registry
+from codec import api, registry
+from codec.evaluation import metrics
+from viewer.backend import protocol
+from viewer.backend.worker import StreamJob
 from viewer.control.preferences import Preferences
+from viewer.presentation.charts import point_tooltip
 from viewer.presentation.inspection import error_scale_text, parse_zoom, pixel_parts
 from viewer.state import files
 from viewer.state.pixels import error_map
@@ -16,7 +22,7 @@ from viewer.state.session import Layer, Original, Session, Stream
 from viewer.widgets.dialogs import EncodeDialog
 from viewer.widgets.error_scale import scale_rect
 from viewer.widgets.main_window import MainWindow
-from viewer_helpers import TIMEOUT_MS, layered, run
+from viewer_helpers import TIMEOUT_MS, layered, make_image, run
 
 
 def pixels(canvas) -> np.ndarray:
@@ -205,3 +211,74 @@ def test_an_encode_with_a_target_size_fits_it(qtbot, window, image_path, tmp_pat
     (written,) = tmp_path.iterdir()
     budget = int(0.3 * 128 * 96 / 8)
     assert written.name == f"gradient.deephq.{budget}-bytes.strata" and 0 < written.stat().st_size <= budget
+
+
+@pytest.fixture(scope="module")
+def measurable(service, tmp_path_factory):
+    """A picture large enough for MS-SSIM (176x168: every side at least 161) and its DeepHQ file."""
+    folder = tmp_path_factory.mktemp("measurable")
+    image = folder / "large.png"
+    Image.fromarray(make_image(176, 168, seed=3)).save(image)
+    layered_file = folder / "large.deephq.strata"
+    layered_file.write_bytes(run(service.encode(image, "deephq", None)).data)
+    return image, layered_file
+
+
+def run_steps(job) -> list:
+    messages = []
+    while job.has_work:
+        message = job.step()
+        if message is not None:
+            messages.append(message)
+    return messages
+
+
+def test_the_worker_measures_ms_ssim_after_the_picture_and_a_picked_layer_goes_first(measurable):
+    image, layered_file = measurable
+    reference = np.asarray(Image.open(image).convert("RGB"))
+    job = StreamJob("s", reference)
+    job.feed(layered_file.read_bytes())
+    decoded = job.step()
+    while not isinstance(decoded, protocol.LayerDecoded):
+        decoded = job.step()
+    job.select(3)  # picked while the last layer's MS-SSIM is due: the picture comes first
+    messages = run_steps(job)
+    assert [(type(m).__name__, m.index) for m in messages] == [("LayerDecoded", 3), ("LayerMeasured", 3),
+                                                                ("LayerMeasured", 7)]
+    assert messages[2].ms_ssim == metrics.ms_ssim(reference, decoded.rgb)
+    small = StreamJob("t", make_image())  # 128x96: too small for MS-SSIM's five scales
+    small.feed(api.encode(make_image(), device="cpu"))
+    assert [type(m).__name__ for m in run_steps(small)] == ["LayerDecoded"]
+
+
+def test_ms_ssim_beside_psnr_in_the_status_bar_the_table_and_the_tooltips(qtbot, window, measurable):
+    image, layered_file = measurable
+    run(window.open_path(image))
+    window.viewer.load_encoded([files.read_layered(layered_file)])
+    stream = window.viewer.stream(0)
+    qtbot.waitUntil(lambda: 7 in stream.ms_ssim, timeout=TIMEOUT_MS)
+    value = f"{stream.ms_ssim[7]:.4f}"
+    assert 0.5 < stream.ms_ssim[7] < 1
+    assert f"PSNR {stream.layers[7].psnr:.2f} dB (vs original)   ·   MS-SSIM {value}" in window.info.full_text()
+    window.panel.refresh()
+    table = window.panel.table
+    assert [table.horizontalHeaderItem(c).text() for c in (5, 6)] == ["PSNR", "MS-SSIM"]
+    assert (table.item(7, 5).text(), table.item(7, 6).text()) == (f"{stream.layers[7].psnr:.2f}", value)
+    assert table.item(0, 6).text() == ""  # layer 1 was overtaken, never shown: not measured
+    assert f"MS-SSIM {value}" in point_tooltip(stream, 7)
+    assert table.horizontalScrollBar().maximum() == 0  # the two columns fit the panel
+
+
+def test_ms_ssim_is_shown_only_where_the_psnr_is_measured_against_the_original():
+    stream = Stream.from_bytes(Path("/p/a.strata"), layered())
+    stream.arrive(0, 0.0, 0.0)
+    stream.ms_ssim[0] = 0.95
+    assert stream.ms_ssim_of(0) is None  # not decoded here
+    stream.accept(0, Layer(0, np.zeros((8, 16, 3), np.uint8), 10, 0.1, 20.0, False, 0.0))
+    assert stream.ms_ssim_of(0) is None  # its PSNR is the file's: the original is not its source
+    stream.layers[0] = Layer(0, np.zeros((8, 16, 3), np.uint8), 10, 0.1, 20.0, True, 0.0)
+    assert stream.ms_ssim_of(0) == 0.95
+    stream.foreign_original = True
+    assert stream.ms_ssim_of(0) is None
+    stream.restart()
+    assert stream.ms_ssim == {}

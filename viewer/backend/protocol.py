@@ -126,6 +126,16 @@ class LayerDecoded:
 
 
 @dataclass(frozen=True)
+class LayerMeasured:
+    """The MS-SSIM (codec.evaluation.metrics.ms_ssim, 0..1) of a whole layer's picture (from 0)
+    against the stream's reference, measured after the picture was sent."""
+
+    stream: str
+    index: int
+    ms_ssim: float
+
+
+@dataclass(frozen=True)
 class StreamFailed:
     """The stream cannot be decoded further: bad header, damaged layer, other weights...
 

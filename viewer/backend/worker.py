@@ -5,7 +5,8 @@ by viewer.backend.client. It works one step at a time, either one encode, or for
 over streams) the range decoding of one layer or one synthesis, and reads the waiting messages
 between steps. Every complete layer is range-decoded (cheap), but only the layer to show is
 synthesized: the newest decoded one, or the one the GUI picked; a layer overtaken by a newer one
-before its synthesis began is never synthesized. A stream is any layered file (codec.layered: a
+before its synthesis began is never synthesized. With a reference picture, a whole layer's
+MS-SSIM is measured once nothing more urgent is left, and sent after its picture. A stream is any layered file (codec.layered: a
 `.strata` file, a JPEG 2000 file with quality layers, a progressive JPEG): its reader and its
 codec's layer decoder are the same steps for every format.
 """
@@ -15,6 +16,7 @@ import socket
 import time
 from collections import deque
 
+import numpy as np
 import torch
 
 from codec import api, container, layered, registry
@@ -22,6 +24,9 @@ from codec.codecs.protocol import LayerDecoder
 from codec.evaluation import metrics
 from viewer.backend import protocol as p
 from viewer.state.limits import pillow_check_off
+
+
+MS_SSIM_MAX_PIXELS = 2**22  # larger pictures are not measured: one MS-SSIM would hold up the stream for seconds
 
 
 def serve(sock: socket.socket) -> None:
@@ -61,6 +66,7 @@ class StreamJob:
         self.sent: set[tuple[int, int]] = set()  # (layer, chunks) whose picture the GUI has
         self.symbol_seconds: dict[int, float] = {}  # layer -> range decoding so far
         self.failure: p.StreamFailed | None = None  # sent once nothing is left to show
+        self.to_measure: list[tuple[int, np.ndarray]] = []  # (layer, picture) of whole layers whose MS-SSIM is due
         self.reported = False
 
     def feed(self, data: bytes) -> None:
@@ -101,6 +107,8 @@ class StreamJob:
             return self._decode_next
         if due:
             return lambda: self._synthesize(*target)
+        if self.to_measure:
+            return self._measure
         if self.failure is not None and not self.reported:
             return self._report
         return None
@@ -154,9 +162,22 @@ class StreamJob:
         measured = None
         if self.reference is not None and self.reference.shape == rgb.shape:
             measured = metrics.psnr(self.reference, rgb)
+            if complete and self._measurable(rgb):
+                self.to_measure.append((index, rgb))
         return p.LayerDecoded(self.stream, index, rgb, used, 8 * used / (header.width * header.height),
                               header.layer_psnr[index] if complete else None, measured,
                               self.symbol_seconds[index], seconds, parts, complete)
+
+    @staticmethod
+    def _measurable(rgb: np.ndarray) -> bool:
+        """MS-SSIM needs every side of at least MS_SSIM_MIN_SIDE pixels; see MS_SSIM_MAX_PIXELS."""
+        height, width = rgb.shape[:2]
+        return min(height, width) >= metrics.MS_SSIM_MIN_SIDE and height * width <= MS_SSIM_MAX_PIXELS
+
+    def _measure(self) -> p.LayerMeasured:
+        """The MS-SSIM of the newest whole layer waiting for it (the newest is the one on screen)."""
+        index, rgb = self.to_measure.pop()
+        return p.LayerMeasured(self.stream, index, metrics.ms_ssim(self.reference, rgb))
 
     def _report(self) -> p.StreamFailed:
         self.reported = True

@@ -34,6 +34,7 @@ class Viewer(QObject):
     received = Signal()  # more bytes arrived
     layerDecoded = Signal(int, int)  # pane, layer: its picture is cached
     displayChanged = Signal(int)  # pane: what it shows changed
+    measured = Signal(int, int)  # pane, layer: its MS-SSIM arrived
     notice = Signal(str, str)  # a message for the user, and its topic ("file", "stream")
     overLimit = Signal(object, int)  # an OverPixelLimit of a file not opened, and its pane
 
@@ -260,6 +261,10 @@ class Viewer(QObject):
             return  # a result of a file or run that is gone
         if isinstance(message, p.StreamFailed):
             self._on_failed(pane, stream, message)
+            return
+        if isinstance(message, p.LayerMeasured):
+            stream.ms_ssim[message.index] = message.ms_ssim
+            self.measured.emit(pane, message.index)
             return
         layer = self._layer(stream, message)
         stream.accept(generation, layer)

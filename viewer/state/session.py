@@ -72,6 +72,7 @@ class Stream:
     layers: dict[int, Layer] = field(default_factory=dict)
     refinement: Layer | None = None  # the newest refinement inside the layer after those decoded
     refinement_points: list[tuple[float, float]] = field(default_factory=list)  # (bpp, PSNR) of each
+    ms_ssim: dict[int, float] = field(default_factory=dict)  # layer -> MS-SSIM against the original
     shown: int | None = None  # layer on screen
     selected: int | None = None  # layer picked by hand; None: follow the newest
     failed_layer: int | None = None  # the first layer the decoder cannot decode
@@ -135,7 +136,7 @@ class Stream:
         self.received = 0
         self.shown = self.selected = self.failed_layer = self.failure = self.refinement = None
         for cache in (self.arrived, self.arrived_wall, self.decoded_wall, self.shown_wall, self.timed, self.layers,
-                      self.refinement_points):
+                      self.refinement_points, self.ms_ssim):
             cache.clear()
 
     def advance(self, budget: int) -> tuple[bytes, list[int]]:
@@ -226,6 +227,14 @@ class Stream:
         if measured is None or self.foreign_original:
             return recorded, False
         return measured, True
+
+    def ms_ssim_of(self, index: int) -> float | None:
+        """A layer's MS-SSIM against the original, when the worker measured it and the layer's
+        PSNR is measured against the original too (the same picture vouches for both)."""
+        layer = self.layers.get(index)
+        if layer is None or not layer.psnr_measured or self.foreign_original:
+            return None
+        return self.ms_ssim.get(index)
 
     def bpp(self, index: int) -> float:
         """Bits per pixel of the file up to the end of layer index."""

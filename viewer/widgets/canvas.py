@@ -81,11 +81,13 @@ class Canvas(QWidget):
         if rgb is self._rgb:
             return
         self._rgb = rgb
-        image = None if rgb is None else to_qimage(rgb)
+        image, had_image = None if rgb is None else to_qimage(rgb), self.image is not None
+        self.image, self._token = image, token  # before set_fit: zoomChanged tells the new picture's fit
         if image is not None and image.size() != self._size:
             self._size = image.size()
             self.view.set_fit()  # a new picture size; the same size (a restart) keeps zoom and pan
-        self.image, self._token = image, token
+        elif image is not None and not had_image:
+            self.zoomChanged.emit(self.zoom())  # the window may have changed while there was no picture
         self.update()
 
     def set_compare(self, rgb: np.ndarray | None) -> None:

@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         v.displayChanged.connect(self._refresh_pane)
         v.received.connect(self._on_received)
         v.layerDecoded.connect(lambda pane, index: self._refresh_pane(pane))
+        v.measured.connect(lambda pane, index: self._refresh_pane(pane))
         v.notice.connect(self.banner.show_message)
         v.opened.connect(self._on_opened)
         v.network.stateChanged.connect(self._on_playback)

@@ -24,7 +24,7 @@ CURRENT_COLOR = QColor("#d62728")  # the ring around the PSNR point on screen
 RING_ROOM = 0.05  # the PSNR chart's bpp axis goes this far past the largest file: its last ring is not cut
 MIN_WIDTH = 300  # narrower, the charts' titles, legends and axis labels are cut
 REFRESH_MS = 100
-TABLE_COLUMNS = ("File", "Layer", "Size (cum.)", "Arrived", "Shown after")
+TABLE_COLUMNS = ("File", "Layer", "Size", "Arrived", "To screen", "PSNR", "MS-SSIM")
 TABLE_ROWS = (8, 12)  # the table holds the open files' layers, at least a DeepHQ file's, at most a JPEG 2000 file's
 ROW_PADDING = 4  # pixels above and below a row's text
 
@@ -84,7 +84,11 @@ class Panel(QWidget):
         self.table.horizontalHeaderItem(4).setToolTip(
             "From the layer's last byte to its picture on screen; — when it was not shown on its own: "
             "a newer layer overtook it, or a layer was picked by hand")
+        self.table.horizontalHeaderItem(2).setToolTip("The file's bytes up to the end of the layer")
         self.table.horizontalHeaderItem(3).setToolTip("Simulated time of the layer's last byte")
+        self.table.horizontalHeaderItem(5).setToolTip("dB: against the original when it is open, else the file's")
+        self.table.horizontalHeaderItem(6).setToolTip(
+            "Against the original, measured by the decoder worker for the whole layers it showed")
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + ROW_PADDING)

@@ -111,6 +111,7 @@ class ViewTools(QObject):
     def __init__(self, parent: QWidget, viewer: Viewer, preferences: Preferences, canvases: list[Canvas],
                  active: Callable[[], Canvas]):
         super().__init__(parent)
+        self.active = active
         self.error_gain = ErrorGainChoice(parent, preferences)
         self.zoom = ZoomChoice(parent)
         self.pixel = PixelReadout(viewer)
@@ -118,6 +119,12 @@ class ViewTools(QObject):
         self.error_gain.chosen.connect(viewer.set_error_gain)
         self.zoom.chosen.connect(lambda zoom: active().set_zoom(zoom))
         self.zoom.fit.connect(lambda: active().fit())
-        for canvas in canvases:  # a canvas tells its zoom before it holds its picture: show the active one's
-            canvas.zoomChanged.connect(lambda _zoom: self.zoom.show_zoom(active().zoom()))
+        for canvas in canvases:
+            canvas.zoomChanged.connect(self._show_zoom)
             canvas.hovered.connect(self.pixel.show_pixel)
+
+    def _show_zoom(self) -> None:
+        """The zoom of the active canvas's picture (the canvas telling its zoom may have none)."""
+        canvas = self.active()
+        if canvas.image is not None:
+            self.zoom.show_zoom(canvas.zoom())
