@@ -6,9 +6,9 @@ over streams) the range decoding of one layer or one synthesis, and reads the wa
 between steps. Every complete layer is range-decoded (cheap), but only the layer to show is
 synthesized: the newest decoded one, or the one the GUI picked; a layer overtaken by a newer one
 before its synthesis began is never synthesized. With a reference picture, a whole layer's
-MS-SSIM is measured once nothing more urgent is left, and sent after its picture. A stream is any layered file (codec.layered: a
-`.strata` file, a JPEG 2000 file with quality layers, a progressive JPEG): its reader and its
-codec's layer decoder are the same steps for every format.
+MS-SSIM is measured once nothing more urgent is left, and sent after its picture. A stream is
+any layered file (codec.layered: a `.strata` file, a JPEG 2000 file with quality layers, a
+progressive JPEG): its reader and its codec's layer decoder are the same steps for every format.
 """
 from __future__ import annotations
 
@@ -262,7 +262,8 @@ class Worker:
             budget = "" if job.max_bytes is None else f" to at most {job.max_bytes:,} bytes"
             self.channel.send(p.Stage(job.job, f"Encoding with {name}{budget}"))
             with pillow_check_off():  # the API checks max_pixels before Pillow decodes a pixel
-                data = api.encode(job.path, job.codec, job.quality, max_bytes=job.max_bytes, max_pixels=job.max_pixels)
+                data = api.encode(job.path, job.codec, job.quality, max_bytes=job.max_bytes,
+                                  max_pixels=job.max_pixels)
         except Exception as error:
             self.channel.send(p.Failed(job.job, describe(error)))
             return
