@@ -249,11 +249,37 @@ def _print_classic_info(info: dict) -> None:
               f"{layer['cumulative_bpp']:9.4f}{_missing(layer)}")
 
 
+def measured_layers(path: Path, original: str) -> list[dict]:
+    """`strata info --original`: PSNR-RGB and MS-SSIM against the original of every layer that
+    decodes (numbered from 1); MS-SSIM is None for a picture with a side under 161 pixels."""
+    from codec import api, images
+    from codec.evaluation import metrics
+
+    reference, _ = images.open_image(original)
+    rows = []
+    for layer in api.ProgressiveDecoder(refinements=False).feed(path.read_bytes()):
+        if layer.rgb.shape != reference.shape:
+            raise ValueError(f"{original} is not the file's picture: it is {reference.shape[1]}x{reference.shape[0]}")
+        small = min(reference.shape[:2]) < metrics.MS_SSIM_MIN_SIDE
+        rows.append({"layer": layer.index + 1, "psnr": round(metrics.psnr(reference, layer.rgb), 3),
+                     "ms_ssim": None if small else round(metrics.ms_ssim(reference, layer.rgb), 5)})
+    return rows
+
+
+def _print_measured(rows: list[dict], original: str) -> None:
+    print(f"  against {original}:\n  layer   PSNR dB   MS-SSIM")
+    for row in rows:
+        ms_ssim = "-" if row["ms_ssim"] is None else f"{row['ms_ssim']:.4f}"
+        print(f"  {row['layer']:5d} {row['psnr']:9.2f} {ms_ssim:>9}")
+
+
 def cmd_info(args) -> int:
     failures = 0
     for name in args.inputs:
         try:
             info = info_dict(Path(name))
+            if args.original:
+                info["measured"] = measured_layers(Path(name), args.original)
         except (ValueError, OSError) as exc:
             print(f"strata: {name}: {exc}", file=sys.stderr)
             failures += 1
@@ -267,6 +293,8 @@ def cmd_info(args) -> int:
             _print_strata_info(info)
         if info["damage"]:
             print(f"  damage: {info['damage']}")
+        if args.original:
+            _print_measured(info["measured"], args.original)
     return EXIT_FAILED if failures else EXIT_OK
 
 
@@ -365,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="show the header, per-layer sizes and statistics")
     info.add_argument("inputs", nargs="+", help=".strata files, JPEG 2000 files with quality layers, progressive JPEGs")
     info.add_argument("--json", action="store_true", help="one JSON object per file")
+    info.add_argument("--original", metavar="PATH", help="also decode every layer and print its PSNR and MS-SSIM "
+                                                         "against this picture")
     info.set_defaults(run=cmd_info)
     ev = sub.add_parser("eval", help="rate-distortion of the codecs and classic anchors on a folder")
     _add_eval_options(ev)

@@ -35,7 +35,7 @@ from codec.registry import CODECS  # noqa: E402
 from codec.resources import RESOURCES  # noqa: E402
 
 KODIM23 = Path("/work/shared/data/kodak/kodim23.png")
-WINDOW_SIZE = (1280, 780)
+WINDOW_SIZE = (1400, 860)  # the window's default size
 LEARNED = ("deephq", "hc")  # the codecs streamed side by side
 
 

@@ -108,8 +108,8 @@ def test_arrival_table_and_delays():
     arrive(s, 0, 1)
     s.painted(0, 0.035)  # layer 0 arrived at wall time 0.0, painted 35 ms later
     assert delay_text(s, 0) == "+35 ms" and delay_text(s, 1) == "…"  # layer 1: not painted yet
-    assert arrival_rows([s]) == [("DeepHQ", "1", f"{s.layer_end(0) / 1000:.1f} kB", "0.50 s", "+35 ms"),
-                                 ("DeepHQ", "2", f"{s.layer_end(1) / 1000:.1f} kB", "1.00 s", "…")]
+    assert arrival_rows([s]) == [("DeepHQ", "1", f"{s.layer_end(0) / 1000:.1f} kB", "0.50 s", "+35 ms", "20.00", ""),
+                                 ("DeepHQ", "2", f"{s.layer_end(1) / 1000:.1f} kB", "1.00 s", "…", "21.00", "")]
 
 
 def test_shortcut_rows_list_every_action_with_keys_then_the_gestures():
@@ -205,9 +205,9 @@ def test_the_layer_table_as_csv_holds_every_layer():
     assert tuple(rows[0]) == TABLE_COLUMNS and len(rows) == 1 + 4
     first, second, last = rows[1], rows[2], rows[4]
     assert first[:5] == ["photo.deephq.strata", "DeepHQ", "1", "10", str(s.layer_end(0))]
-    assert first[6:] == ["20.000", "", "0.500", "", ""]  # the file's PSNR; not decoded, not painted
-    assert second[7:] == ["30.500", "1.000", "250", "original"]  # measured against the original
-    assert last[8:] == ["", "", ""]  # not arrived
+    assert first[6:] == ["20.000", "", "", "0.500", "", ""]  # the file's PSNR; not decoded, not painted
+    assert second[7:] == ["30.500", "", "1.000", "250", "original"]  # measured against the original
+    assert last[9:] == ["", "", ""]  # not arrived
 
 
 def test_a_psnr_measured_against_an_original_the_file_cannot_confirm_is_unverified():
@@ -223,7 +223,7 @@ def test_a_psnr_measured_against_an_original_the_file_cannot_confirm_is_unverifi
     decoded(blind, 0, psnr=25.0)
     assert psnr_text(blind, blind.layers[0]) == "PSNR 25.00 dB (vs original, unverified)"
     assert point_tooltip(blind, 0).endswith("25.00 dB (vs original, unverified); click to show it")
-    assert table_csv([blind]).splitlines()[1].endswith(",25.000,0.500,,\"original, unverified\"")
+    assert table_csv([blind]).splitlines()[1].endswith(",25.000,,0.500,,\"original, unverified\"")
     decoded(blind, 1, psnr=None, measured=False)
     assert psnr_text(blind, blind.layers[1]) == "PSNR –"
 

@@ -160,21 +160,23 @@ class CodecService:
 
     async def encode(self, path, codec: str, quality: int | None,
                      on_stage: Callable[[p.Stage], None] | None = None, max_bytes: int | None = None,
-                     effort: int = DEFAULT_EFFORT) -> p.Encoded:
-        """Encode an image file (at most max_bytes long when given) at an effort level; its Stage
-        messages go to on_stage; cancelling the awaiting task stops the encoder process."""
+                     effort: int = DEFAULT_EFFORT, max_pixels: int | None = None) -> p.Encoded:
+        """Encode an image file (at most max_bytes long when given; of at most max_pixels pixels,
+        None: the library's limit) at an effort level; its Stage messages go to on_stage;
+        cancelling the awaiting task stops the encoder process."""
         try:
-            return await self.encoder.request(
-                p.Encode(next(self._jobs), str(path), codec, quality, max_bytes, effort), on_stage)
+            message = p.Encode(next(self._jobs), str(path), codec, quality, max_bytes, effort, max_pixels)
+            return await self.encoder.request(message, on_stage)
         except asyncio.CancelledError:
             self.encoder.stop()
             raise
 
-    def open_stream(self, reference, listener: Callable) -> str:
-        """A new stream id; listener gets its LayerDecoded and StreamFailed messages."""
+    def open_stream(self, reference, listener: Callable, max_pixels: int | None = None) -> str:
+        """A new stream id; listener gets its LayerDecoded and StreamFailed messages. max_pixels:
+        the largest picture to decode (None: the library's limit)."""
         stream = f"stream-{next(self._stream_ids)}"
         self._listeners[stream] = listener
-        self.decoder.send(p.OpenStream(stream, reference))
+        self.decoder.send(p.OpenStream(stream, reference, max_pixels))
         return stream
 
     def feed(self, stream: str, data: bytes) -> None:

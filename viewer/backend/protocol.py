@@ -30,7 +30,8 @@ class Hello:
 @dataclass(frozen=True)
 class Encode:
     """Encode the image file at path (a .strata file, or a classic codec's own file) at most
-    max_bytes long when given; the worker answers Stage messages, then Encoded or Failed."""
+    max_bytes long when given; the worker answers Stage messages, then Encoded or Failed.
+    max_pixels: the largest picture to encode (None: the library's limit)."""
 
     job: int
     path: str
@@ -38,14 +39,17 @@ class Encode:
     quality: int | None
     max_bytes: int | None = None
     effort: int = DEFAULT_EFFORT  # codec/effort.py
+    max_pixels: int | None = None
 
 
 @dataclass(frozen=True)
 class OpenStream:
-    """Start decoding a stream; reference (RGB uint8) is the original used to measure PSNR."""
+    """Start decoding a stream; reference (RGB uint8) is the original used to measure PSNR;
+    max_pixels: the largest picture to decode (None: the library's limit)."""
 
     stream: str
     reference: np.ndarray | None
+    max_pixels: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,16 @@ class LayerDecoded:
     synthesis_seconds: float
     parts: int = 1  # chunks of the layer in the picture
     complete: bool = True  # all the chunks the file has of the layer
+
+
+@dataclass(frozen=True)
+class LayerMeasured:
+    """The MS-SSIM (codec.evaluation.metrics.ms_ssim, 0..1) of a whole layer's picture (from 0)
+    against the stream's reference, measured after the picture was sent."""
+
+    stream: str
+    index: int
+    ms_ssim: float
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ between steps. Every complete layer is range-decoded (cheap), but only the layer
 synthesized: the newest decoded one, or the one the GUI picked; a layer overtaken by a newer one
 before its synthesis began is never synthesized. While bytes arrive faster than they are
 range-decoded, the decoding pauses for a picture as soon as the first one is decodable and then
-at least every REFRESH_S seconds, so the screen never starves. A stream is any layered file (codec.layered: a
-`.strata` file, a JPEG 2000 file with quality layers, a progressive JPEG): its reader and its
-codec's layer decoder are the same steps for every format.
+at least every REFRESH_S seconds, so the screen never starves. With a reference picture, a whole
+layer's MS-SSIM is measured once nothing more urgent is left, and sent after its picture. A
+stream is any layered file (codec.layered: a `.strata` file, a JPEG 2000 file with quality
+layers, a progressive JPEG): its reader and its codec's layer decoder are the same steps for
+every format.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import socket
 import time
 from collections import deque
 
+import numpy as np
 import torch
 
 from codec import api, container, layered, registry
@@ -24,6 +27,10 @@ from codec.effort import DEFAULT_EFFORT
 from codec.codecs.protocol import LayerDecoder
 from codec.evaluation import metrics
 from viewer.backend import protocol as p
+from viewer.state.limits import pillow_check_off
+
+
+MS_SSIM_MAX_PIXELS = 2**22  # larger pictures are not measured: one MS-SSIM would hold up the stream for seconds
 
 
 REFRESH_S = 1.0  # while bytes arrive, a newer picture is shown at least this often (seconds)
@@ -55,9 +62,10 @@ class StreamJob:
     and in the messages; the texts for the user count from 1.
     """
 
-    def __init__(self, stream: str, reference):
+    def __init__(self, stream: str, reference, max_pixels: int | None = None):
         self.stream = stream
         self.reference = reference
+        self.max_pixels = max_pixels  # the viewer's pixel limit (None: the library's)
         self.reader = layered.StreamingReader()
         self.decoder: LayerDecoder | None = None  # made once the header is known
         self.pending: deque[container.Chunk] = deque()  # complete chunks not yet range-decoded
@@ -66,6 +74,7 @@ class StreamJob:
         self.sent: set[tuple[int, int]] = set()  # (layer, chunks) whose picture the GUI has
         self.symbol_seconds: dict[int, float] = {}  # layer -> range decoding so far
         self.failure: p.StreamFailed | None = None  # sent once nothing is left to show
+        self.to_measure: list[tuple[int, np.ndarray]] = []  # (layer, picture) of whole layers whose MS-SSIM is due
         self.reported = False
         self.shown_at: float | None = None  # clock() when the last picture was sent
 
@@ -109,6 +118,8 @@ class StreamJob:
             return self._decode_next
         if due:
             return lambda: self._synthesize(*target)
+        if self.to_measure:
+            return self._measure
         if self.failure is not None and not self.reported:
             return self._report
         return None
@@ -138,7 +149,7 @@ class StreamJob:
     def _open(self) -> None:
         """The codec's layer decoder, keeping every layer, after the API's checks (picture size,
         memory, the weights that made the file)."""
-        self.decoder = api.open_layer_decoder(self.reader.header, history=True)
+        self.decoder = api.open_layer_decoder(self.reader.header, max_pixels=self.max_pixels, history=True)
 
     def _decode_next(self) -> None:
         chunk = self.pending.popleft()
@@ -171,9 +182,22 @@ class StreamJob:
         measured = None
         if self.reference is not None and self.reference.shape == rgb.shape:
             measured = metrics.psnr(self.reference, rgb)
+            if complete and self._measurable(rgb):
+                self.to_measure.append((index, rgb))
         return p.LayerDecoded(self.stream, index, rgb, used, 8 * used / (header.width * header.height),
                               header.layer_psnr[index] if complete else None, measured,
                               self.symbol_seconds[index], seconds, parts, complete)
+
+    @staticmethod
+    def _measurable(rgb: np.ndarray) -> bool:
+        """MS-SSIM needs every side of at least MS_SSIM_MIN_SIDE pixels; see MS_SSIM_MAX_PIXELS."""
+        height, width = rgb.shape[:2]
+        return min(height, width) >= metrics.MS_SSIM_MIN_SIDE and height * width <= MS_SSIM_MAX_PIXELS
+
+    def _measure(self) -> p.LayerMeasured:
+        """The MS-SSIM of the newest whole layer waiting for it (the newest is the one on screen)."""
+        index, rgb = self.to_measure.pop()
+        return p.LayerMeasured(self.stream, index, metrics.ms_ssim(self.reference, rgb))
 
     def _report(self) -> p.StreamFailed:
         self.reported = True
@@ -212,7 +236,7 @@ class Worker:
         elif isinstance(message, p.Encode):
             self.jobs.append(message)
         elif isinstance(message, p.OpenStream):
-            self.streams[message.stream] = StreamJob(message.stream, message.reference)
+            self.streams[message.stream] = StreamJob(message.stream, message.reference, message.max_pixels)
         elif isinstance(message, p.Feed) and message.stream in self.streams:
             self._feed(self.streams[message.stream], message.data)
         elif isinstance(message, p.Select) and message.stream in self.streams:
@@ -270,8 +294,9 @@ class Worker:
             effort = f" at effort {job.effort}" if spec.learned and job.effort != DEFAULT_EFFORT else ""
             text = f"Encoding with {name}{effort}{budget}"
             self.channel.send(p.Stage(job.job, text))
-            data = api.encode(job.path, job.codec, job.quality, max_bytes=job.max_bytes, effort=job.effort,
-                              progress=self._reporter(job.job, text))
+            with pillow_check_off():  # the API checks max_pixels before Pillow decodes a pixel
+                data = api.encode(job.path, job.codec, job.quality, max_bytes=job.max_bytes, effort=job.effort,
+                                  progress=self._reporter(job.job, text), max_pixels=job.max_pixels)
         except Exception as error:
             self.channel.send(p.Failed(job.job, describe(error)))
             return

@@ -17,8 +17,10 @@ from PySide6.QtCore import QObject, Signal
 from viewer.backend import protocol as p
 from viewer.backend.client import CodecService
 from viewer.control.streaming import NetworkSimulator
+from viewer.presentation.messages import open_failed
 from viewer.presentation.streams import original_verified, problem
 from viewer.state import files
+from viewer.state.limits import DEFAULT_MAX_PIXELS, OverPixelLimit
 from viewer.state.session import Layer, Original, Session, Stream
 
 PANES = (0, 1)
@@ -32,7 +34,9 @@ class Viewer(QObject):
     received = Signal()  # more bytes arrived
     layerDecoded = Signal(int, int)  # pane, layer: its picture is cached
     displayChanged = Signal(int)  # pane: what it shows changed
+    measured = Signal(int, int)  # pane, layer: its MS-SSIM arrived
     notice = Signal(str, str)  # a message for the user, and its topic ("file", "stream")
+    overLimit = Signal(object, int)  # an OverPixelLimit of a file not opened, and its pane
 
     def __init__(self, service: CodecService, parent: QObject | None = None):
         super().__init__(parent)
@@ -44,6 +48,7 @@ class Viewer(QObject):
         self._unverified_told: list[Stream] = []  # streams told that their PSNR is against an unverified original
         self._opening: asyncio.Task | None = None
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strata-open")
+        self.max_pixels = DEFAULT_MAX_PIXELS  # the pixel limit: opening, decoding (viewer/state/limits.py)
 
     # ---- what to show -------------------------------------------------------------------
 
@@ -60,6 +65,12 @@ class Viewer(QObject):
     def set_error_map(self, on: bool) -> None:
         """Show each pane's error against the original (where it has one) instead of its picture."""
         self.session.error_map = on
+        for pane in PANES:
+            self.displayChanged.emit(pane)
+
+    def set_error_gain(self, gain: int) -> None:
+        """Amplify the error map gain times."""
+        self.session.error_gain = gain
         for pane in PANES:
             self.displayChanged.emit(pane)
 
@@ -107,9 +118,13 @@ class Viewer(QObject):
 
     async def _open(self, path: Path, pane: int) -> None:
         try:
-            item = await asyncio.get_running_loop().run_in_executor(self._reader, files.read_any, path, pane)
-        except (OSError, ValueError) as error:  # ContainerError, ImageInputError are ValueErrors
-            self.notice.emit(f"Could not open {path.name}: {error}", "file")
+            item = await asyncio.get_running_loop().run_in_executor(self._reader, files.read_any, path, pane,
+                                                                    self.max_pixels)
+        except OverPixelLimit as error:
+            self.overLimit.emit(error, pane)
+            return
+        except Exception as error:  # noqa: BLE001 - ValueError (the library's), OSError, MemoryError, a bug
+            self.notice.emit(open_failed(path, error), "file")
             return
         if pane == 1 and not self._comparable(item):
             return
@@ -159,11 +174,11 @@ class Viewer(QObject):
         self.documentChanged.emit()
 
     def clear(self) -> None:
-        """Close everything."""
+        """Close everything (the error map's amplification stays)."""
         self.network.stop()
         for pane in PANES:
             self._close_worker(pane)
-        self.session = Session()
+        self.session = Session(error_gain=self.session.error_gain)
         self.documentChanged.emit()
 
     def shutdown(self) -> None:
@@ -233,7 +248,8 @@ class Viewer(QObject):
         def listener(message) -> None:
             self._on_worker(pane, stream, generation, message)
 
-        self._worker_ids[pane] = self.service.open_stream(self.session.reference_for(stream), listener)
+        self._worker_ids[pane] = self.service.open_stream(self.session.reference_for(stream), listener,
+                                                          self.max_pixels)
 
     def _close_worker(self, pane: int) -> None:
         if self._worker_ids[pane] is not None:
@@ -245,6 +261,10 @@ class Viewer(QObject):
             return  # a result of a file or run that is gone
         if isinstance(message, p.StreamFailed):
             self._on_failed(pane, stream, message)
+            return
+        if isinstance(message, p.LayerMeasured):
+            stream.ms_ssim[message.index] = message.ms_ssim
+            self.measured.emit(pane, message.index)
             return
         layer = self._layer(stream, message)
         stream.accept(generation, layer)

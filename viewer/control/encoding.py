@@ -15,6 +15,7 @@ from codec.effort import DEFAULT_EFFORT
 from viewer.backend.client import CodecService, JobFailed, WorkerStopped
 from viewer.presentation.formatting import codec_label
 from viewer.state import files
+from viewer.state.limits import DEFAULT_MAX_PIXELS
 from viewer.state.session import Stream
 
 
@@ -50,6 +51,7 @@ class Encoding(QObject):
         self.service = service
         self._task: asyncio.Task | None = None
         self.panes: list[int] | None = None  # where the files of the running encode go (Target.pane)
+        self.max_pixels = DEFAULT_MAX_PIXELS  # the pixel limit (viewer/state/limits.py)
 
     @property
     def running(self) -> bool:
@@ -74,7 +76,7 @@ class Encoding(QObject):
                 prefix = f"[{number}/{len(targets)}] " if len(targets) > 1 else ""
                 result = await self.service.encode(image, target.codec, target.quality,
                                                    lambda stage: self._report(prefix, stage, number, len(targets)),
-                                                   target.max_bytes, target.effort)
+                                                   target.max_bytes, target.effort, self.max_pixels)
                 files.write_atomically(target.path, result.data)
                 streams.append(Stream.from_bytes(target.path, result.data))
         except (JobFailed, WorkerStopped, OSError) as error:

@@ -1,5 +1,6 @@
 """What the viewer remembers between runs, in QSettings: recent files, the folders last used
-(open, encode, export), the simulated network (bandwidth, latency) and the encode choices.
+(open, encode, export), the simulated network (bandwidth, latency), the encode choices and the
+pixel limit.
 
 Values read back are checked: a setting of the wrong type (an edited or older settings file)
 reads as unset, never as an error.
@@ -11,7 +12,10 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from codec.effort import DEFAULT_EFFORT, EFFORTS
+from viewer.presentation.encoding import TARGET_UNITS
+from viewer.state.limits import DEFAULT_MAX_PIXELS
 from viewer.state.link import DEFAULT_BANDWIDTH
+from viewer.state.pixels import ERROR_GAIN, ERROR_GAINS
 
 MAX_RECENT = 8
 FOLDERS = ("open", "encode", "export")
@@ -86,6 +90,38 @@ class Preferences:
 
     def set_effort(self, effort: int) -> None:
         self.settings.setValue("encode/effort", int(effort))
+
+    def encode_target(self) -> tuple[bool, float, str]:
+        """The Encode dialog's target size last chosen: (on, value, unit); off at 50 kB when unset."""
+        value, unit = self._number("encode/target/value", float), self.settings.value("encode/target/unit")
+        on = self._number("encode/target/on", int) == 1
+        return (on, value if value is not None and value > 0 else 50.0,
+                unit if unit in TARGET_UNITS else "kB")
+
+    def set_encode_target(self, on: bool, value: float, unit: str) -> None:
+        for key, setting in (("on", int(on)), ("value", float(value)), ("unit", unit)):
+            self.settings.setValue(f"encode/target/{key}", setting)
+
+    # ---- the view ------------------------------------------------------------------------
+
+    def error_gain(self) -> int:
+        """The error map's amplification (one of ERROR_GAINS); ERROR_GAIN when unset or unusable."""
+        value = self._number("view/error_gain", int)
+        return value if value in ERROR_GAINS else ERROR_GAIN
+
+    def set_error_gain(self, gain: int) -> None:
+        self.settings.setValue("view/error_gain", int(gain))
+
+    # ---- the pixel limit -----------------------------------------------------------------
+
+    def max_pixels(self) -> int:
+        """The largest picture opened, decoded and encoded without asking; DEFAULT_MAX_PIXELS
+        when unset or unusable."""
+        value = self._number("limits/max_pixels", int)
+        return value if value is not None and value > 0 else DEFAULT_MAX_PIXELS
+
+    def set_max_pixels(self, pixels: int) -> None:
+        self.settings.setValue("limits/max_pixels", int(pixels))
 
     def _number(self, key: str, kind: type):
         """The setting as kind (int or float), or None when unset or not a number."""

@@ -6,12 +6,12 @@ import csv
 import io
 
 from viewer.presentation.panes import PANE_NAMES
-from viewer.presentation.streams import FROM_FILE, UNVERIFIED, VS_ORIGINAL, label, psnr_source
+from viewer.presentation.streams import FROM_FILE, UNVERIFIED, VS_ORIGINAL, label, ms_ssim_value, psnr_source
 from viewer.state.session import Stream
 
 CLICK_HINT = "click to show it"
 TABLE_COLUMNS = ("file", "codec", "layer", "layer bytes", "bytes (cum.)", "bpp (cum.)", "PSNR in file (dB)",
-                 "PSNR measured (dB)", "arrived (s)", "shown after (ms)", "measured against")
+                 "PSNR measured (dB)", "MS-SSIM measured", "arrived (s)", "shown after (ms)", "measured against")
 AGAINST = {VS_ORIGINAL: "original", UNVERIFIED: "original, unverified"}  # a measured PSNR's source, in the CSV
 
 
@@ -29,11 +29,13 @@ def bar_tooltip(stream: Stream, index: int) -> str:
 
 
 def point_tooltip(stream: Stream, index: int) -> str:
-    """"DeepHQ, layer 3: 0.412 bpp, 31.20 dB (vs original); click to show it"."""
+    """"DeepHQ, layer 3: 0.412 bpp, 31.20 dB (vs original), MS-SSIM 0.9712; click to show it"
+    (MS-SSIM once measured)."""
     layer = stream.layers.get(index)
     source = FROM_FILE if layer is None else psnr_source(stream, layer)
+    ms_ssim = ms_ssim_value(stream, index)
     return (f"{label(stream)}, layer {index + 1}: {stream.bpp(index):.3f} bpp, "
-            f"{stream.psnr(index):.2f} dB ({source}); {CLICK_HINT}")
+            f"{stream.psnr(index):.2f} dB ({source}){f', MS-SSIM {ms_ssim}' if ms_ssim else ''}; {CLICK_HINT}")
 
 
 def not_shown_text(stream: Stream, index: int) -> str | None:
@@ -46,8 +48,8 @@ def not_shown_text(stream: Stream, index: int) -> str | None:
 
 
 def table_rows(streams: list[Stream]) -> list[tuple]:
-    """Every layer of every file: sizes, bpp, the file's PSNR, the PSNR measured against the
-    open original when decoded, when it arrived, how long it took to reach the screen, and what
+    """Every layer of every file: sizes, bpp, the file's PSNR, the PSNR (and MS-SSIM) measured
+    against the open original when decoded, when it arrived, how long it took to reach the screen, and what
     the PSNR was measured against ("original", or "original, unverified" when the file records
     no PSNR that confirms the original as its source); '' for what is not known."""
     return [row for stream in streams for row in _file_rows(stream)]
@@ -63,8 +65,8 @@ def _file_rows(stream: Stream) -> list[tuple]:
         seconds = stream.shown_after(i)
         shown = "" if seconds is None else f"{1000 * seconds:.0f}"
         rows.append((stream.path.name, label(stream), i + 1, length, stream.layer_end(i), f"{stream.bpp(i):.4f}",
-                     "" if psnr is None else f"{psnr:.3f}", f"{layer.psnr:.3f}" if measured else "", arrived, shown,
-                     against))
+                     "" if psnr is None else f"{psnr:.3f}", f"{layer.psnr:.3f}" if measured else "",
+                     ms_ssim_value(stream, i), arrived, shown, against))
     return rows
 
 

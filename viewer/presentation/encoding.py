@@ -52,6 +52,26 @@ def same_size_text(name: str | None, size: int | None) -> str:
     return f"Same size as pane A's file ({name}, {size:,} bytes), shown beside it in pane B"
 
 
+TARGET_UNITS = ("bytes", "kB", "bpp")  # a target size's units; kB: 1000 bytes
+
+
+def target_bytes(value: float, unit: str, size: tuple[int, int]) -> int:
+    """A target size in bytes: value bytes, kB, or bits per pixel of a picture of size (width,
+    height), rounded down as codec.api.byte_budget rounds max_bpp."""
+    if unit == "bpp":
+        return int(value * size[0] * size[1] / 8)
+    return int(value * 1000) if unit == "kB" else int(value)
+
+
+def target_text(nbytes: int, size: tuple[int, int] | None) -> str:
+    """"At most 48,000 bytes (0.977 bpp) per file." (bpp when the picture's size is known), or
+    why such a target cannot be met."""
+    if nbytes < 1:
+        return "A target size must be at least 1 byte."
+    bpp = "" if size is None else f" ({8 * nbytes / (size[0] * size[1]):.3f} bpp)"
+    return f"At most {nbytes:,} bytes{bpp} per file."
+
+
 def writes_text(names: list[str], folder: Path) -> str:
     """"Writes photo.deephq.strata into /home/me/Pictures" (a new folder: said so)."""
     new = "" if folder.is_dir() else " (a new folder)"

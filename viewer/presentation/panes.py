@@ -6,7 +6,6 @@ from __future__ import annotations
 from viewer.presentation.formatting import duration, format_rate, kilobytes
 from viewer.presentation.streams import label, psnr_text, shown_layer, unusable_text
 from viewer.state.link import PAUSED, PLAYING, Playback
-from viewer.state.pixels import ERROR_GAIN
 from viewer.state.session import Session, Stream
 
 PANE_NAMES = ("A", "B")
@@ -36,7 +35,7 @@ def readout_parts(session: Session, pane: int, split: bool = False) -> list[str]
     parts += [f"layer {layer.index + 1} / {stream.header.num_layers}", kilobytes(layer.bytes_used),
               f"{layer.bpp:.3f} bpp", psnr_text(stream, layer)]
     if session.shows_error(pane):
-        parts.append(f"error ×{ERROR_GAIN}")
+        parts.append(f"error ×{session.error_gain}")
     return parts
 
 

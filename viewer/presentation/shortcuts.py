@@ -10,6 +10,7 @@ GESTURES = (
     ("Arrows, drag", "Pan"),
     ("Double click", "Toggle fit / 1:1"),
     ("Shift+drag", "Move the split (split view)"),
+    ("Mouse over a picture", "Pixel values of both panes (status bar)"),
 )
 
 

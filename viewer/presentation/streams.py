@@ -114,13 +114,21 @@ def psnr_text(stream: Stream, layer: Layer) -> str:
     return f"PSNR {layer.psnr:.2f} dB ({psnr_source(stream, layer)})"
 
 
+def ms_ssim_value(stream: Stream, index: int) -> str:
+    """A layer's MS-SSIM against the original, "0.9934"; "" when not measured."""
+    value = stream.ms_ssim_of(index)
+    return "" if value is None else f"{value:.4f}"
+
+
 def layer_readout(stream: Stream) -> list[str]:
-    """The layer on screen in words: layer, bpp, PSNR and its source, decode time; [] if none."""
+    """The layer on screen in words: layer, bpp, PSNR and its source, MS-SSIM (once the worker
+    measured it), decode time; [] if none."""
     layer = shown_layer(stream)
     if layer is None:
         return []
+    ms_ssim = ms_ssim_value(stream, layer.index) if layer.complete else ""
     return [f"layer {layer.index + 1} / {stream.header.num_layers}", f"{layer.bpp:.3f} bpp", psnr_text(stream, layer),
-            f"decoded in {1000 * layer.decode_seconds:.0f} ms"]
+            *([f"MS-SSIM {ms_ssim}"] if ms_ssim else []), f"decoded in {1000 * layer.decode_seconds:.0f} ms"]
 
 
 def delay_text(stream: Stream, index: int) -> str:
@@ -132,8 +140,14 @@ def delay_text(stream: Stream, index: int) -> str:
     return "…" if index in stream.timed else "—"
 
 
-def arrival_rows(streams: list[Stream]) -> list[tuple[str, str, str, str, str]]:
-    """The arrival table: file, layer, cumulative size, arrival time, delay to the screen."""
+def arrival_rows(streams: list[Stream]) -> list[tuple[str, str, str, str, str, str, str]]:
+    """The arrival table: file, layer, cumulative size, arrival time, delay to the screen, PSNR
+    (measured or the file's; "" when neither) and MS-SSIM (when measured)."""
     return [(label(stream), str(i + 1), kilobytes(stream.layer_end(i)), f"{stream.arrived[i]:.2f} s",
-             delay_text(stream, i))
+             delay_text(stream, i), _psnr_value(stream, i), ms_ssim_value(stream, i))
             for stream in streams for i in sorted(stream.arrived)]
+
+
+def _psnr_value(stream: Stream, index: int) -> str:
+    psnr = stream.psnr(index)
+    return "" if psnr is None else f"{psnr:.2f}"

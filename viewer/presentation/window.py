@@ -8,7 +8,6 @@ from codec import registry
 from viewer.presentation import streams
 from viewer.presentation.formatting import format_rate
 from viewer.state.link import Playback
-from viewer.state.pixels import ERROR_GAIN
 from viewer.state.session import ORIGINAL, Session
 
 SPLIT_HINT = "(Shift+drag moves the split)"
@@ -33,7 +32,7 @@ def _title(session: Session, pane: int) -> str:
         return _original_title(session)
     if stream is None:
         return "" if pane else "No file"
-    notes = [streams.unusable_text(stream), f"error ×{ERROR_GAIN}" if session.shows_error(pane) else None]
+    notes = [streams.unusable_text(stream), f"error ×{session.error_gain}" if session.shows_error(pane) else None]
     notes = [note for note in notes if note]
     return (f"{'AB'[pane]}: {streams.label(stream)} — {stream.path.name}"
             + (f" ({'; '.join(notes)})" if notes else ""))

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from codec import classic_files, container, images, layered, registry
 from codec.atomic import write_atomic
+from viewer.state import limits
+from viewer.state.limits import DEFAULT_MAX_PIXELS
 from viewer.state.session import Original, Session, Stream
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".ppm",
@@ -45,15 +47,19 @@ def is_layered(path: Path) -> bool:
     return file_kind(path) == layered.STRATA
 
 
-def read_layered(path: Path) -> Stream:
+def read_layered(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Stream:
     """Raises ContainerError (ClassicFileError for a classic file) when the file is unusable,
-    OSError when unreadable."""
-    return Stream.from_bytes(path, Path(path).read_bytes())
+    OverPixelLimit when it announces a picture over max_pixels, OSError when unreadable."""
+    stream = Stream.from_bytes(path, Path(path).read_bytes())
+    limits.check(path, *stream.size, max_pixels)
+    return stream
 
 
-def read_image(path: Path) -> Original:
-    """Raises ImageInputError for anything that is not a usable image."""
-    rgb, mode = images.open_image(path)
+def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Original:
+    """Raises ImageInputError for anything that is not a usable image, OverPixelLimit (before
+    any pixel is decoded) for one over max_pixels."""
+    with limits.pillow_check_off():
+        rgb, mode = images.open_image(path, lambda width, height: limits.check(path, width, height, max_pixels))
     return Original(Path(path), rgb, mode)
 
 
@@ -61,23 +67,24 @@ class NotStreamable(ValueError):
     """A JPEG or JPEG 2000 file opened to stream (pane B) that has no layers Strata can stream."""
 
 
-def read_any(path: Path, pane: int = 0) -> Original | Stream:
+def read_any(path: Path, pane: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS) -> Original | Stream:
     """The file as an Original or a Stream, for pane A (0) or B (1) (see the module docstring);
-    raises ValueError (bad content, NotStreamable) or OSError."""
+    raises ValueError (bad content, NotStreamable, OverPixelLimit: a picture over max_pixels)
+    or OSError."""
     path = Path(path)
     if path.is_dir():
         raise images.ImageInputError(f"{path.name} is a folder, not a file")
     kind = file_kind(path)
     if kind == layered.STRATA:
-        return read_layered(path)
+        return read_layered(path, max_pixels)
     if kind in ("jp2", "j2k") or kind == "jpeg" and pane == PANE_B:
         try:
-            return read_layered(path)
+            return read_layered(path, max_pixels)
         except (classic_files.NotLayered, classic_files.UnsupportedLayout) as error:
             if pane == PANE_B:
                 raise NotStreamable(f"it cannot be streamed: {error}. File > Open opens it as an image "
                                     f"to encode") from error
-    return read_image(path)
+    return read_image(path, max_pixels)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

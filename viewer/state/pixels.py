@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-ERROR_GAIN = 8  # an error of 32 levels (of 255) is white; PSNR 30 dB is a mid grey on average
+ERROR_GAIN = 8  # the default: an error of 32 levels (of 255) is white; PSNR 30 dB is a mid grey on average
+ERROR_GAINS = (1, 2, 4, 8, 16, 32)  # the amplifications offered
+
+
+def white_at(gain: int) -> int:
+    """The smallest error (in levels of 255) that the error map shows white at gain."""
+    return -(-255 // gain)
 
 
 def error_map(decoded: np.ndarray, original: np.ndarray, gain: int = ERROR_GAIN) -> np.ndarray:

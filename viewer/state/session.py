@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from codec import layered
-from viewer.state.pixels import error_map
+from viewer.state.pixels import ERROR_GAIN, error_map
 
 PANE_B, ORIGINAL = "pane B", "original"  # what split view shows right of the line
 PSNR_MATCH_DB = 0.1  # a layer's PSNR against the open original vs the file's: same source within this
@@ -72,6 +72,7 @@ class Stream:
     layers: dict[int, Layer] = field(default_factory=dict)
     refinement: Layer | None = None  # the newest refinement inside the layer after those decoded
     refinement_points: list[tuple[float, float]] = field(default_factory=list)  # (bpp, PSNR) of each
+    ms_ssim: dict[int, float] = field(default_factory=dict)  # layer -> MS-SSIM against the original
     shown: int | None = None  # layer on screen
     selected: int | None = None  # layer picked by hand; None: follow the newest
     failed_layer: int | None = None  # the first layer the decoder cannot decode
@@ -135,7 +136,7 @@ class Stream:
         self.received = 0
         self.shown = self.selected = self.failed_layer = self.failure = self.refinement = None
         for cache in (self.arrived, self.arrived_wall, self.decoded_wall, self.shown_wall, self.timed, self.layers,
-                      self.refinement_points):
+                      self.refinement_points, self.ms_ssim):
             cache.clear()
 
     def advance(self, budget: int) -> tuple[bytes, list[int]]:
@@ -227,6 +228,14 @@ class Stream:
             return recorded, False
         return measured, True
 
+    def ms_ssim_of(self, index: int) -> float | None:
+        """A layer's MS-SSIM against the original, when the worker measured it and the layer's
+        PSNR is measured against the original too (the same picture vouches for both)."""
+        layer = self.layers.get(index)
+        if layer is None or not layer.psnr_measured or self.foreign_original:
+            return None
+        return self.ms_ssim.get(index)
+
     def bpp(self, index: int) -> float:
         """Bits per pixel of the file up to the end of layer index."""
         return 8 * self.layer_end(index) / (self.header.width * self.header.height)
@@ -256,7 +265,8 @@ class Session:
     streams: list[Stream | None] = field(default_factory=lambda: [None, None])
     show_original: bool = False
     error_map: bool = False
-    _errors: dict = field(default_factory=dict, repr=False)  # pane -> (decoded rgb, its error map)
+    error_gain: int = ERROR_GAIN  # how much the error map amplifies the error
+    _errors: dict = field(default_factory=dict, repr=False)  # pane -> (decoded rgb, gain, its error map)
 
     def shows_original(self, pane: int) -> bool:
         """Pane A shows the original: nothing else is open, or Show Original is on."""
@@ -285,9 +295,9 @@ class Session:
     def _error_of(self, pane: int, rgb: np.ndarray) -> np.ndarray:
         """The error map of a decoded picture, computed once per picture shown."""
         cached = self._errors.get(pane)
-        if cached is None or cached[0] is not rgb:
-            cached = self._errors[pane] = (rgb, error_map(rgb, self.original.rgb))
-        return cached[1]
+        if cached is None or cached[0] is not rgb or cached[1] != self.error_gain:
+            cached = self._errors[pane] = (rgb, self.error_gain, error_map(rgb, self.original.rgb, self.error_gain))
+        return cached[2]
 
     def split_partner(self) -> str | None:
         """What split view shows right of the line: PANE_B when it has a file, else ORIGINAL when

@@ -1,6 +1,7 @@
 """The image canvas: fit to window, 1:1, wheel and key zoom around a point, drag to pan,
 nearest-neighbour pixels at high zoom. Canvases that share a ViewState zoom and pan together.
-A canvas can also compare two pictures with a split line that the user drags (Shift+drag).
+A canvas can also compare two pictures with a split line that the user drags (Shift+drag), say
+which picture pixel is under the mouse (`hovered`) and draw the error map's scale.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from viewer.widgets.error_scale import paint_error_scale
 
 ZOOM_STEP = 1.25
 MAX_ZOOM = 64.0
@@ -50,12 +53,15 @@ class Canvas(QWidget):
 
     shown = Signal(object)  # the token given with an image, once it has been painted
     zoomChanged = Signal(float)
+    hovered = Signal(object)  # (x, y): the picture pixel under the mouse; None: none
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(160, 120)
+        self.setMouseTracking(True)  # `hovered` without a button pressed
+        self.error_gain: int | None = None  # the error map's amplification, when its scale is drawn
         self.image: QImage | None = None
         self.compare: QImage | None = None  # shown right of the split line
         self.split = 0.5
@@ -75,17 +81,25 @@ class Canvas(QWidget):
         if rgb is self._rgb:
             return
         self._rgb = rgb
-        image = None if rgb is None else to_qimage(rgb)
+        image, had_image = None if rgb is None else to_qimage(rgb), self.image is not None
+        self.image, self._token = image, token  # before set_fit: zoomChanged tells the new picture's fit
         if image is not None and image.size() != self._size:
             self._size = image.size()
             self.view.set_fit()  # a new picture size; the same size (a restart) keeps zoom and pan
-        self.image, self._token = image, token
+        elif image is not None and not had_image:
+            self.zoomChanged.emit(self.zoom())  # the window may have changed while there was no picture
         self.update()
 
     def set_compare(self, rgb: np.ndarray | None) -> None:
         """A second picture of the same size, shown right of the split line (None: off)."""
         self.compare = None if rgb is None else to_qimage(rgb)
         self.update()
+
+    def set_error_scale(self, gain: int | None) -> None:
+        """Draw the scale of an error map amplified gain times (None: no scale)."""
+        if gain != self.error_gain:
+            self.error_gain = gain
+            self.update()
 
     def set_placeholder(self, text: str) -> None:
         self.placeholder = text
@@ -149,6 +163,11 @@ class Canvas(QWidget):
     def fit(self) -> None:
         self.view.set_fit()
 
+    def set_zoom(self, zoom: float) -> None:
+        """Zoom to zoom (1.0: 1:1) around the middle of the view."""
+        if self.image is not None:
+            self.view.set(min(MAX_ZOOM, zoom), self.center())
+
     def pan(self, dx: float, dy: float) -> None:
         """Move the picture by (dx, dy) screen pixels."""
         if self.image is not None:
@@ -184,6 +203,8 @@ class Canvas(QWidget):
             self._draw(painter, self.image, QRectF(self.rect()))
         else:
             self._draw_split(painter)
+        if self.error_gain is not None:
+            paint_error_scale(painter, QRectF(self.rect()), self.error_gain)
         painter.end()
         if self._token is not None:
             token, self._token = self._token, None
@@ -232,11 +253,24 @@ class Canvas(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def mouseMoveEvent(self, event) -> None:
+        self.hovered.emit(self.pixel_at(event.position()))
         if self._splitting:
             self._move_split(event.position().x())
         elif self._drag is not None:
             start, center = self._drag
             self.view.set(self.zoom(), center - (event.position() - start) / self.zoom())
+
+    def leaveEvent(self, event) -> None:
+        self.hovered.emit(None)
+        super().leaveEvent(event)
+
+    def pixel_at(self, point: QPointF) -> tuple[int, int] | None:
+        """The picture pixel (x, y) at a widget point; None outside the picture."""
+        if self.image is None:
+            return None
+        at = self.to_image(point)
+        x, y = math.floor(at.x()), math.floor(at.y())
+        return (x, y) if 0 <= x < self.image.width() and 0 <= y < self.image.height() else None
 
     def mouseReleaseEvent(self, event) -> None:
         self._drag, self._splitting = None, False

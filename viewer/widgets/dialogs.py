@@ -17,6 +17,7 @@ from viewer.presentation.encoding import (codec_explanation, effort_text, folder
                                           writes_text)
 from viewer.state import files, folders
 from viewer.state.session import Stream
+from viewer.widgets.target_size import TargetSize
 
 PAIR = registry.LEARNED[:2]  # what "side by side" encodes: one file for each of the two panes
 BESIDE = 1  # the pane of a file encoded to the size of pane A's
@@ -40,13 +41,15 @@ def choice_id(remembered: str | None) -> int:
 class EncodeDialog(QDialog):
     """One codec of the table (a family at a chosen quality; the classic ones too: JPEG 2000,
     progressive JPEG), or the first two learned ones side by side; into a chosen folder.
-    installed: codec name -> installed model ids (the worker's Capabilities). With `beside`
+    installed: codec name -> installed model ids (registry.installed_models()). With `beside`
     (pane A's file), one codec can be encoded to at most that file's size and shown beside it in
-    pane B: an equal-bytes comparison. The choice, the qualities and the folder are remembered
-    (Preferences) when accepted."""
+    pane B: an equal-bytes comparison; otherwise every file can be given a target size (bytes,
+    kB, or bpp of the picture's size, when given). The choice, the qualities, the target size and
+    the folder are remembered (Preferences) when accepted."""
 
     def __init__(self, image: Path, installed: dict[str, tuple[int, ...]], preferences: Preferences,
-                 parent: QWidget | None = None, beside: Stream | None = None):
+                 parent: QWidget | None = None, beside: Stream | None = None,
+                 size: tuple[int, int] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Encode")
         self.image, self.preferences, self.beside = image, preferences, beside
@@ -61,6 +64,7 @@ class EncodeDialog(QDialog):
         self.effort_text = QLabel(wordWrap=True)
         self.effort.valueChanged.connect(lambda level: self.effort_text.setText(effort_text(level)))
         self.effort_text.setText(effort_text(self.effort.value()))
+        self.target_size = TargetSize(size, preferences)
         self.names = QLabel(wordWrap=True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.encode_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -70,6 +74,7 @@ class EncodeDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Encode {image.name}"))
         layout.addLayout(self._codec_grid(installed))
+        layout.addWidget(self.target_size)
         layout.addWidget(self.same_size)
         layout.addLayout(self._effort_row())
         layout.addWidget(self.effort_text)
@@ -78,6 +83,7 @@ class EncodeDialog(QDialog):
         layout.addWidget(self.buttons)
         self._restore_choice()
         for signal in (self.choice.idClicked, self.folder.textChanged, self.same_size.toggled,
+                       self.target_size.changed,
                        *(combo.currentIndexChanged for combo in self.quality.values())):
             signal.connect(self._show_names)
         self._show_names()
@@ -160,7 +166,8 @@ class EncodeDialog(QDialog):
 
     def _target(self, spec: registry.CodecSpec) -> Target:
         quality = self.quality[spec.name].currentData() if spec.is_family else None
-        budget, pane = (len(self.beside.data), BESIDE) if self.equal_bytes() else (None, None)
+        equal = self.equal_bytes()
+        budget, pane = (len(self.beside.data), BESIDE) if equal else (self.target_size.max_bytes(), None)
         name = files.encoded_name(self.image, spec.name, quality, budget).name
         return Target(spec.name, quality, self._folder() / name, budget, pane, self.effort.value())
 
@@ -169,8 +176,9 @@ class EncodeDialog(QDialog):
 
     def accept(self) -> None:
         """Remember the choice, the qualities and the folder, then close."""
-        if folder_problem(self.folder.text()) is not None:
+        if folder_problem(self.folder.text()) is not None or self.target_size.problem() is not None:
             return
+        self.target_size.remember()
         choice = self.choice.checkedId()
         self.preferences.set_encode_choice(PAIR_CHOICE if choice == SIDE_BY_SIDE else registry.NAMES[choice])
         for codec, combo in self.quality.items():
@@ -182,7 +190,8 @@ class EncodeDialog(QDialog):
 
     def _show_names(self) -> None:
         self.same_size.setEnabled(self.beside is not None and self.choice.checkedId() != SIDE_BY_SIDE)
-        problem = folder_problem(self.folder.text())
+        self.target_size.setEnabled(not self.equal_bytes())
+        problem = folder_problem(self.folder.text()) or self.target_size.problem()
         self.encode_button.setEnabled(problem is None)
         self.names.setText(problem or writes_text([t.path.name for t in self.targets()], self._folder()))
 

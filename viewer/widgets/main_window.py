@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
+from codec import registry
 from viewer.backend import protocol as p
 from viewer.backend.client import CodecService, WorkerStopped
 from viewer.control.controller import Viewer
@@ -33,7 +34,9 @@ from viewer.widgets.dialogs import EncodeDialog, shortcuts_dialog
 from viewer.widgets.labels import Banner, PartsLabel
 from viewer.widgets.pane import PaneView
 from viewer.widgets.panel import Panel
+from viewer.widgets.pixel_limit import PixelLimit
 from viewer.widgets.toolbar import NetworkFields
+from viewer.widgets.view_tools import ViewTools
 
 
 class MainWindow(QMainWindow):
@@ -54,6 +57,8 @@ class MainWindow(QMainWindow):
         self.panes = (PaneView(), PaneView())
         self.panes[1].canvas.link(self.panes[0].canvas)
         self.panel = Panel(self.viewer)
+        self.pixel_limit = PixelLimit(self, self.viewer, self.encoding, self.preferences, self.banner, self.open_path)
+        self.view_tools = ViewTools(self, self.viewer, self.preferences, [p.canvas for p in self.panes], self._canvas)
         self._build_central()
         self._build_actions()
         self._build_menus()
@@ -143,6 +148,8 @@ class MainWindow(QMainWindow):
         self.next_action = a("&Next Layer", lambda: self.step_layer(1), ["PgDown", "]"])
         self.first_action = a("F&irst Layer", lambda: self.step_layer(-99), "Home", tip="First arrived layer")
         self.last_action = a("&Last Layer", lambda: self.step_layer(99), "End", tip="Last arrived layer")
+        self.full_screen_action = a("F&ull Screen", self._set_full_screen, "F11", checkable=True,
+                                    tip="Full screen on / off")
         self.shortcuts_action = a("&Keyboard Shortcuts", self._show_shortcuts, "F1")
         self.about_action = a("&About", self._about)
         self.panel_action.setChecked(True)
@@ -175,12 +182,14 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.close_b_action, self.close_action])
         file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
+        file_menu.addActions([self.pixel_limit.action, self.quit_action])
         view = bar.addMenu("&View")
         view.addActions([self.zoom_in_action, self.zoom_out_action, self.fit_action, self.actual_action])
+        view.addMenu(self.view_tools.zoom.menu)
         view.addSeparator()
-        view.addActions([self.side_action, self.split_action, self.original_action, self.error_action,
-                         self.panel_action])
+        view.addActions([self.side_action, self.split_action, self.original_action, self.error_action])
+        view.addMenu(self.view_tools.error_gain.menu)
+        view.addActions([self.panel_action, self.full_screen_action])
         stream = bar.addMenu("&Stream")
         stream.addActions([self.play_action, self.restart_action])
         stream.addSeparator()
@@ -201,8 +210,10 @@ class MainWindow(QMainWindow):
         self.viewer.network.set_latency(self.network_fields.latency.value() / 1000)
         tools.addWidget(self.network_fields)
         tools.addSeparator()
-        tools.addActions([self.fit_action, self.actual_action, self.side_action, self.split_action,
-                          self.error_action])
+        tools.addActions([self.fit_action, self.actual_action])
+        tools.addWidget(self.view_tools.zoom.box)
+        tools.addActions([self.side_action, self.split_action, self.error_action])
+        tools.addWidget(self.view_tools.error_gain.button)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -215,6 +226,7 @@ class MainWindow(QMainWindow):
         for widget in (self.encode_label, self.encode_bar, self.encode_cancel):
             status.addPermanentWidget(widget)
             widget.hide()
+        status.addPermanentWidget(self.view_tools.pixel)
         self.device = QLabel("Device: starting…")
         status.addPermanentWidget(self.device)
         self._encode_clock = QElapsedTimer()
@@ -228,6 +240,7 @@ class MainWindow(QMainWindow):
         v.displayChanged.connect(self._refresh_pane)
         v.received.connect(self._on_received)
         v.layerDecoded.connect(lambda pane, index: self._refresh_pane(pane))
+        v.measured.connect(lambda pane, index: self._refresh_pane(pane))
         v.notice.connect(self.banner.show_message)
         v.opened.connect(self._on_opened)
         v.network.stateChanged.connect(self._on_playback)
@@ -375,9 +388,9 @@ class MainWindow(QMainWindow):
         if original is None:
             self.banner.show_message("Open an image first: layered files are encoded from an image.")
             return
-        self._capabilities_task = asyncio.ensure_future(self._query_capabilities())
-        dialog = EncodeDialog(original.path, self.capabilities.models if self.capabilities else {},
-                              self.preferences, self, beside=self.viewer.stream(0))
+        # the weights on disk, not the worker's answer, which takes seconds after start-up (issue 32, item 6)
+        dialog = EncodeDialog(original.path, registry.installed_models(), self.preferences, self,
+                              beside=self.viewer.stream(0), size=original.size)
         while dialog.exec():
             if self.encode(dialog.targets()):
                 return
@@ -466,6 +479,11 @@ class MainWindow(QMainWindow):
         self.banner.resolve(topic)
         return False
 
+    def _set_full_screen(self, on: bool) -> None:
+        state = self.windowState()
+        full = Qt.WindowState.WindowFullScreen
+        self.setWindowState(state | full if on else state & ~full)
+
     # ---- showing ------------------------------------------------------------------------
 
     def _canvas(self):
@@ -519,6 +537,7 @@ class MainWindow(QMainWindow):
         view.canvas.set_placeholder(placeholder(stream))
         view.controls.show_stream(stream, readout_parts(session, pane, split and session.streams[1] is not None),
                                   activity_parts(stream, self.viewer.network.playback()))
+        view.canvas.set_error_scale(session.error_gain if session.shows_error(pane) else None)
         if pane == 0 or split:
             self.panes[0].canvas.set_compare(session.split_right() if split else None)
 

@@ -24,7 +24,9 @@ CURRENT_COLOR = QColor("#d62728")  # the ring around the PSNR point on screen
 RING_ROOM = 0.05  # the PSNR chart's bpp axis goes this far past the largest file: its last ring is not cut
 MIN_WIDTH = 300  # narrower, the charts' titles, legends and axis labels are cut
 REFRESH_MS = 100
-TABLE_COLUMNS = ("File", "Layer", "Size (cum.)", "Arrived", "Shown after")
+TABLE_COLUMNS = ("File", "Layer", "Size", "Arrived", "To screen", "PSNR", "MS-SSIM")
+TABLE_ROWS = (8, 12)  # the table holds the open files' layers, at least a DeepHQ file's, at most a JPEG 2000 file's
+ROW_PADDING = 4  # pixels above and below a row's text
 
 
 def file_psnr_points(stream: Stream) -> list[QPointF]:
@@ -82,14 +84,21 @@ class Panel(QWidget):
         self.table.horizontalHeaderItem(4).setToolTip(
             "From the layer's last byte to its picture on screen; — when it was not shown on its own: "
             "a newer layer overtook it, or a layer was picked by hand")
+        self.table.horizontalHeaderItem(2).setToolTip("The file's bytes up to the end of the layer")
         self.table.horizontalHeaderItem(3).setToolTip("Simulated time of the layer's last byte")
+        self.table.horizontalHeaderItem(5).setToolTip("dB: against the original when it is open, else the file's")
+        self.table.horizontalHeaderItem(6).setToolTip(
+            "Against the original, measured by the decoder worker for the whole layers it showed")
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + ROW_PADDING)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget, stretch in ((self.bits_view, 3), (self.psnr_view, 4), (self.table, 3)):
+        for widget, stretch in ((self.bits_view, 3), (self.psnr_view, 4), (self.table, 0)):
             layout.addWidget(widget, stretch)
+        self._fit_table_rows(0)
         self.bar_sets: dict[int, QBarSet] = {}
         self.psnr_series: dict[int, QLineSeries] = {}
         self.psnr_dots: dict[int, QScatterSeries] = {}
@@ -137,6 +146,7 @@ class Panel(QWidget):
         if streams:
             self._build_bits(streams)
             self._build_psnr(streams)
+        self._fit_table_rows(sum(stream.header.num_layers for _, stream in streams))
 
     def _build_bits(self, streams) -> None:
         series = QBarSeries()
@@ -260,6 +270,15 @@ class Panel(QWidget):
         y_axis.setRange(low - 0.5, high + 0.5)
         for axis in (x_axis, y_axis):
             axis.applyNiceNumbers()
+
+    def _fit_table_rows(self, layers: int) -> None:
+        """A table as tall as the open files' layers (within TABLE_ROWS), so that a file's
+        layers show without scrolling; the charts take the rest."""
+        rows = min(max(layers, TABLE_ROWS[0]), TABLE_ROWS[1])
+        table = self.table
+        height = (table.horizontalHeader().sizeHint().height() + rows * table.verticalHeader().defaultSectionSize()
+                  + 2 * table.frameWidth())
+        table.setFixedHeight(height)
 
     def _update_table(self, streams) -> None:
         rows = arrival_rows([stream for _, stream in streams])
