@@ -21,6 +21,9 @@ from codec import registry
 from codec.atomic import write_atomic
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# decode's default output name: photo.strata -> photo.decoded.png, never photo.png, which is
+# usually the picture the file was encoded from
+DECODED_SUFFIX = ".decoded.png"
 
 
 class IncompleteDecode(ValueError):
@@ -61,7 +64,7 @@ def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
         if target.exists() and not args.overwrite:
             if args.skip_existing:
                 continue
-            print(f"strata: {target} exists (use --overwrite or --skip-existing)", file=sys.stderr)
+            print(f"strata: {_exists(source, target, args.command)}", file=sys.stderr)
             failures += 1
             continue
         try:
@@ -73,6 +76,15 @@ def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
         if not args.quiet:
             progress.write(message)
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _exists(source: Path, target: Path, command: str) -> str:
+    """Why an existing target is not written, and what to do. A picture decoded to the stem of
+    its .strata file would replace the picture it was probably encoded from: no --overwrite."""
+    if command == "decode" and target.stem == source.stem:
+        return (f"{target} exists and may be the picture {source.name} was encoded from; "
+                f"name another output (-o NAME.png) or folder (-d)")
+    return f"{target} exists (use --overwrite or --skip-existing)"
 
 
 def cmd_encode(args) -> int:
@@ -152,14 +164,17 @@ def cmd_decode(args) -> int:
         kind = _image_format(target)
         write_atomic(target, lambda f: image.save(f, format=kind))
         n, got = result.header.num_layers, len(result.layers)
-        wanted = min(args.layers or n, n)
+        if args.layers is not None and args.layers > n:
+            raise IncompleteDecode(f"the file has {n} quality layers, not the {args.layers} asked for; "
+                                   f"{target} shows all {n}")
+        wanted = args.layers or n
         if got < wanted:
             raise IncompleteDecode(f"{_missing_layers(result, wanted, len(data))}; {target} shows the "
                                    f"first {got} of the {wanted} layers asked for")
         return f"{source} -> {target}: {got} of {n} layers, {result.last.bpp:.3f} bpp"
 
     inputs = [Path(p) for p in args.inputs]
-    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, ".png"), job, args)
+    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, DECODED_SUFFIX), job, args)
 
 
 def info_dict(path: Path) -> dict:
@@ -279,11 +294,11 @@ def _missing(layer: dict) -> str:
     return "  (missing)"
 
 
-def _add_batch_options(p: argparse.ArgumentParser, suffix: str) -> None:
-    p.add_argument("inputs", nargs="+", help=f"input files; with one input, a second name ending in the output's kind ({suffix}) is the output")
+def _add_batch_options(p: argparse.ArgumentParser, kind: str, default: str) -> None:
+    p.add_argument("inputs", nargs="+", help=f"input files; with one input, a second name ending in the output's kind ({kind}) is the output")
     target = p.add_mutually_exclusive_group()
     target.add_argument("-o", "--output", help="output file (one input only)")
-    target.add_argument("-d", "--outdir", help=f"output folder (default: beside each input, suffix {suffix})")
+    target.add_argument("-d", "--outdir", help=f"output folder (default: beside each input, named {default})")
     exist = p.add_mutually_exclusive_group()
     exist.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     exist.add_argument("--skip-existing", action="store_true", help="leave existing outputs alone")
@@ -325,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strata", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     enc = sub.add_parser("encode", help="encode images into .strata files (or .jp2 / progressive .jpg: --codec)")
-    _add_batch_options(enc, "by codec: .strata, .jp2 or .jpg")
+    _add_batch_options(enc, "by codec: .strata, .jp2 or .jpg", "photo.strata, .jp2 or .jpg")
     enc.add_argument("--codec", default=registry.DEFAULT_CODEC, choices=registry.NAMES,
                      help=f"codec (default {registry.DEFAULT_CODEC}); jpeg2000 writes a .jp2 file with 12 quality "
                           f"layers, jpeg-progressive a progressive .jpg")
@@ -341,8 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="do not record each layer's PSNR in the header (skips one synthesis per layer)")
     enc.set_defaults(run=cmd_encode)
     dec = sub.add_parser("decode", help="decode layered files (.strata, .jp2, progressive .jpg) to PNG (or any format by suffix)")
-    _add_batch_options(dec, ".png")
-    dec.add_argument("--layers", type=int, help="decode only the first N layers (default: all received)")
+    _add_batch_options(dec, "an image format: .png, .jpg, .webp, ...", f"photo{DECODED_SUFFIX}")
+    dec.add_argument("--layers", type=_positive(int), metavar="N",
+                     help="decode only the first N layers (default: all received); exit 1 when the file "
+                          "has fewer")
     dec.set_defaults(run=cmd_decode)
     info = sub.add_parser("info", help="show the header, per-layer sizes and statistics")
     info.add_argument("inputs", nargs="+", help=".strata files, JPEG 2000 files with quality layers, progressive JPEGs")

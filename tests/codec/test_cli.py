@@ -204,3 +204,46 @@ def test_info_says_missing_for_the_layers_a_cut_file_lacks(strata_file, data, ca
     rows = capsys.readouterr().out.splitlines()[2:10]
     assert not any("missing" in row or "not usable" in row for row in rows[:6])
     assert all(row.endswith("(missing)") for row in rows[6:])
+
+
+# --- issue 32, item 1: decode never writes over the picture a file was probably made from -----
+
+def test_decode_writes_name_decoded_png_beside_the_original_picture(tmp_path, tile, data, capsys):
+    original = tmp_path / "photo.png"
+    Image.fromarray(tile).save(original)
+    before = original.read_bytes()
+    (tmp_path / "photo.strata").write_bytes(data)
+    code, err = run(["decode", str(tmp_path / "photo.strata"), "-q"], capsys)
+    assert code == cli.EXIT_OK and err == []
+    assert (tmp_path / "photo.decoded.png").exists() and original.read_bytes() == before
+
+
+def test_decode_to_the_files_stem_never_suggests_overwrite(tmp_path, tile, data, capsys):
+    original = tmp_path / "photo.png"
+    Image.fromarray(tile).save(original)
+    (tmp_path / "photo.strata").write_bytes(data)
+    code, err = run(["decode", str(tmp_path / "photo.strata"), str(original), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1
+    assert "may be the picture photo.strata was encoded from" in err[0] and "--overwrite" not in err[0]
+    (tmp_path / "photo.decoded.png").write_bytes(b"an earlier decode")
+    code, err = run(["decode", str(tmp_path / "photo.strata"), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and "use --overwrite or --skip-existing" in err[0]
+
+
+# --- issue 32, item 2: --layers beyond the file exits 1, --layers 0 is a usage error ----------
+
+def test_decode_of_more_layers_than_the_file_has_exits_1(strata_file, tmp_path, data, capsys):
+    out = tmp_path / "out.png"
+    code, err = run(["decode", str(strata_file), "--layers", "9", "-o", str(out), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1
+    assert "the file has 8 quality layers, not the 9 asked for" in err[0] and f"{out} shows all 8" in err[0]
+    expected = api.decode(data, device="cpu").last.rgb
+    assert np.array_equal(np.asarray(Image.open(out)), expected)
+
+
+@pytest.mark.parametrize("layers", ["0", "-1", "two"])
+def test_decode_of_no_layers_is_a_usage_error(strata_file, tmp_path, capsys, layers):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["decode", str(strata_file), "--layers", layers, "-o", str(tmp_path / "out.png")])
+    assert exit_.value.code == cli.EXIT_USAGE and "--layers" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
