@@ -91,6 +91,10 @@ def cmd_encode(args) -> int:
     from codec import api, layered
 
     spec = registry.spec(args.codec)
+    if spec.is_family and args.quality is None and args.max_bytes is None and args.bpp is None \
+            and not args.quiet:
+        print(f"strata: --codec {spec.name} without --quality: quality {spec.model_for(None)} of "
+              f"{spec.qualities}; choose one with --quality", file=sys.stderr)
 
     def job(source: Path, target: Path) -> str:
         data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device, psnr=args.psnr,
@@ -333,7 +337,7 @@ def _positive(kind):
 def _quality_help() -> str:
     """--quality's help from the codec table: which codecs have a model per quality."""
     families = [f"{s.name} {s.model_ids[0]}..{s.model_ids[-1]}" for s in registry.CODECS if s.is_family]
-    return f"model of a codec family ({', '.join(families)}; the lowest is the lowest rate)"
+    return f"model of a codec family ({', '.join(families)}; the lowest is the lowest rate and the default)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -393,6 +397,14 @@ def _positional_output(args) -> None:
         args.output = args.inputs.pop()
 
 
+def _check_quality(parser: argparse.ArgumentParser, args) -> None:
+    """A usage error (exit 2) for a --quality the codec has no model for, naming the valid ones."""
+    try:
+        registry.spec(args.codec).model_for(args.quality)
+    except registry.UnknownQuality as exc:
+        parser.error(f"--quality {args.quality}: {exc}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -403,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     _positional_output(args)
     if getattr(args, "output", None) and len(args.inputs) > 1:
         parser.error("--output takes one input; use --outdir for several")
+    if args.command == "encode":
+        _check_quality(parser, args)
     try:
         return args.run(args)
     except KeyboardInterrupt:

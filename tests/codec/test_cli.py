@@ -247,3 +247,30 @@ def test_decode_of_no_layers_is_a_usage_error(strata_file, tmp_path, capsys, lay
         cli.main(["decode", str(strata_file), "--layers", layers, "-o", str(tmp_path / "out.png")])
     assert exit_.value.code == cli.EXIT_USAGE and "--layers" in capsys.readouterr().err
     assert not (tmp_path / "out.png").exists()
+
+
+# --- issue 32, item 3: a quality the codec lacks is a usage error; the default is said --------
+
+@pytest.mark.parametrize("codec, quality, expected", [
+    ("hc", "7", "HC has qualities 1 to 4 (1 is the lowest rate), not 7"),
+    ("hc", "0", "HC has qualities 1 to 4 (1 is the lowest rate), not 0"),
+    ("deephq", "2", "DeepHQ has one model for all qualities"),
+    ("jpeg2000", "3", "JPEG 2000 has one model for all qualities")])
+def test_encode_with_a_quality_the_codec_lacks_is_a_usage_error(tmp_path, tile, capsys, codec, quality, expected):
+    source = tmp_path / "photo.png"
+    Image.fromarray(tile).save(source)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["encode", str(source), "--codec", codec, "--quality", quality])
+    err = capsys.readouterr().err
+    assert exit_.value.code == cli.EXIT_USAGE and expected in err and "weights" not in err
+    assert os.listdir(tmp_path) == ["photo.png"]
+
+
+def test_encode_hc_without_quality_says_which_it_chose(tmp_path, tile, capsys):
+    source = tmp_path / "photo.png"
+    Image.fromarray(tile).save(source)
+    code, err = run(["encode", str(source), "--codec", "hc", "--device", "cpu"], capsys)
+    assert code == cli.EXIT_OK
+    assert err == ["strata: --codec hc without --quality: quality 1 of 1 to 4 (1 is the lowest rate); "
+                   "choose one with --quality"]
+    assert container.read_header((tmp_path / "photo.strata").read_bytes()).model_id == 1
