@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from codec import registry
 from codec.atomic import write_atomic
+from codec.version import VERSION
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # decode's default output name: photo.strata -> photo.decoded.png, never photo.png, which is
@@ -342,6 +343,7 @@ def _quality_help() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strata", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"strata {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
     enc = sub.add_parser("encode", help="encode images into .strata files (or .jp2 / progressive .jpg: --codec)")
     _add_batch_options(enc, "by codec: .strata, .jp2 or .jpg", "photo.strata, .jp2 or .jpg")
