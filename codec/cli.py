@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from codec import registry
 from codec.atomic import write_atomic
+from codec.images import DEFAULT_MAX_PIXELS
 from codec.version import VERSION
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -71,12 +72,23 @@ def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
         try:
             message = job(source, target)
         except (ValueError, OSError) as exc:
-            print(f"strata: {source}: {exc}", file=sys.stderr)
+            print(f"strata: {source}: {_failure(exc, args)}", file=sys.stderr)
             failures += 1
             continue
         if not args.quiet:
             progress.write(message)
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _failure(exc: Exception, args) -> str:
+    """What went wrong with an input, and what to do, in the CLI's terms (a pixel limit the
+    command's --max-pixels sets is raised with it, not with the API's max_pixels=)."""
+    from codec import api
+
+    limit = getattr(args, "max_pixels", None) or api.MAX_IMAGE_PIXELS
+    if isinstance(exc, api.ImageTooLarge) and exc.limit == limit:
+        return f"{exc.problem}; if you trust it, use --max-pixels {exc.pixels}"
+    return str(exc)
 
 
 def _exists(source: Path, target: Path, command: str) -> str:
@@ -99,7 +111,7 @@ def cmd_encode(args) -> int:
 
     def job(source: Path, target: Path) -> str:
         data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device, psnr=args.psnr,
-                          max_bytes=args.max_bytes, max_bpp=args.bpp)
+                          max_bytes=args.max_bytes, max_bpp=args.bpp, max_pixels=args.max_pixels)
         write_atomic(target, data)
         header = layered.parse(data).header
         bpp = 8 * len(data) / (header.width * header.height)
@@ -164,7 +176,7 @@ def cmd_decode(args) -> int:
 
     def job(source: Path, target: Path) -> str:
         data, _ = read_strata(source, args.layers)
-        result = api.decode(data, layers=args.layers, device=args.device)
+        result = api.decode(data, layers=args.layers, device=args.device, max_pixels=args.max_pixels)
         image = result.image()
         kind = _image_format(target)
         write_atomic(target, lambda f: image.save(f, format=kind))
@@ -308,6 +320,9 @@ def _add_batch_options(p: argparse.ArgumentParser, kind: str, default: str) -> N
     exist.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     exist.add_argument("--skip-existing", action="store_true", help="leave existing outputs alone")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
+    p.add_argument("--max-pixels", type=_positive(int), metavar="N",
+                   help=f"refuse pictures of more than N pixels (default {DEFAULT_MAX_PIXELS:,}, e.g. 8192x4096), "
+                        "a guard against small files announcing huge pictures; raise it for a picture you trust")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
 
 

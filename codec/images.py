@@ -10,7 +10,8 @@ Conversions are explicit, so no mode is silently mangled:
 """
 from __future__ import annotations
 
-import warnings
+import contextlib
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -18,8 +19,37 @@ import numpy as np
 from PIL import Image, ImageOps
 
 
+# The encoder's and decoder's default pixel limit (codec.api.MAX_IMAGE_PIXELS starts here)
+DEFAULT_MAX_PIXELS = 2**25  # 33.5 megapixels, e.g. 8192 x 4096 (8K UHD fits)
+
+
 class ImageInputError(ValueError):
     """An input that is not a usable image."""
+
+
+class ImageTooLarge(ValueError):
+    """A picture with more pixels than a limit allows, refused before its pixels are decoded
+    (a small file can announce a huge picture: a decompression bomb).
+
+    The numbers are attributes (width, height, pixels, limit) and `problem` says what is wrong
+    in words, so each program adds its own remedy (the API's max_pixels=, the CLI's
+    --max-pixels, a viewer setting); str() is the problem and the remedy it was raised with.
+    """
+
+    def __init__(self, width: int, height: int, limit: int, subject: str,
+                 remedy: str = "if you trust it, raise the pixel limit"):
+        self.width, self.height, self.limit = width, height, limit
+        self.subject, self.remedy = subject, remedy
+        self.problem = (f"{subject} a {width}x{height} picture ({self.pixels:,} pixels), more than the "
+                        f"limit of {limit:,} pixels")
+        super().__init__(f"{self.problem}; {remedy}")
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    def __reduce__(self):
+        return type(self), (self.width, self.height, self.limit, self.subject, self.remedy)
 
 
 _GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
@@ -60,29 +90,52 @@ def to_rgb(image: Image.Image, orient: bool = True) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
+_PILLOW_LIMIT = threading.Lock()  # held while Pillow's own size check is left out
+
+
+@contextlib.contextmanager
+def _without_pillows_size_check():
+    """Pillow's decompression-bomb check left out (open_image makes its own, in words)."""
+    with _PILLOW_LIMIT:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def pillow_size_check(width: int, height: int) -> None:
+    """Refuse what Pillow refuses to open (more than 2 * PIL.Image.MAX_IMAGE_PIXELS pixels, None:
+    no limit) with ImageTooLarge instead of Pillow's message."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and width * height > 2 * limit:
+        raise ImageTooLarge(width, height, 2 * limit, "too large to open:")
+
+
 def open_image(path: str | Path, check_size: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, str]:
     """Read an image file -> (RGB uint8 (H, W, 3), source mode). Raises ImageInputError.
 
-    check_size(width, height) is called once the header is read, before any pixel is decoded;
-    what it raises passes through unchanged (and Pillow's own size warning is left out).
+    check_size(width, height) is called once the header is read, before any pixel is decoded,
+    in place of Pillow's own size check (default: pillow_size_check); what it raises passes
+    through unchanged.
     """
+    check_size = check_size or pillow_size_check
+    limit = Image.MAX_IMAGE_PIXELS
     try:
-        with warnings.catch_warnings():
-            if check_size is not None:
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _without_pillows_size_check():
             image = Image.open(path)
     except FileNotFoundError:
         raise ImageInputError(f"no such file: {path}") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageInputError(f"{path}: image too large ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise _unreadable(path, exc) from None
     with image:
-        if check_size is not None:
-            check_size(*image.size)
+        check_size(*image.size)
         try:
             image.load()
             return to_rgb(image), source_mode(image)
+        except Image.DecompressionBombError:  # a plugin's check while loading (a GIF's frames)
+            raise ImageTooLarge(*image.size, 2 * limit, "too large for Pillow to decode:",
+                                "if you trust it, raise PIL.Image.MAX_IMAGE_PIXELS") from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise _unreadable(path, exc) from None
 

@@ -1,14 +1,18 @@
-"""The `strata` command on damaged, endless, huge and colliding inputs (issue 19, items 3-7)."""
+"""The `strata` command on damaged, endless, huge and colliding inputs (issue 19, items 3-7), and
+its outputs, usage errors and messages (issue 32)."""
+import copy
 import dataclasses
 import os
 import stat
+import struct
 import threading
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from codec import api, cli, container
+from codec import api, cli, container, images
 
 
 @pytest.fixture
@@ -152,6 +156,8 @@ def test_a_huge_image_is_refused_by_name_before_it_is_decoded(tmp_path, capsys):
     code, err = run(["encode", str(source), "-q", "--device", "cpu"], capsys)
     assert code == cli.EXIT_FAILED and len(err) == 1
     assert "12000x12000 picture (144,000,000 pixels), more than the limit of 33,554,432" in err[0]
+    assert err[0].endswith("; if you trust it, use --max-pixels 144000000")
+    assert "max_pixels=" not in err[0] and "MAX_IMAGE_PIXELS" not in err[0]
     assert not (tmp_path / "huge.strata").exists()
 
 
@@ -274,3 +280,54 @@ def test_encode_hc_without_quality_says_which_it_chose(tmp_path, tile, capsys):
     assert err == ["strata: --codec hc without --quality: quality 1 of 1 to 4 (1 is the lowest rate); "
                    "choose one with --quality"]
     assert container.read_header((tmp_path / "photo.strata").read_bytes()).model_id == 1
+
+
+# --- issue 32, items 5 and 7: the pixel limit, in words, raised with --max-pixels -------------
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG of a width x height bilevel picture, all but its pixels (refused before they are read)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_max_pixels_raises_the_encoders_limit(tmp_path, tile, capsys):
+    source = tmp_path / "tile.png"
+    Image.fromarray(tile).save(source)
+    code, err = run(["encode", str(source), "--max-pixels", "3000", "--device", "cpu", "-q"], capsys)
+    assert code == cli.EXIT_FAILED
+    assert err == [f"strata: {source}: too large to encode: a 64x48 picture (3,072 pixels), more than the limit "
+                   f"of 3,000 pixels; if you trust it, use --max-pixels 3072"]
+    code, _ = run(["encode", str(source), "--max-pixels", "3072", "--device", "cpu", "-q"], capsys)
+    assert code == cli.EXIT_OK and (tmp_path / "tile.strata").exists()
+
+
+def test_max_pixels_raises_the_decoders_limit(strata_file, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code, err = run(["decode", str(strata_file), "-o", str(out), "--max-pixels", "3000", "-q"], capsys)
+    assert code == cli.EXIT_FAILED and not out.exists()
+    assert err == [f"strata: {strata_file}: the file announces a 64x48 picture (3,072 pixels), more than the "
+                   f"limit of 3,000 pixels; if you trust it, use --max-pixels 3072"]
+    assert run(["decode", str(strata_file), "-o", str(out), "--max-pixels", "3072", "-q"], capsys) == (0, [])
+
+
+def test_a_picture_beyond_the_format_is_refused_in_words(tmp_path, capsys):
+    source = tmp_path / "bomb.png"
+    source.write_bytes(png_header(20000, 20000))
+    code, err = run(["encode", str(source), "-q", "--device", "cpu", "--max-pixels", "500000000"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1
+    assert err[0].endswith("too large to encode: a 20000x20000 picture (400,000,000 pixels), where a file holds "
+                           "at most 65,535 pixels a side and 268,435,456 in all; scale it down first")
+
+
+def test_reading_a_bomb_says_so_in_words_not_pillows(tmp_path):
+    """What the viewer reads: Pillow's 'decompression bomb DOS attack' becomes ImageTooLarge."""
+    source = tmp_path / "bomb.png"
+    source.write_bytes(png_header(20000, 20000))
+    with pytest.raises(api.ImageTooLarge) as error:
+        images.open_image(source)
+    assert str(error.value) == ("too large to open: a 20000x20000 picture (400,000,000 pixels), more than the "
+                                "limit of 178,956,970 pixels; if you trust it, raise the pixel limit")
+    assert (error.value.width, error.value.height, error.value.limit) == (20000, 20000, 178_956_970)
+    assert copy.deepcopy(error.value).problem == error.value.problem  # rebuilt as pickle would
