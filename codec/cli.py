@@ -11,8 +11,10 @@ input); 130 interrupted. Messages about failed inputs go to stderr, one line eac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from tqdm import tqdm
@@ -54,6 +56,11 @@ def _collision(inputs: list[Path], outputs: list[Path]) -> str | None:
     return None
 
 
+def _say(text: str) -> None:
+    """One line for people on stderr, above the progress bar when one is drawn."""
+    tqdm.write(f"strata: {text}", file=sys.stderr)
+
+
 def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
     """Run job(input, output) over the inputs with a progress bar; returns the exit code."""
     problem = _collision(inputs, outputs)
@@ -66,13 +73,13 @@ def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
         if target.exists() and not args.overwrite:
             if args.skip_existing:
                 continue
-            print(f"strata: {_exists(source, target, args.command)}", file=sys.stderr)
+            _say(_exists(source, target, args.command))
             failures += 1
             continue
         try:
             message = job(source, target)
         except (ValueError, OSError) as exc:
-            print(f"strata: {source}: {_failure(exc, args)}", file=sys.stderr)
+            _say(f"{source}: {_failure(exc, args)}")
             failures += 1
             continue
         if not args.quiet:
@@ -110,8 +117,9 @@ def cmd_encode(args) -> int:
               f"{spec.qualities}; choose one with --quality", file=sys.stderr)
 
     def job(source: Path, target: Path) -> str:
-        data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device, psnr=args.psnr,
-                          max_bytes=args.max_bytes, max_bpp=args.bpp, max_pixels=args.max_pixels)
+        with _conversion_warnings(source):
+            data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device, psnr=args.psnr,
+                              max_bytes=args.max_bytes, max_bpp=args.bpp, max_pixels=args.max_pixels)
         write_atomic(target, data)
         header = layered.parse(data).header
         bpp = 8 * len(data) / (header.width * header.height)
@@ -123,6 +131,22 @@ def cmd_encode(args) -> int:
 
     inputs = [Path(p) for p in args.inputs]
     return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, spec.suffix), job, args)
+
+
+@contextlib.contextmanager
+def _conversion_warnings(source: Path):
+    """Print what the picture loses on its way to the codec (codec.images.ConversionWarning) as
+    warning lines on stderr, once per input; other warnings pass on as usual."""
+    from codec.images import ConversionWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConversionWarning)
+        yield
+    for warning in caught:
+        if issubclass(warning.category, ConversionWarning):
+            _say(f"{source}: warning: {warning.message}")
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def _kept(header, args) -> str:
@@ -323,7 +347,7 @@ def _add_batch_options(p: argparse.ArgumentParser, kind: str, default: str) -> N
     p.add_argument("--max-pixels", type=_positive(int), metavar="N",
                    help=f"refuse pictures of more than N pixels (default {DEFAULT_MAX_PIXELS:,}, e.g. 8192x4096), "
                         "a guard against small files announcing huge pictures; raise it for a picture you trust")
-    p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    p.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
 
 
 def _add_eval_options(parser: argparse.ArgumentParser) -> None:

@@ -7,13 +7,19 @@ Conversions are explicit, so no mode is silently mangled:
 - Palette, bilevel, CMYK, YCbCr, LAB and HSV images go through Pillow's own RGB conversion.
 - Alpha ("RGBA", "LA", "PA", transparent palettes) is composited onto white and dropped: the
   codecs code colour only. The source mode is kept in the file header.
+
+What a picture loses on the way (its alpha, samples deeper than 8 bits, CMYK colours) is said
+in words: `load_image(path).notes` returns the sentences (for a program that shows them, such as
+the viewer's status bar), and `open_image` and `to_rgb`, which the API's encode uses, emit each
+as a ConversionWarning (the CLI prints them on stderr).
 """
 from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -25,6 +31,18 @@ DEFAULT_MAX_PIXELS = 2**25  # 33.5 megapixels, e.g. 8192 x 4096 (8K UHD fits)
 
 class ImageInputError(ValueError):
     """An input that is not a usable image."""
+
+
+class ConversionWarning(UserWarning):
+    """The picture lost something on its way to RGB uint8 (the message says what, in words)."""
+
+
+class LoadedImage(NamedTuple):
+    """An image file read for the encoder: its pixels, its source mode and what it lost."""
+
+    rgb: np.ndarray  # uint8 (H, W, 3)
+    source_mode: str  # the container's mode label (source_mode())
+    notes: tuple[str, ...]  # conversion_notes(): sentences for people, empty when nothing was lost
 
 
 class ImageTooLarge(ValueError):
@@ -74,8 +92,63 @@ def _gray_to_uint8(image: Image.Image) -> np.ndarray:
     return np.clip(np.round(values), 0, 255).astype(np.uint8)
 
 
+ALPHA_NOTE = "its transparency (alpha channel) was composited onto white and dropped: the codecs code colour only"
+CMYK_NOTE = "its CMYK colours were converted to RGB without a colour profile: they may look different"
+
+
+def _rawmode(image: Image.Image) -> str:
+    """How Pillow unpacks the file's samples ("RGB;16B" for a 16-bit RGB PNG); "" once loaded."""
+    tile = getattr(image, "tile", None)  # only a file's image has one
+    if not tile:
+        return ""
+    args = tile[0][3]
+    return args if isinstance(args, str) else str(args[0]) if args else ""
+
+
+def _depth_note(image: Image.Image, rawmode: str) -> str | None:
+    """What became of samples deeper than 8 bits, or None. Pillow reads 16-bit colour (a 16-bit
+    RGB PNG) as 8-bit, which only the file's rawmode tells; "I" is noted above 255 only."""
+    if image.mode.startswith("I;16") or ";16" in rawmode:
+        return "its 16-bit samples were reduced to 8 bits"
+    if image.mode == "I" and np.asarray(image).max(initial=0) > 255:
+        return "its 32-bit integer samples were scaled to 8 bits"
+    if image.mode == "F" and not _whole_levels(np.asarray(image)):
+        return "its floating-point samples were clipped to 0..255 and rounded to 8 bits"
+    return None
+
+
+def _whole_levels(values: np.ndarray) -> bool:
+    """True when every value is already a whole number in 0..255."""
+    return bool(np.array_equal(values, np.clip(np.round(values), 0, 255)))
+
+
+def _is_translucent(image: Image.Image) -> bool:
+    """True when some pixel's alpha is below opaque (an opaque alpha channel loses nothing)."""
+    return _has_alpha(image) and image.convert("RGBA").getchannel("A").getextrema()[0] < 255
+
+
+def conversion_notes(image: Image.Image, rawmode: str | None = None) -> tuple[str, ...]:
+    """What to_rgb's conversion loses of an image, as sentences for people (empty: nothing).
+    rawmode: the file's, read before the image was loaded (default: from the image)."""
+    depth = _depth_note(image, _rawmode(image) if rawmode is None else rawmode)
+    notes = (ALPHA_NOTE if _is_translucent(image) else None, depth, CMYK_NOTE if image.mode == "CMYK" else None)
+    return tuple(note for note in notes if note)
+
+
+def _warn(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        warnings.warn(note, ConversionWarning, stacklevel=3)
+
+
 def to_rgb(image: Image.Image, orient: bool = True) -> np.ndarray:
-    """Pillow image of any mode -> RGB uint8 (H, W, 3); orient: apply its EXIF orientation."""
+    """Pillow image of any mode -> RGB uint8 (H, W, 3); orient: apply its EXIF orientation.
+    What it loses is emitted as ConversionWarnings (conversion_notes)."""
+    _warn(conversion_notes(image))
+    return _convert(image, orient)
+
+
+def _convert(image: Image.Image, orient: bool = True) -> np.ndarray:
+    """to_rgb without its warnings."""
     if orient:
         image = ImageOps.exif_transpose(image)
     if image.width < 1 or image.height < 1:
@@ -113,7 +186,16 @@ def pillow_size_check(width: int, height: int) -> None:
 
 
 def open_image(path: str | Path, check_size: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, str]:
-    """Read an image file -> (RGB uint8 (H, W, 3), source mode). Raises ImageInputError.
+    """Read an image file -> (RGB uint8 (H, W, 3), source mode), as load_image, emitting its
+    notes as ConversionWarnings."""
+    loaded = load_image(path, check_size)
+    _warn(loaded.notes)
+    return loaded.rgb, loaded.source_mode
+
+
+def load_image(path: str | Path, check_size: Callable[[int, int], None] | None = None) -> LoadedImage:
+    """Read an image file -> LoadedImage (pixels, source mode, notes); no warnings are emitted.
+    Raises ImageInputError, ImageTooLarge.
 
     check_size(width, height) is called once the header is read, before any pixel is decoded,
     in place of Pillow's own size check (default: pillow_size_check); what it raises passes
@@ -131,8 +213,9 @@ def open_image(path: str | Path, check_size: Callable[[int, int], None] | None =
     with image:
         check_size(*image.size)
         try:
+            rawmode = _rawmode(image)
             image.load()
-            return to_rgb(image), source_mode(image)
+            return LoadedImage(_convert(image), source_mode(image), conversion_notes(image, rawmode))
         except Image.DecompressionBombError:  # a plugin's check while loading (a GIF's frames)
             raise ImageTooLarge(*image.size, 2 * limit, "too large for Pillow to decode:",
                                 "if you trust it, raise PIL.Image.MAX_IMAGE_PIXELS") from None

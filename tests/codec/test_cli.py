@@ -331,3 +331,16 @@ def test_reading_a_bomb_says_so_in_words_not_pillows(tmp_path):
                                 "limit of 178,956,970 pixels; if you trust it, raise the pixel limit")
     assert (error.value.width, error.value.height, error.value.limit) == (20000, 20000, 178_956_970)
     assert copy.deepcopy(error.value).problem == error.value.problem  # rebuilt as pickle would
+
+
+# --- issue 32, item 8: what a picture loses is a warning line --------------------------------
+
+def test_encode_warns_of_a_dropped_alpha_channel(tmp_path, tile, capsys):
+    rgba = Image.fromarray(tile).convert("RGBA")
+    rgba.putpixel((3, 4), (0, 0, 0, 0))
+    rgba.save(tmp_path / "alpha.png")
+    Image.fromarray(tile).save(tmp_path / "plain.png")
+    argv = ["encode", str(tmp_path / "alpha.png"), str(tmp_path / "plain.png"), "--codec", "jpeg-progressive", "-q"]
+    code, err = run(argv, capsys)
+    assert code == cli.EXIT_OK
+    assert err == [f"strata: {tmp_path / 'alpha.png'}: warning: {images.ALPHA_NOTE}"]
