@@ -4,6 +4,11 @@ One helper for every writer in Strata (the CLI's outputs, the viewer's saves, we
 checkpoints): the data goes to a temporary file beside the target, is flushed to disk, and is
 renamed over the target. The new file gets the permissions an ordinary open() would give it
 (0666 less the umask), or, when it replaces a file, that file's permissions.
+
+Only regular files are written: a target that is a folder, a device (/dev/null), a named pipe
+or a socket is refused with NotARegularFile before anything is written, since renaming over it
+would replace it with a file. A symbolic link is followed: the file it points to is replaced
+and the link stays.
 """
 from __future__ import annotations
 
@@ -16,13 +21,36 @@ from typing import BinaryIO, Callable
 Content = bytes | Callable[[BinaryIO], None]  # the bytes, or a function writing them to a file
 
 
+class NotARegularFile(OSError):
+    """The target exists and is not a regular file: a folder, a device, a named pipe, a socket."""
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+          (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
+
+
+def check_target(path: str | Path) -> Path:
+    """The file a write to path replaces (symbolic links followed); NotARegularFile when it
+    exists and is not a regular file."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise NotARegularFile(f"{path} is {kind}, not a regular file; Strata writes only regular files, "
+                              f"so name a file instead")
+    return target
+
+
 def write_atomic(path: str | Path, content: Content) -> None:
     """Write content (bytes, or a function given the open binary file) to path atomically.
 
     Missing parent folders are created. On any error the target is left as it was and the
-    temporary file is removed.
+    temporary file is removed. Raises NotARegularFile for a target that is not a regular file.
     """
-    path = Path(path)
+    path = check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _existing_mode(path)
     fd, tmp = _create_beside(path)

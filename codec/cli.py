@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from codec import registry
-from codec.atomic import write_atomic
+from codec.atomic import NotARegularFile, check_target, write_atomic
 from codec.images import DEFAULT_MAX_PIXELS
 from codec.version import VERSION
 
@@ -70,10 +70,11 @@ def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
     failures = 0
     progress = tqdm(list(zip(inputs, outputs)), unit="file", disable=len(inputs) < 2 or args.quiet)
     for source, target in progress:
-        if target.exists() and not args.overwrite:
-            if args.skip_existing:
-                continue
-            _say(_exists(source, target, args.command))
+        if args.skip_existing and target.exists():
+            continue
+        problem = _unwritable(source, target, args)
+        if problem:
+            _say(problem)
             failures += 1
             continue
         try:
@@ -96,6 +97,17 @@ def _failure(exc: Exception, args) -> str:
     if isinstance(exc, api.ImageTooLarge) and exc.limit == limit:
         return f"{exc.problem}; if you trust it, use --max-pixels {exc.pixels}"
     return str(exc)
+
+
+def _unwritable(source: Path, target: Path, args) -> str | None:
+    """Why target is not written (a special file, or one that exists without --overwrite), or None."""
+    try:
+        check_target(target)
+    except NotARegularFile as exc:
+        return str(exc)
+    if target.exists() and not args.overwrite:
+        return _exists(source, target, args.command)
+    return None
 
 
 def _exists(source: Path, target: Path, command: str) -> str:

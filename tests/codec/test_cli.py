@@ -344,3 +344,18 @@ def test_encode_warns_of_a_dropped_alpha_channel(tmp_path, tile, capsys):
     code, err = run(argv, capsys)
     assert code == cli.EXIT_OK
     assert err == [f"strata: {tmp_path / 'alpha.png'}: warning: {images.ALPHA_NOTE}"]
+
+
+# --- issue 32, item 18: --overwrite never replaces a device, pipe or folder --------------------
+
+@pytest.mark.parametrize("command", ["encode", "decode"])
+def test_overwrite_refuses_a_named_pipe_and_leaves_it(tmp_path, tile, data, capsys, command):
+    source = tmp_path / ("in.png" if command == "encode" else "in.strata")
+    Image.fromarray(tile).save(source) if command == "encode" else source.write_bytes(data)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    code, err = run([command, str(source), "-o", str(pipe), "--overwrite", "--device", "cpu", "-q"], capsys)
+    assert code == cli.EXIT_FAILED
+    assert err == [f"strata: {pipe} is a named pipe (FIFO), not a regular file; Strata writes only regular "
+                   f"files, so name a file instead"]
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and sorted(os.listdir(tmp_path)) == sorted([source.name, "pipe"])
