@@ -9,12 +9,19 @@ Only regular files are written: a target that is a folder, a device (/dev/null),
 or a socket is refused with NotARegularFile before anything is written, since renaming over it
 would replace it with a file. A symbolic link is followed: the file it points to is replaced
 and the link stays.
+
+A program stopped by a signal while writing leaves no temporary file when the signal raises an
+exception: Python does that for SIGINT (KeyboardInterrupt); `signals_raise()` does it for SIGTERM
+and SIGHUP (Terminated), which otherwise end the process at once.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import stat
+import threading
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -104,3 +111,36 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived inside signals_raise(); like KeyboardInterrupt, no Exception."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _raise_terminated(signum: int, _frame) -> None:
+    for other in STOP_SIGNALS:  # the first signal stops the program; later ones wait for its cleanup
+        signal.signal(other, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def signals_raise():
+    """Within, SIGTERM and SIGHUP raise Terminated in the main thread, so write_atomic removes its
+    temporary file as it does for Ctrl+C; the previous handlers come back afterwards. Elsewhere
+    than in the main thread, where Python cannot set handlers, it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _raise_terminated) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

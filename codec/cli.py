@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from codec import registry
-from codec.atomic import NotARegularFile, check_target, write_atomic
+from codec.atomic import NotARegularFile, Terminated, check_target, signals_raise, write_atomic
 from codec.images import DEFAULT_MAX_PIXELS
 from codec.version import VERSION
 
@@ -471,10 +471,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "encode":
         _check_quality(parser, args)
     try:
-        return args.run(args)
+        with signals_raise():
+            return args.run(args)
     except KeyboardInterrupt:
         print("strata: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as stop:
+        print(f"strata: {stop}", file=sys.stderr)
+        return 128 + stop.signum
 
 
 if __name__ == "__main__":

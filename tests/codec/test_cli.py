@@ -3,16 +3,22 @@ its outputs, usage errors and messages (issue 32)."""
 import copy
 import dataclasses
 import os
+import signal
 import stat
 import struct
+import subprocess
+import sys
 import threading
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from codec import api, cli, container, images
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -359,3 +365,35 @@ def test_overwrite_refuses_a_named_pipe_and_leaves_it(tmp_path, tile, data, caps
     assert err == [f"strata: {pipe} is a named pipe (FIFO), not a regular file; Strata writes only regular "
                    f"files, so name a file instead"]
     assert stat.S_ISFIFO(os.stat(pipe).st_mode) and sorted(os.listdir(tmp_path)) == sorted([source.name, "pipe"])
+
+
+# --- issue 32, item 20: SIGTERM and SIGHUP while writing leave no temporary file --------------
+
+STALLED_WRITE = """
+import os, sys, time
+from codec import cli
+
+def stall(fd):
+    print("writing", flush=True)
+    time.sleep(60)
+
+os.fsync = stall  # the output's bytes are written; the signal comes before its rename
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("signum, code, said", [(signal.SIGTERM, 143, "stopped by SIGTERM"),
+                                                (signal.SIGHUP, 129, "stopped by SIGHUP"),
+                                                (signal.SIGINT, cli.EXIT_INTERRUPTED, "interrupted")])
+def test_a_signal_while_writing_leaves_no_temporary_file(tmp_path, tile, signum, code, said):
+    """A real `strata encode` in its own process, stopped by a real signal halfway through writing."""
+    Image.fromarray(tile).save(tmp_path / "in.png")
+    argv = [sys.executable, "-c", STALLED_WRITE, "encode", "in.png", "-o", "out.jpg", "--codec", "jpeg-progressive", "-q"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        assert child.stdout.readline() == "writing\n"
+        assert any(name.endswith(".part") for name in os.listdir(tmp_path))  # caught in the act
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=60)
+    assert child.returncode == code and err.strip().splitlines()[-1] == f"strata: {said}"
+    assert os.listdir(tmp_path) == ["in.png"]
