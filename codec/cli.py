@@ -11,6 +11,7 @@ input); 130 interrupted. Messages about failed inputs go to stderr, one line eac
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import json
 import sys
@@ -305,24 +306,45 @@ def _print_classic_info(info: dict) -> None:
 
 
 def cmd_info(args) -> int:
+    """Print each file's header and layers; exit 1 when one cannot be read or none of its layers
+    can be used (the first is damaged or missing)."""
     failures = 0
     for name in args.inputs:
         try:
             info = info_dict(Path(name))
         except (ValueError, OSError) as exc:
-            print(f"strata: {name}: {exc}", file=sys.stderr)
+            _say(f"{name}: {exc}")
             failures += 1
             continue
-        if args.json:
-            print(json.dumps(info))
-            continue
-        if "format" in info:
-            _print_classic_info(info)
-        else:
-            _print_strata_info(info)
-        if info["damage"]:
-            print(f"  damage: {info['damage']}")
+        _print_info(info, args.json)
+        problem = _unusable(info)
+        if problem:
+            _say(f"{name}: {problem}")
+            failures += 1
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _print_info(info: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(info))
+        return
+    if "format" in info:
+        _print_classic_info(info)
+    else:
+        _print_strata_info(info)
+    if info["damage"]:
+        print(f"  damage: {info['damage']}")
+
+
+def _unusable(info: dict) -> str | None:
+    """Why no layer of a file can be used (its first is damaged or missing), or None."""
+    first = info["layers"][0]
+    if first["received"]:
+        return None
+    if first["in_file"]:
+        return f"no layer can be decoded: {info['damage']}"
+    return (f"no layer can be decoded: the file ends after {info['file_bytes']} bytes, before quality "
+            f"layer 1 does (at byte {first['cumulative_bytes']})")
 
 
 def _print_strata_info(info: dict) -> None:
@@ -458,7 +480,36 @@ def _check_quality(parser: argparse.ArgumentParser, args) -> None:
         parser.error(f"--quality {args.quality}: {exc}")
 
 
+def _escape(error: UnicodeEncodeError) -> tuple[str, int]:
+    """Output error handler: a character the stream cannot encode is written as its backslash
+    escape, and a file name's undecodable byte (0xff, which Python holds as U+DCFF) as \\xff."""
+    chunk = error.object[error.start:error.end]
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else ascii(c)[1:-1]
+                   for c in chunk), error.end
+
+
+@contextlib.contextmanager
+def _safe_output():
+    """stdout and stderr never fail on a name they cannot encode (a non-UTF-8 file name, a strict
+    ASCII locale): it is escaped (_escape); their error handlers come back afterwards."""
+    codecs.register_error("strata-escape", _escape)
+    streams = [s for s in (sys.stdout, sys.stderr) if hasattr(s, "reconfigure")]
+    previous = [s.errors for s in streams]
+    for stream in streams:
+        stream.reconfigure(errors="strata-escape")
+    try:
+        yield
+    finally:
+        for stream, errors in zip(streams, previous):
+            stream.reconfigure(errors=errors)
+
+
 def main(argv: list[str] | None = None) -> int:
+    with _safe_output():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and hasattr(args, "inputs") and not any(e.startswith("-") for e in extra):

@@ -397,3 +397,39 @@ def test_a_signal_while_writing_leaves_no_temporary_file(tmp_path, tile, signum,
         _, err = child.communicate(timeout=60)
     assert child.returncode == code and err.strip().splitlines()[-1] == f"strata: {said}"
     assert os.listdir(tmp_path) == ["in.png"]
+
+
+# --- issue 32, item 21: info fails for a file with no usable layer; names never abort a batch --
+
+def test_info_exits_1_when_the_first_layer_is_damaged_or_missing(tmp_path, data, capsys):
+    header = container.read_header(data)
+    damaged, cut = tmp_path / "damaged.strata", tmp_path / "cut.strata"
+    damaged.write_bytes(damaged_in_layer(data, 0))
+    cut.write_bytes(data[:header.layer_offset(0) + 3])
+    code, err = run(["info", str(damaged)], capsys)
+    assert code == cli.EXIT_FAILED
+    assert err == [f"strata: {damaged}: no layer can be decoded: {container.parse_container(damaged.read_bytes()).damage}"]
+    assert "quality layer 1 is corrupted" in err[0]
+    code, err = run(["info", "--json", str(cut)], capsys)
+    assert code == cli.EXIT_FAILED
+    assert err == [f"strata: {cut}: no layer can be decoded: the file ends after {header.layer_offset(0) + 3} "
+                   f"bytes, before quality layer 1 does (at byte {header.layer_offset(1)})"]
+
+
+def test_info_prints_names_its_output_cannot_encode(tmp_path, data):
+    """Under a strict ASCII output a non-UTF-8 name (and a non-ASCII one) used to abort the batch."""
+    folder = os.fsencode(tmp_path)
+    for name in (b"bad\xff.strata", "caf\u00e9.strata".encode(), b"good.strata"):
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+    with open(os.path.join(folder, b"text\xff.strata"), "wb") as f:
+        f.write(b"hello")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "ascii:strict", "LC_ALL": "C"}
+    names = sorted(os.listdir(folder))
+    result = subprocess.run([sys.executable, "-m", "codec.cli", "info", *names], cwd=folder, env=env,
+                            capture_output=True)
+    assert result.returncode == cli.EXIT_FAILED  # the text file
+    headlines = [line for line in result.stdout.splitlines() if line.endswith(b"container version 2)")]
+    assert [line.split(b":")[0] for line in headlines] == [b"bad\\xff.strata", b"caf\\xe9.strata", b"good.strata"]
+    assert result.stderr.splitlines() == [b'strata: text\\xff.strata: not a Strata file: it holds text ("hello..."), '
+                                          b'not a picture']
