@@ -143,7 +143,18 @@ def cmd_encode(args) -> int:
                 f"{_kept(header, args)}, {quality}")
 
     inputs = [Path(p) for p in args.inputs]
-    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, spec.suffix), job, args)
+    outputs = _outputs(inputs, args.output, args.outdir, spec.suffix)
+    if not args.output:
+        outputs = [_apart_from_source(source, target, spec) for source, target in zip(inputs, outputs)]
+    return _run_batch(inputs, outputs, job, args)
+
+
+def _apart_from_source(source: Path, target: Path, spec) -> Path:
+    """A default output name that is its own input (photo.jpg encoded as a progressive JPEG) takes
+    the codec's tag: photo.jpeg-progressive.jpg."""
+    if target.resolve() != source.resolve():
+        return target
+    return target.with_name(f"{source.stem}.{spec.tag()}{spec.suffix}")
 
 
 @contextlib.contextmanager

@@ -433,3 +433,12 @@ def test_info_prints_names_its_output_cannot_encode(tmp_path, data):
     assert [line.split(b":")[0] for line in headlines] == [b"bad\\xff.strata", b"caf\\xe9.strata", b"good.strata"]
     assert result.stderr.splitlines() == [b'strata: text\\xff.strata: not a Strata file: it holds text ("hello..."), '
                                           b'not a picture']
+
+
+def test_encode_never_names_its_output_after_its_own_input(tmp_path, tile, capsys):
+    """Item 1's sibling: photo.jpg encoded as a progressive JPEG defaulted to photo.jpg (exit 2)."""
+    source = tmp_path / "photo.jpg"
+    Image.fromarray(tile).save(source, quality=90)
+    before = source.read_bytes()
+    assert run(["encode", str(source), "--codec", "jpeg-progressive", "-q"], capsys) == (cli.EXIT_OK, [])
+    assert source.read_bytes() == before and (tmp_path / "photo.jpeg-progressive.jpg").exists()
