@@ -462,10 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_eval(args) -> int:
-    from codec.evaluation.evaluate import run
+    from codec.evaluation.evaluate import UnknownCurve, run
 
     try:
         run(args)
+    except UnknownCurve as exc:
+        print(f"strata: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, OSError) as exc:
         print(f"strata: {exc}", file=sys.stderr)
         return EXIT_FAILED
