@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from codec import registry
+from codec import registry, sniff
 
 MAGIC = b"\x89STRATA\n"
 VERSION = 2  # what this writer writes
@@ -343,13 +343,6 @@ def fit_to_budget(data: bytes, max_bytes: int) -> bytes:
 # Reading
 
 
-# Other formats' first bytes, to say what a file is instead (JPEG 2000 files are layered files)
-_SIGNATURES = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-               (b"RIFF", "a RIFF file (WebP image, WAV, AVI)"), (b"II*\0", "a TIFF image"),
-               (b"MM\0*", "a TIFF image"), (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive"),
-               (b"\x1f\x8b", "a gzip archive"))
-
-
 def _damage_hint(start: bytes) -> str:
     """The transfer damage a magic shows, or ''."""
     if start[:1] == b"\x09" and MAGIC[1:].startswith(start[1:]):
@@ -362,28 +355,13 @@ def _damage_hint(start: bytes) -> str:
 
 def _what_it_is(start: bytes) -> str:
     """What a file that is not a Strata file seems to be, in words, from its first bytes."""
-    kind = next((name for signature, name in _SIGNATURES if start.startswith(signature)), None)
-    if kind or start[4:8] == b"ftyp":
-        return (f"it is {kind or 'an ISO media file (HEIC, AVIF, MP4)'}; a picture becomes a "
-                f"Strata file by encoding it")
-    text = _as_text(start)
-    if text:
-        return f'it holds text ("{text}..."), not a picture'
+    kind = sniff.kind_of(start)
+    if kind:
+        return f"it is {kind}; a picture becomes a Strata file by encoding it"
+    if sniff.as_text(start):
+        return f"it holds {sniff.holds(start)}, not a picture"
     return (f"its first bytes ({start.hex(' ')}) are not the signature every Strata file starts "
             f"with; was another file renamed, or this one damaged?")
-
-
-def _as_text(start: bytes) -> str | None:
-    """The first bytes as one line of text when they are UTF-8 text (a character cut at the
-    end allowed), else None."""
-    for cut in range(4):
-        try:
-            text = start[:len(start) - cut].decode("utf-8").removeprefix("\ufeff")
-        except UnicodeDecodeError:
-            continue
-        line = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
-        return line if line and line.isprintable() else None
-    return None
 
 
 def _check_magic(data) -> None:

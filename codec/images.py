@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from codec import sniff
 
 
 # The encoder's and decoder's default pixel limit (codec.api.MAX_IMAGE_PIXELS starts here)
@@ -207,7 +209,7 @@ def load_image(path: str | Path, check_size: Callable[[int, int], None] | None =
         with _without_pillows_size_check():
             image = Image.open(path)
     except FileNotFoundError:
-        raise ImageInputError(f"no such file: {path}") from None
+        raise ImageInputError("no such file") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise _unreadable(path, exc) from None
     with image:
@@ -224,4 +226,18 @@ def load_image(path: str | Path, check_size: Callable[[int, int], None] | None =
 
 
 def _unreadable(path: str | Path, error: Exception) -> ImageInputError:
-    return ImageInputError(f"{path}: not a readable image ({error})")
+    """Why an image file cannot be read, in words (the caller names the file)."""
+    if isinstance(error, UnidentifiedImageError):
+        start = _first_bytes(path)
+        kind = sniff.kind_of(start)
+        held = f"it looks like {kind}, but its contents cannot be read" if kind else f"it holds {sniff.holds(start)}"
+        return ImageInputError(f"not a readable image: {held}")
+    return ImageInputError(f"not a readable image: it is damaged or incomplete ({error})")
+
+
+def _first_bytes(path: str | Path, count: int = 8) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(count)
+    except OSError:
+        return b""

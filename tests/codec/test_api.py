@@ -121,6 +121,23 @@ def test_not_an_image_is_a_clear_error(tmp_path):
         api.encode(path)
 
 
+@pytest.mark.parametrize("content, expected", [
+    (b"hello world", 'not a readable image: it holds text ("hello wo...")'),
+    (b"", "not a readable image: it holds no bytes at all"),
+    (bytes(range(32)), "not a readable image: it holds the bytes 00 01 02 03 04 05 06 07"),
+    (b"%PDF-1.7\n" + bytes(40), "not a readable image: it looks like a PDF document, but its contents cannot be read"),
+])
+def test_an_unreadable_image_is_described_without_its_name(tmp_path, content, expected):
+    """Both front-ends put the file's name before the message: it said the name twice, and Pillow's words."""
+    path = tmp_path / "picture.png"
+    path.write_bytes(content)
+    with pytest.raises(images.ImageInputError) as error:
+        images.open_image(path)
+    assert str(error.value) == expected
+    with pytest.raises(images.ImageInputError, match="^no such file$"):
+        images.open_image(tmp_path / "missing.png")
+
+
 def test_progressive_decoder_accepts_pieces_of_any_size(tile):
     data = api.encode(tile, device="cpu")
     decoder = api.ProgressiveDecoder(device="cpu")
