@@ -4,9 +4,11 @@ The classic codecs (--codec jpeg2000, jpeg-progressive) write a .jp2 file with q
 progressive .jpg; decode and info read those files too (their layers end where quality layers or
 scans end, and they record no PSNR).
 
-Exit codes: 0 success; 1 at least one input failed (unreadable, damaged, foreign, or a decode
-missing a requested layer); 2 usage error (also outputs that collide with each other or with an
-input); 130 interrupted. Messages about failed inputs go to stderr, one line each.
+Exit codes: 0 success; 1 at least one input failed (unreadable, damaged, foreign, over the pixel
+limit, an output that exists or is not a regular file, a decode missing a requested layer, a
+file with no usable layer); 2 usage error (also a --quality the codec lacks, --layers below 1,
+outputs that collide with each other or with an input); 130 interrupted; 128 + N stopped by
+signal N (143 SIGTERM, 129 SIGHUP). Messages about failed inputs go to stderr, one line each.
 """
 from __future__ import annotations
 
