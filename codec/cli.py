@@ -128,8 +128,8 @@ def cmd_encode(args) -> int:
     spec = registry.spec(args.codec)
     if spec.is_family and args.quality is None and args.max_bytes is None and args.bpp is None \
             and not args.quiet:
-        print(f"strata: --codec {spec.name} without --quality: quality {spec.model_for(None)} of "
-              f"{spec.qualities}; choose one with --quality", file=sys.stderr)
+        _say(f"--codec {spec.name} without --quality: quality {spec.model_for(None)} of {spec.qualities}; "
+             f"choose one with --quality")
 
     def job(source: Path, target: Path) -> str:
         with _conversion_warnings(source):
@@ -221,6 +221,19 @@ def _missing_layers(result, wanted: int, size: int) -> str:
             f"{size} of its {result.header.file_size} bytes")
 
 
+def _incomplete(result, asked: int | None, size: int, target: Path) -> str | None:
+    """Why a decode written to target holds fewer layers than were asked for (None: all of the
+    file's), or None: a layer missing or damaged, or more asked for than the file has."""
+    n, got = result.header.num_layers, len(result.layers)
+    wanted = min(asked or n, n)
+    if got < wanted:
+        return (f"{_missing_layers(result, wanted, size)}; {target} shows the first {got} of the "
+                f"{asked or n} layers asked for")
+    if asked is not None and asked > n:
+        return f"the file has {n} quality layers, not the {asked} asked for; {target} shows all {n}"
+    return None
+
+
 def cmd_decode(args) -> int:
     from codec import api
 
@@ -230,15 +243,11 @@ def cmd_decode(args) -> int:
         image = result.image()
         kind = _image_format(target)
         write_atomic(target, lambda f: image.save(f, format=kind))
-        n, got = result.header.num_layers, len(result.layers)
-        if args.layers is not None and args.layers > n:
-            raise IncompleteDecode(f"the file has {n} quality layers, not the {args.layers} asked for; "
-                                   f"{target} shows all {n}")
-        wanted = args.layers or n
-        if got < wanted:
-            raise IncompleteDecode(f"{_missing_layers(result, wanted, len(data))}; {target} shows the "
-                                   f"first {got} of the {wanted} layers asked for")
-        return f"{source} -> {target}: {got} of {n} layers, {result.last.bpp:.3f} bpp"
+        problem = _incomplete(result, args.layers, len(data), target)
+        if problem:
+            raise IncompleteDecode(problem)
+        n = result.header.num_layers
+        return f"{source} -> {target}: {len(result.layers)} of {n} layers, {result.last.bpp:.3f} bpp"
 
     inputs = [Path(p) for p in args.inputs]
     return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, DECODED_SUFFIX), job, args)

@@ -31,7 +31,7 @@ def pictures(data: bytes, choice: str) -> list[np.ndarray]:
 
 
 def row(layer: int, original: np.ndarray, fp32: np.ndarray, bf16: np.ndarray) -> str:
-    """One layer's line: max difference, shares off by 1, 2, more, and both PSNRs."""
+    """One layer's line: max difference, shares off by 1 and 2, the count off by more, both PSNRs."""
     diff = np.abs(fp32.astype(np.int16) - bf16.astype(np.int16))
     shares = [100 * np.mean(diff == 1), 100 * np.mean(diff == 2)]
     return (f"{layer:5d} {diff.max():4d} {shares[0]:7.2f}% {shares[1]:7.2f}% {np.sum(diff > 2):8d} "

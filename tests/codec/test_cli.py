@@ -253,6 +253,15 @@ def test_decode_of_more_layers_than_the_file_has_exits_1(strata_file, tmp_path, 
     assert np.array_equal(np.asarray(Image.open(out)), expected)
 
 
+def test_decode_of_more_layers_than_a_cut_file_holds_names_the_missing_one(tmp_path, data, capsys):
+    header = container.read_header(data)
+    source = tmp_path / "cut.strata"
+    source.write_bytes(data[:header.layer_offset(5)])
+    code, err = run(["decode", str(source), "--layers", "9", "-o", str(tmp_path / "out.png"), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1
+    assert "quality layer 6 is missing" in err[0] and "shows the first 5 of the 9 layers asked for" in err[0]
+
+
 @pytest.mark.parametrize("layers", ["0", "-1", "two"])
 def test_decode_of_no_layers_is_a_usage_error(strata_file, tmp_path, capsys, layers):
     with pytest.raises(SystemExit) as exit_:
