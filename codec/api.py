@@ -191,7 +191,9 @@ def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device
     progressive JPEG takes the highest quality whose file fits (codec/codecs/classic.py).
 
     Raises ImageTooLarge above max_pixels pixels (None: MAX_IMAGE_PIXELS) and InsufficientMemory
-    when the picture cannot fit in memory, both before the encoder allocates anything.
+    when the picture cannot fit in memory, both before the encoder allocates anything. What the
+    picture loses on its way to RGB uint8 (a translucent alpha channel, samples deeper than 8
+    bits) is emitted as an images.ConversionWarning each (images.load_image returns them instead).
     """
     first_model = spec(codec).model_for(quality)
     coder = load_codec(codec, first_model, device)  # a missing or bad weights file fails before the image is read
