@@ -43,27 +43,24 @@ from codec.weights import WeightsError
 # the decoder's memory grows with the announced size, and a hostile header of a few bytes can
 # announce up to 2^28 pixels. Encoding refuses larger pictures too, so every file it writes
 # decodes with the defaults. None disables the check; max_pixels=... overrides it per call.
-MAX_IMAGE_PIXELS: int | None = 2**25  # 33.5 megapixels, e.g. 8192 x 4096 (8K UHD fits)
+MAX_IMAGE_PIXELS: int | None = images.DEFAULT_MAX_PIXELS  # 33.5 megapixels, e.g. 8192 x 4096
 
 
 class WeightsMismatch(ValueError):
     """The file was encoded with other weights than the ones this decoder has."""
 
 
-class ImageTooLarge(ValueError):
-    """The header announces more pixels than the decoder's limit (MAX_IMAGE_PIXELS or max_pixels)."""
+# More pixels than the limit (MAX_IMAGE_PIXELS or max_pixels) in a picture to encode or in a
+# file's header; its attributes hold the numbers (codec/images.py).
+ImageTooLarge = images.ImageTooLarge
 
 
-def _check_pixels(width: int, height: int, max_pixels: int | None, what: str) -> None:
+def _check_pixels(width: int, height: int, max_pixels: int | None, subject: str) -> None:
     """Raise ImageTooLarge if width x height exceeds max_pixels (None: MAX_IMAGE_PIXELS)."""
     limit = MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
-    pixels = width * height
-    if limit is not None and pixels > limit:
-        raise ImageTooLarge(
-            f"{what} a {width}x{height} picture ({pixels:,} pixels), more than the limit of "
-            f"{limit:,} pixels; if you trust it, raise the limit with max_pixels= or "
-            f"codec.api.MAX_IMAGE_PIXELS"
-        )
+    if limit is not None and width * height > limit:
+        raise ImageTooLarge(width, height, limit, subject,
+                            "if you trust it, raise the limit with max_pixels= or codec.api.MAX_IMAGE_PIXELS")
 
 
 def _check_decodable(header: layered.LayeredFile, max_pixels: int | None) -> None:
@@ -77,8 +74,11 @@ def _check_decodable(header: layered.LayeredFile, max_pixels: int | None) -> Non
 def _check_encodable(width: int, height: int, codec: str, max_pixels: int | None) -> None:
     """Refuse, before the encoder allocates anything, a picture it cannot code or hold."""
     if max(height, width) > container.MAX_SIDE or height * width > container.MAX_PIXELS:
-        raise images.ImageInputError(f"image of {width}x{height} pixels exceeds the format's limits")
-    _check_pixels(width, height, max_pixels, "the encoder was given")
+        raise images.ImageInputError(
+            f"too large to encode: a {width}x{height} picture ({width * height:,} pixels), where a "
+            f"file holds at most {container.MAX_SIDE:,} pixels a side and {container.MAX_PIXELS:,} "
+            f"in all; scale it down first")
+    _check_pixels(width, height, max_pixels, "too large to encode:")
     memory.require(memory.encode_bytes(codec, width * height),
                    f"encoding a {width}x{height} picture with {codec}")
 
@@ -197,7 +197,9 @@ def encode(image, codec: str = DEFAULT_CODEC, quality: int | None = None, device
     advances (0..1; learned codecs), and may raise to cancel it.
 
     Raises ImageTooLarge above max_pixels pixels (None: MAX_IMAGE_PIXELS) and InsufficientMemory
-    when the picture cannot fit in memory, both before the encoder allocates anything.
+    when the picture cannot fit in memory, both before the encoder allocates anything. What the
+    picture loses on its way to RGB uint8 (a translucent alpha channel, samples deeper than 8
+    bits) is emitted as an images.ConversionWarning each (images.load_image returns them instead).
     """
     check_effort(effort)
     first_model = spec(codec).model_for(quality)

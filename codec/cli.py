@@ -4,25 +4,34 @@ The classic codecs (--codec jpeg2000, jpeg-progressive) write a .jp2 file with q
 progressive .jpg; decode and info read those files too (their layers end where quality layers or
 scans end, and they record no PSNR).
 
-Exit codes: 0 success; 1 at least one input failed (unreadable, damaged, foreign, or a decode
-missing a requested layer); 2 usage error (also outputs that collide with each other or with an
-input); 130 interrupted. Messages about failed inputs go to stderr, one line each.
+Exit codes: 0 success; 1 at least one input failed (unreadable, damaged, foreign, over the pixel
+limit, an output that exists or is not a regular file, a decode missing a requested layer, a
+file with no usable layer); 2 usage error (also a --quality the codec lacks, --layers below 1,
+outputs that collide with each other or with an input); 130 interrupted; 128 + N stopped by
+signal N (143 SIGTERM, 129 SIGHUP). Messages about failed inputs go to stderr, one line each.
 """
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import json
 import sys
-from contextlib import contextmanager
+import warnings
 from pathlib import Path
 
 from tqdm import tqdm
 
 from codec import registry
+from codec.atomic import NotARegularFile, Terminated, check_target, signals_raise, write_atomic
 from codec.effort import DEFAULT_EFFORT, EFFORTS
-from codec.atomic import write_atomic
+from codec.images import DEFAULT_MAX_PIXELS
+from codec.version import VERSION
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# decode's default output name: photo.strata -> photo.decoded.png, never photo.png, which is
+# usually the picture the file was encoded from
+DECODED_SUFFIX = ".decoded.png"
 
 
 class IncompleteDecode(ValueError):
@@ -51,6 +60,11 @@ def _collision(inputs: list[Path], outputs: list[Path]) -> str | None:
     return None
 
 
+def _say(text: str) -> None:
+    """One line for people on stderr, above the progress bar when one is drawn."""
+    tqdm.write(f"strata: {text}", file=sys.stderr)
+
+
 def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
     """Run job(input, output) over the inputs with a progress bar; returns the exit code."""
     problem = _collision(inputs, outputs)
@@ -60,16 +74,17 @@ def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
     failures = 0
     progress = tqdm(list(zip(inputs, outputs)), unit="file", disable=len(inputs) < 2 or args.quiet)
     for source, target in progress:
-        if target.exists() and not args.overwrite:
-            if args.skip_existing:
-                continue
-            print(f"strata: {target} exists (use --overwrite or --skip-existing)", file=sys.stderr)
+        if args.skip_existing and target.exists():
+            continue
+        problem = _unwritable(source, target, args)
+        if problem:
+            _say(problem)
             failures += 1
             continue
         try:
             message = job(source, target)
         except (ValueError, OSError) as exc:
-            print(f"strata: {source}: {exc}", file=sys.stderr)
+            _say(f"{source}: {_failure(exc, args)}")
             failures += 1
             continue
         if not args.quiet:
@@ -77,15 +92,51 @@ def _run_batch(inputs: list[Path], outputs: list[Path], job, args) -> int:
     return EXIT_FAILED if failures else EXIT_OK
 
 
+def _failure(exc: Exception, args) -> str:
+    """What went wrong with an input, and what to do, in the CLI's terms (a pixel limit the
+    command's --max-pixels sets is raised with it, not with the API's max_pixels=)."""
+    from codec import api
+
+    limit = getattr(args, "max_pixels", None) or api.MAX_IMAGE_PIXELS
+    if isinstance(exc, api.ImageTooLarge) and exc.limit == limit:
+        return f"{exc.problem}; if you trust it, use --max-pixels {exc.pixels}"
+    return str(exc)
+
+
+def _unwritable(source: Path, target: Path, args) -> str | None:
+    """Why target is not written (a special file, or one that exists without --overwrite), or None."""
+    try:
+        check_target(target)
+    except NotARegularFile as exc:
+        return str(exc)
+    if target.exists() and not args.overwrite:
+        return _exists(source, target, args.command)
+    return None
+
+
+def _exists(source: Path, target: Path, command: str) -> str:
+    """Why an existing target is not written, and what to do. A picture decoded to the stem of
+    its .strata file would replace the picture it was probably encoded from: no --overwrite."""
+    if command == "decode" and target.stem == source.stem:
+        return (f"{target} exists and may be the picture {source.name} was encoded from; "
+                f"name another output (-o NAME.png) or folder (-d)")
+    return f"{target} exists (use --overwrite or --skip-existing)"
+
+
 def cmd_encode(args) -> int:
     from codec import api, layered
 
     spec = registry.spec(args.codec)
+    if spec.is_family and args.quality is None and args.max_bytes is None and args.bpp is None \
+            and not args.quiet:
+        _say(f"--codec {spec.name} without --quality: quality {spec.model_for(None)} of {spec.qualities}; "
+             f"choose one with --quality")
 
     def job(source: Path, target: Path) -> str:
-        with _encode_progress(source, args) as progress:
+        with _conversion_warnings(source), _encode_progress(source, args) as progress:
             data = api.encode(source, codec=args.codec, quality=args.quality, device=args.device, psnr=args.psnr,
-                              max_bytes=args.max_bytes, max_bpp=args.bpp, effort=args.effort, progress=progress)
+                              max_bytes=args.max_bytes, max_bpp=args.bpp, max_pixels=args.max_pixels,
+                              effort=args.effort, progress=progress)
         write_atomic(target, data)
         header = layered.parse(data).header
         bpp = 8 * len(data) / (header.width * header.height)
@@ -96,10 +147,37 @@ def cmd_encode(args) -> int:
                 f"{_kept(header, args)}, {quality}")
 
     inputs = [Path(p) for p in args.inputs]
-    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, spec.suffix), job, args)
+    outputs = _outputs(inputs, args.output, args.outdir, spec.suffix)
+    if not args.output:
+        outputs = [_apart_from_source(source, target, spec) for source, target in zip(inputs, outputs)]
+    return _run_batch(inputs, outputs, job, args)
 
 
-@contextmanager
+def _apart_from_source(source: Path, target: Path, spec) -> Path:
+    """A default output name that is its own input (photo.jpg encoded as a progressive JPEG) takes
+    the codec's tag: photo.jpeg-progressive.jpg."""
+    if target.resolve() != source.resolve():
+        return target
+    return target.with_name(f"{source.stem}.{spec.tag()}{spec.suffix}")
+
+
+@contextlib.contextmanager
+def _conversion_warnings(source: Path):
+    """Print what the picture loses on its way to the codec (codec.images.ConversionWarning) as
+    warning lines on stderr, once per input; other warnings pass on as usual."""
+    from codec.images import ConversionWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConversionWarning)
+        yield
+    for warning in caught:
+        if issubclass(warning.category, ConversionWarning):
+            _say(f"{source}: warning: {warning.message}")
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+@contextlib.contextmanager
 def _encode_progress(source: Path, args):
     """A progress callback drawing one file's encode as a percentage with the time left (tqdm,
     on stderr while it is a terminal and not --quiet), removed when the encode ends."""
@@ -155,24 +233,36 @@ def _missing_layers(result, wanted: int, size: int) -> str:
             f"{size} of its {result.header.file_size} bytes")
 
 
+def _incomplete(result, asked: int | None, size: int, target: Path) -> str | None:
+    """Why a decode written to target holds fewer layers than were asked for (None: all of the
+    file's), or None: a layer missing or damaged, or more asked for than the file has."""
+    n, got = result.header.num_layers, len(result.layers)
+    wanted = min(asked or n, n)
+    if got < wanted:
+        return (f"{_missing_layers(result, wanted, size)}; {target} shows the first {got} of the "
+                f"{asked or n} layers asked for")
+    if asked is not None and asked > n:
+        return f"the file has {n} quality layers, not the {asked} asked for; {target} shows all {n}"
+    return None
+
+
 def cmd_decode(args) -> int:
     from codec import api
 
     def job(source: Path, target: Path) -> str:
         data, _ = read_strata(source, args.layers)
-        result = api.decode(data, layers=args.layers, device=args.device)
+        result = api.decode(data, layers=args.layers, device=args.device, max_pixels=args.max_pixels)
         image = result.image()
         kind = _image_format(target)
         write_atomic(target, lambda f: image.save(f, format=kind))
-        n, got = result.header.num_layers, len(result.layers)
-        wanted = min(args.layers or n, n)
-        if got < wanted:
-            raise IncompleteDecode(f"{_missing_layers(result, wanted, len(data))}; {target} shows the "
-                                   f"first {got} of the {wanted} layers asked for")
-        return f"{source} -> {target}: {got} of {n} layers, {result.last.bpp:.3f} bpp"
+        problem = _incomplete(result, args.layers, len(data), target)
+        if problem:
+            raise IncompleteDecode(problem)
+        n = result.header.num_layers
+        return f"{source} -> {target}: {len(result.layers)} of {n} layers, {result.last.bpp:.3f} bpp"
 
     inputs = [Path(p) for p in args.inputs]
-    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, ".png"), job, args)
+    return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, DECODED_SUFFIX), job, args)
 
 
 def info_dict(path: Path) -> dict:
@@ -274,6 +364,8 @@ def _print_measured(rows: list[dict], original: str) -> None:
 
 
 def cmd_info(args) -> int:
+    """Print each file's header and layers; exit 1 when one cannot be read or none of its layers
+    can be used (the first is damaged or missing)."""
     failures = 0
     for name in args.inputs:
         try:
@@ -281,21 +373,40 @@ def cmd_info(args) -> int:
             if args.original:
                 info["measured"] = measured_layers(Path(name), args.original)
         except (ValueError, OSError) as exc:
-            print(f"strata: {name}: {exc}", file=sys.stderr)
+            _say(f"{name}: {exc}")
             failures += 1
             continue
-        if args.json:
-            print(json.dumps(info))
-            continue
-        if "format" in info:
-            _print_classic_info(info)
-        else:
-            _print_strata_info(info)
-        if info["damage"]:
-            print(f"  damage: {info['damage']}")
-        if args.original:
+        _print_info(info, args.json)
+        if args.original and not args.json:
             _print_measured(info["measured"], args.original)
+        problem = _unusable(info)
+        if problem:
+            _say(f"{name}: {problem}")
+            failures += 1
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _print_info(info: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(info))
+        return
+    if "format" in info:
+        _print_classic_info(info)
+    else:
+        _print_strata_info(info)
+    if info["damage"]:
+        print(f"  damage: {info['damage']}")
+
+
+def _unusable(info: dict) -> str | None:
+    """Why no layer of a file can be used (its first is damaged or missing), or None."""
+    first = info["layers"][0]
+    if first["received"]:
+        return None
+    if first["in_file"]:
+        return f"no layer can be decoded: {info['damage']}"
+    return (f"no layer can be decoded: the file ends after {info['file_bytes']} bytes, before quality "
+            f"layer 1 does (at byte {first['cumulative_bytes']})")
 
 
 def _print_strata_info(info: dict) -> None:
@@ -320,16 +431,19 @@ def _missing(layer: dict) -> str:
     return "  (missing)"
 
 
-def _add_batch_options(p: argparse.ArgumentParser, suffix: str) -> None:
-    p.add_argument("inputs", nargs="+", help=f"input files; with one input, a second name ending in the output's kind ({suffix}) is the output")
+def _add_batch_options(p: argparse.ArgumentParser, kind: str, default: str) -> None:
+    p.add_argument("inputs", nargs="+", help=f"input files; with one input, a second name ending in the output's kind ({kind}) is the output")
     target = p.add_mutually_exclusive_group()
     target.add_argument("-o", "--output", help="output file (one input only)")
-    target.add_argument("-d", "--outdir", help=f"output folder (default: beside each input, suffix {suffix})")
+    target.add_argument("-d", "--outdir", help=f"output folder (default: beside each input, named {default})")
     exist = p.add_mutually_exclusive_group()
     exist.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     exist.add_argument("--skip-existing", action="store_true", help="leave existing outputs alone")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
-    p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    p.add_argument("--max-pixels", type=_positive(int), metavar="N",
+                   help=f"refuse pictures of more than N pixels (default {DEFAULT_MAX_PIXELS:,}, e.g. 8192x4096), "
+                        "a guard against small files announcing huge pictures; raise it for a picture you trust")
+    p.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
 
 
 def _add_eval_options(parser: argparse.ArgumentParser) -> None:
@@ -361,14 +475,15 @@ def _positive(kind):
 def _quality_help() -> str:
     """--quality's help from the codec table: which codecs have a model per quality."""
     families = [f"{s.name} {s.model_ids[0]}..{s.model_ids[-1]}" for s in registry.CODECS if s.is_family]
-    return f"model of a codec family ({', '.join(families)}; the lowest is the lowest rate)"
+    return f"model of a codec family ({', '.join(families)}; the lowest is the lowest rate and the default)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strata", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"strata {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
     enc = sub.add_parser("encode", help="encode images into .strata files (or .jp2 / progressive .jpg: --codec)")
-    _add_batch_options(enc, "by codec: .strata, .jp2 or .jpg")
+    _add_batch_options(enc, "by codec: .strata, .jp2 or .jpg", "photo.strata, .jp2 or .jpg")
     enc.add_argument("--codec", default=registry.DEFAULT_CODEC, choices=registry.NAMES,
                      help=f"codec (default {registry.DEFAULT_CODEC}); jpeg2000 writes a .jp2 file with 12 quality "
                           f"layers, jpeg-progressive a progressive .jpg")
@@ -387,8 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="do not record each layer's PSNR in the header (skips one synthesis per layer)")
     enc.set_defaults(run=cmd_encode)
     dec = sub.add_parser("decode", help="decode layered files (.strata, .jp2, progressive .jpg) to PNG (or any format by suffix)")
-    _add_batch_options(dec, ".png")
-    dec.add_argument("--layers", type=int, help="decode only the first N layers (default: all received)")
+    _add_batch_options(dec, "an image format: .png, .jpg, .webp, ...", f"photo{DECODED_SUFFIX}")
+    dec.add_argument("--layers", type=_positive(int), metavar="N",
+                     help="decode only the first N layers (default: all received); exit 1 when the file "
+                          "has fewer")
     dec.set_defaults(run=cmd_decode)
     info = sub.add_parser("info", help="show the header, per-layer sizes and statistics")
     info.add_argument("inputs", nargs="+", help=".strata files, JPEG 2000 files with quality layers, progressive JPEGs")
@@ -403,10 +520,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_eval(args) -> int:
-    from codec.evaluation.evaluate import run
+    from codec.evaluation.evaluate import UnknownCurve, run
 
     try:
         run(args)
+    except UnknownCurve as exc:
+        print(f"strata: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ValueError, OSError) as exc:
         print(f"strata: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -424,7 +544,44 @@ def _positional_output(args) -> None:
         args.output = args.inputs.pop()
 
 
+def _check_quality(parser: argparse.ArgumentParser, args) -> None:
+    """A usage error (exit 2) for a --quality the codec has no model for, naming the valid ones."""
+    try:
+        registry.spec(args.codec).model_for(args.quality)
+    except registry.UnknownQuality as exc:
+        parser.error(f"--quality {args.quality}: {exc}")
+
+
+def _escape(error: UnicodeEncodeError) -> tuple[str, int]:
+    """Output error handler: a character the stream cannot encode is written as its backslash
+    escape, and a file name's undecodable byte (0xff, which Python holds as U+DCFF) as \\xff."""
+    chunk = error.object[error.start:error.end]
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else ascii(c)[1:-1]
+                   for c in chunk), error.end
+
+
+@contextlib.contextmanager
+def _safe_output():
+    """stdout and stderr never fail on a name they cannot encode (a non-UTF-8 file name, a strict
+    ASCII locale): it is escaped (_escape); their error handlers come back afterwards."""
+    codecs.register_error("strata-escape", _escape)
+    streams = [s for s in (sys.stdout, sys.stderr) if hasattr(s, "reconfigure")]
+    previous = [s.errors for s in streams]
+    for stream in streams:
+        stream.reconfigure(errors="strata-escape")
+    try:
+        yield
+    finally:
+        for stream, errors in zip(streams, previous):
+            stream.reconfigure(errors=errors)
+
+
 def main(argv: list[str] | None = None) -> int:
+    with _safe_output():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and hasattr(args, "inputs") and not any(e.startswith("-") for e in extra):
@@ -434,11 +591,17 @@ def main(argv: list[str] | None = None) -> int:
     _positional_output(args)
     if getattr(args, "output", None) and len(args.inputs) > 1:
         parser.error("--output takes one input; use --outdir for several")
+    if args.command == "encode":
+        _check_quality(parser, args)
     try:
-        return args.run(args)
+        with signals_raise():
+            return args.run(args)
     except KeyboardInterrupt:
         print("strata: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as stop:
+        print(f"strata: {stop}", file=sys.stderr)
+        return 128 + stop.signum
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from codec import registry
+from codec import registry, sniff
 
 MAGIC = b"\x89STRATA\n"
 VERSION = 2  # what this writer writes
@@ -343,21 +343,34 @@ def fit_to_budget(data: bytes, max_bytes: int) -> bytes:
 # Reading
 
 
-def _magic_hint(start: bytes) -> str:
-    """A likely cause for a wrong magic, or ''."""
+def _damage_hint(start: bytes) -> str:
+    """The transfer damage a magic shows, or ''."""
     if start[:1] == b"\x09" and MAGIC[1:].startswith(start[1:]):
-        return "; the top bit of each byte was stripped (7-bit transfer?)"
+        return ("the top bit of each byte was stripped (sent over a 7-bit link?); copy it again "
+                "as binary")
     if start == MAGIC[:7] + b"\r":
-        return "; its line endings were converted (transferred in text mode?)"
+        return "its line endings were converted (copied in text mode?); copy it again as binary"
     return ""
+
+
+def _what_it_is(start: bytes) -> str:
+    """What a file that is not a Strata file seems to be, in words, from its first bytes."""
+    kind = sniff.kind_of(start)
+    if kind:
+        return f"it is {kind}; a picture becomes a Strata file by encoding it"
+    if sniff.as_text(start):
+        return f"it holds {sniff.holds(start)}, not a picture"
+    return (f"its first bytes ({start.hex(' ')}) are not the signature every Strata file starts "
+            f"with; was another file renamed, or this one damaged?")
 
 
 def _check_magic(data) -> None:
     """Raise NotStrataFile as soon as the received bytes diverge from the magic."""
     start = bytes(data[:len(MAGIC)])
     if not MAGIC.startswith(start):
-        raise NotStrataFile(f"not a Strata file (starts with {start!r}, expected {MAGIC!r})"
-                            f"{_magic_hint(start)}")
+        damage = _damage_hint(start)
+        raise NotStrataFile(f"not a Strata file any more: {damage}" if damage else
+                            f"not a Strata file: {_what_it_is(start)}")
 
 
 def _read_header_len(data) -> int:

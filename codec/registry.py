@@ -47,6 +47,10 @@ class UnknownCodec(WeightsError):
     """A codec name that is not in the table, or a model id its codec does not have."""
 
 
+class UnknownQuality(ValueError):
+    """A quality the codec has no model for (the message names the ones it has)."""
+
+
 def _resolve(path: str):
     """The attribute a "module:attribute" import path names."""
     module, _, attribute = path.partition(":")
@@ -99,12 +103,20 @@ class CodecSpec:
         """A name for files and curves: "deephq", "hc-q2"."""
         return f"{self.name}-q{model_id}" if self.is_family and model_id is not None else self.name
 
+    @property
+    def qualities(self) -> str:
+        """The qualities a family offers, for people: "1 to 4 (1 is the lowest rate)"."""
+        return f"{self.model_ids[0]} to {self.model_ids[-1]} ({self.model_ids[0]} is the lowest rate)"
+
     def model_for(self, quality: int | None) -> int:
-        """The model id that codes a quality (None: the default model)."""
+        """The model id that codes a quality (None: the default model); UnknownQuality for a
+        quality the codec has no model for."""
         if self.is_family:
+            if quality is not None and quality not in self.model_ids:
+                raise UnknownQuality(f"{self.title} has qualities {self.qualities}, not {quality}")
             return self.model_ids[0] if quality is None else int(quality)
         if quality not in (None, 0):
-            raise ValueError(f"{self.title} has one model for all qualities: choose the layers to decode instead")
+            raise UnknownQuality(f"{self.title} has one model for all qualities: choose the layers to decode instead")
         return self.model_ids[0]
 
     def weights_file(self, model_id: int) -> Path:

@@ -11,6 +11,7 @@ import asyncio
 import signal
 import sys
 
+from codec.version import VERSION
 from viewer.refcounts import pin_singletons
 
 ORGANIZATION = "Strata"
@@ -19,6 +20,7 @@ APPLICATION = "Strata Viewer"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="strata-view", description="View, encode and stream layered images.")
+    parser.add_argument("--version", action="version", version=f"strata-view {VERSION}")
     parser.add_argument("file", nargs="?", help="an image or a .strata file to open")
     parser.add_argument("--compare", metavar="FILE", help="a second layered file (.strata, .jp2, progressive .jpg), shown side by side")
     parser.add_argument("--smoke-test", action="store_true",

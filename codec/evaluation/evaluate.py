@@ -172,12 +172,37 @@ def format_curves(curves: dict[str, list[RDPoint]]) -> str:
     return "\n".join(lines)
 
 
+class UnknownCurve(ValueError):
+    """A --codecs or --anchors name that is not a curve this command measures."""
+
+
+def curve_names() -> tuple[str, ...]:
+    """The learned curves --codecs names: "deephq", "deephq-single", "hc", "hc-q1" ... "hc-q4"."""
+    names = []
+    for spec in LEARNED:
+        names.append(spec.name)
+        if spec.is_family:
+            names += [spec.tag(m) for m in spec.model_ids]
+        elif hasattr(spec.codec_class, "encode_single_rate"):
+            names.append(f"{spec.name}-single")
+    return tuple(names)
+
+
+def _check_names(given: list[str], known, option: str) -> None:
+    """UnknownCurve naming the given names that are not known, and the known ones."""
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        raise UnknownCurve(f"{option}: unknown {', '.join(unknown)}; known: {', '.join(known)}")
+
+
 def run(args: argparse.Namespace) -> dict:
+    names = [name for name in args.codecs.split(",") if name]
+    _check_names(names, curve_names(), "--codecs")
+    _check_names([a for a in args.anchors.split(",") if a], tuple(anchors.ANCHORS), "--anchors")
     paths = list_images(args.folder)[: args.limit or None]
     if not paths:
         raise ValueError(f"no images in {args.folder}")
     images = [load_rgb(p) for p in paths]
-    names = args.codecs.split(",")
     reused = reused_curves(args.reuse, paths) if args.reuse else {}
     curves = learned_curves(names, images, args.device, args.ms_ssim, reused, args.effort)
     anchor_names = [a for a in args.anchors.split(",") if a]

@@ -383,11 +383,14 @@ def agree(world: int, device: torch.device, finite: bool, stop: bool) -> tuple[b
 
 
 class StopRequest:
-    """SIGTERM or SIGINT asks the training loop to checkpoint and stop at the next step."""
+    """SIGTERM, SIGINT or SIGHUP (its terminal closed) asks the training loop to checkpoint and
+    stop at the next step."""
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
 
     def __init__(self):
         self.requested = False
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in self.SIGNALS:
             signal.signal(sig, self._request)
 
     def _request(self, signum, frame) -> None:

@@ -1,7 +1,9 @@
 """The public API on odd inputs: modes, sizes, orientation, and the CLI around it."""
 import io
 import json
+import struct
 import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ def decode_all(data):
     return api.decode(data, device="cpu")
 
 
+@pytest.mark.filterwarnings("ignore::codec.images.ConversionWarning")
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA", "P", "CMYK", "I;16", "I", "1", "F"])
 def test_every_mode_encodes_and_decodes(tile, mode):
     image = Image.fromarray(tile)
@@ -34,14 +37,65 @@ def test_every_mode_encodes_and_decodes(tile, mode):
 
 def test_sixteen_bit_gray_keeps_its_range():
     ramp = np.linspace(0, 65535, 64 * 8).reshape(8, 64).astype(np.uint16)
-    rgb = images.to_rgb(Image.fromarray(ramp))
+    with pytest.warns(images.ConversionWarning, match="16-bit"):
+        rgb = images.to_rgb(Image.fromarray(ramp))
     assert rgb[0, 0, 0] == 0 and rgb[-1, -1, 0] == 255
 
 
 def test_alpha_is_composited_on_white():
     rgba = np.zeros((4, 4, 4), dtype=np.uint8)
     rgba[..., 0] = 200  # red, fully transparent
-    assert np.all(images.to_rgb(Image.fromarray(rgba, "RGBA")) == 255)
+    with pytest.warns(images.ConversionWarning, match="alpha channel"):
+        assert np.all(images.to_rgb(Image.fromarray(rgba, "RGBA")) == 255)
+
+
+# --- what a picture loses on its way to RGB uint8 is said (issue 32, item 8) --------------------
+
+def sixteen_bit_png(path, channels: int = 3) -> None:
+    """A 4x2 PNG of 16-bit samples (colour type 2: RGB, 6: RGBA), which Pillow reads as 8-bit."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    header = struct.pack(">IIBBBBB", 4, 2, 16, {3: 2, 4: 6}[channels], 0, 0, 0)
+    rows = b"".join(b"\0" + bytes(range(1, 1 + 8 * channels)) for _ in range(2))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"IEND", b""))
+
+
+def translucent(tile) -> Image.Image:
+    rgba = Image.fromarray(tile).convert("RGBA")
+    rgba.putpixel((0, 0), (10, 20, 30, 128))
+    return rgba
+
+
+def test_a_translucent_image_says_its_alpha_was_dropped(tmp_path, tile):
+    translucent(tile).save(tmp_path / "alpha.png")
+    Image.fromarray(tile).convert("RGBA").save(tmp_path / "opaque.png")  # an alpha channel that hides nothing
+    assert images.load_image(tmp_path / "alpha.png").notes == (images.ALPHA_NOTE,)
+    assert images.load_image(tmp_path / "opaque.png").notes == ()
+    with pytest.warns(images.ConversionWarning, match=r"^its transparency \(alpha channel\) was composited onto white"):
+        images.open_image(tmp_path / "alpha.png")
+
+
+@pytest.mark.parametrize("channels, notes", [(3, ("its 16-bit samples were reduced to 8 bits",)),
+                                             (4, (images.ALPHA_NOTE, "its 16-bit samples were reduced to 8 bits"))])
+def test_sixteen_bit_colour_says_it_was_reduced(tmp_path, channels, notes):
+    """Pillow itself reads a 16-bit RGB PNG as 8-bit RGB: only the file's rawmode tells."""
+    sixteen_bit_png(tmp_path / "deep.png", channels)
+    assert images.load_image(tmp_path / "deep.png").notes == notes
+
+
+def test_deep_gray_and_float_say_what_they_lost():
+    ramp = np.linspace(0, 65535, 64 * 8).reshape(8, 64).astype(np.uint16)
+    assert images.conversion_notes(Image.fromarray(ramp)) == ("its 16-bit samples were reduced to 8 bits",)
+    exact = Image.fromarray(np.full((4, 4), 7.0, dtype=np.float32))
+    assert images.conversion_notes(exact) == ()  # whole levels in 0..255 lose nothing
+    with pytest.warns(images.ConversionWarning, match="floating-point samples were clipped"):
+        images.to_rgb(Image.fromarray(np.full((4, 4), 7.25, dtype=np.float32)))
+
+
+def test_the_encoder_warns_what_a_picture_loses(tile):
+    with pytest.warns(images.ConversionWarning, match="alpha channel"):
+        api.encode(translucent(tile), codec="jpeg-progressive")
 
 
 def test_exif_orientation_is_applied(tile):
@@ -65,6 +119,23 @@ def test_not_an_image_is_a_clear_error(tmp_path):
     path.write_text("hello")
     with pytest.raises(images.ImageInputError, match="not a readable image"):
         api.encode(path)
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"hello world", 'not a readable image: it holds text ("hello wo...")'),
+    (b"", "not a readable image: it holds no bytes at all"),
+    (bytes(range(32)), "not a readable image: it holds the bytes 00 01 02 03 04 05 06 07"),
+    (b"%PDF-1.7\n" + bytes(40), "not a readable image: it looks like a PDF document, but its contents cannot be read"),
+])
+def test_an_unreadable_image_is_described_without_its_name(tmp_path, content, expected):
+    """Both front-ends put the file's name before the message: it said the name twice, and Pillow's words."""
+    path = tmp_path / "picture.png"
+    path.write_bytes(content)
+    with pytest.raises(images.ImageInputError) as error:
+        images.open_image(path)
+    assert str(error.value) == expected
+    with pytest.raises(images.ImageInputError, match="^no such file$"):
+        images.open_image(tmp_path / "missing.png")
 
 
 def test_progressive_decoder_accepts_pieces_of_any_size(tile):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codec.atomic import write_atomic
+from codec.atomic import NotARegularFile, write_atomic
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,6 +56,35 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temporary(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         write_atomic(target, fail)
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["x.strata"]
+
+
+# --- issue 32, item 18: only regular files are written, never a device, pipe or folder ---------
+
+def special_files(tmp_path) -> list[tuple[Path, str]]:
+    """A named pipe, a folder and a link to the pipe (targets that are not regular files), each
+    with what the refusal calls it."""
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "pipe")
+    return [(tmp_path / "pipe", "a named pipe (FIFO)"), (tmp_path / "folder", "a folder"),
+            (tmp_path / "link", "a named pipe (FIFO)")]
+
+
+def test_a_special_file_is_refused_and_left_as_it_is(tmp_path):
+    for target, kind in special_files(tmp_path):
+        with pytest.raises(NotARegularFile) as error:
+            write_atomic(target, b"data")
+        assert str(error.value) == (f"{target} is {kind}, not a regular file; Strata writes only regular "
+                                    f"files, so name a file instead")
+    assert stat.S_ISFIFO(os.stat(tmp_path / "pipe").st_mode) and (tmp_path / "link").is_symlink()
+    assert sorted(os.listdir(tmp_path)) == ["folder", "link", "pipe"] and os.listdir(tmp_path / "folder") == []
+
+
+def test_a_symbolic_link_is_followed_and_kept(tmp_path):
+    (tmp_path / "real.png").write_bytes(b"old")
+    (tmp_path / "link.png").symlink_to("real.png")
+    write_atomic(tmp_path / "link.png", b"new")
+    assert (tmp_path / "link.png").is_symlink() and (tmp_path / "real.png").read_bytes() == b"new"
 
 
 def _writes_files_itself(path: Path) -> list[str]:

@@ -1,14 +1,24 @@
-"""The `strata` command on damaged, endless, huge and colliding inputs (issue 19, items 3-7)."""
+"""The `strata` command on damaged, endless, huge and colliding inputs (issue 19, items 3-7), and
+its outputs, usage errors and messages (issue 32)."""
+import copy
 import dataclasses
 import os
+import signal
 import stat
+import struct
+import subprocess
+import sys
 import threading
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from codec import api, cli, container
+from codec import api, cli, container, images
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -152,6 +162,8 @@ def test_a_huge_image_is_refused_by_name_before_it_is_decoded(tmp_path, capsys):
     code, err = run(["encode", str(source), "-q", "--device", "cpu"], capsys)
     assert code == cli.EXIT_FAILED and len(err) == 1
     assert "12000x12000 picture (144,000,000 pixels), more than the limit of 33,554,432" in err[0]
+    assert err[0].endswith("; if you trust it, use --max-pixels 144000000")
+    assert "max_pixels=" not in err[0] and "MAX_IMAGE_PIXELS" not in err[0]
     assert not (tmp_path / "huge.strata").exists()
 
 
@@ -204,3 +216,238 @@ def test_info_says_missing_for_the_layers_a_cut_file_lacks(strata_file, data, ca
     rows = capsys.readouterr().out.splitlines()[2:10]
     assert not any("missing" in row or "not usable" in row for row in rows[:6])
     assert all(row.endswith("(missing)") for row in rows[6:])
+
+
+# --- issue 32, item 1: decode never writes over the picture a file was probably made from -----
+
+def test_decode_writes_name_decoded_png_beside_the_original_picture(tmp_path, tile, data, capsys):
+    original = tmp_path / "photo.png"
+    Image.fromarray(tile).save(original)
+    before = original.read_bytes()
+    (tmp_path / "photo.strata").write_bytes(data)
+    code, err = run(["decode", str(tmp_path / "photo.strata"), "-q"], capsys)
+    assert code == cli.EXIT_OK and err == []
+    assert (tmp_path / "photo.decoded.png").exists() and original.read_bytes() == before
+
+
+def test_decode_to_the_files_stem_never_suggests_overwrite(tmp_path, tile, data, capsys):
+    original = tmp_path / "photo.png"
+    Image.fromarray(tile).save(original)
+    (tmp_path / "photo.strata").write_bytes(data)
+    code, err = run(["decode", str(tmp_path / "photo.strata"), str(original), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1
+    assert "may be the picture photo.strata was encoded from" in err[0] and "--overwrite" not in err[0]
+    (tmp_path / "photo.decoded.png").write_bytes(b"an earlier decode")
+    code, err = run(["decode", str(tmp_path / "photo.strata"), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and "use --overwrite or --skip-existing" in err[0]
+
+
+# --- issue 32, item 2: --layers beyond the file exits 1, --layers 0 is a usage error ----------
+
+def test_decode_of_more_layers_than_the_file_has_exits_1(strata_file, tmp_path, data, capsys):
+    out = tmp_path / "out.png"
+    code, err = run(["decode", str(strata_file), "--layers", "9", "-o", str(out), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1
+    assert "the file has 8 quality layers, not the 9 asked for" in err[0] and f"{out} shows all 8" in err[0]
+    expected = api.decode(data, device="cpu").last.rgb
+    assert np.array_equal(np.asarray(Image.open(out)), expected)
+
+
+def test_decode_of_more_layers_than_a_cut_file_holds_names_the_missing_one(tmp_path, data, capsys):
+    header = container.read_header(data)
+    source = tmp_path / "cut.strata"
+    source.write_bytes(data[:header.layer_offset(5)])
+    code, err = run(["decode", str(source), "--layers", "9", "-o", str(tmp_path / "out.png"), "-q"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1
+    assert "quality layer 6 is missing" in err[0] and "shows the first 5 of the 9 layers asked for" in err[0]
+
+
+@pytest.mark.parametrize("layers", ["0", "-1", "two"])
+def test_decode_of_no_layers_is_a_usage_error(strata_file, tmp_path, capsys, layers):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["decode", str(strata_file), "--layers", layers, "-o", str(tmp_path / "out.png")])
+    assert exit_.value.code == cli.EXIT_USAGE and "--layers" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
+# --- issue 32, item 3: a quality the codec lacks is a usage error; the default is said --------
+
+@pytest.mark.parametrize("codec, quality, expected", [
+    ("hc", "7", "HC has qualities 1 to 4 (1 is the lowest rate), not 7"),
+    ("hc", "0", "HC has qualities 1 to 4 (1 is the lowest rate), not 0"),
+    ("deephq", "2", "DeepHQ has one model for all qualities"),
+    ("jpeg2000", "3", "JPEG 2000 has one model for all qualities")])
+def test_encode_with_a_quality_the_codec_lacks_is_a_usage_error(tmp_path, tile, capsys, codec, quality, expected):
+    source = tmp_path / "photo.png"
+    Image.fromarray(tile).save(source)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["encode", str(source), "--codec", codec, "--quality", quality])
+    err = capsys.readouterr().err
+    assert exit_.value.code == cli.EXIT_USAGE and expected in err and "weights" not in err
+    assert os.listdir(tmp_path) == ["photo.png"]
+
+
+def test_encode_hc_without_quality_says_which_it_chose(tmp_path, tile, capsys):
+    source = tmp_path / "photo.png"
+    Image.fromarray(tile).save(source)
+    code, err = run(["encode", str(source), "--codec", "hc", "--device", "cpu"], capsys)
+    assert code == cli.EXIT_OK
+    assert err == ["strata: --codec hc without --quality: quality 1 of 1 to 4 (1 is the lowest rate); "
+                   "choose one with --quality"]
+    assert container.read_header((tmp_path / "photo.strata").read_bytes()).model_id == 1
+
+
+# --- issue 32, items 5 and 7: the pixel limit, in words, raised with --max-pixels -------------
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG of a width x height bilevel picture, all but its pixels (refused before they are read)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_max_pixels_raises_the_encoders_limit(tmp_path, tile, capsys):
+    source = tmp_path / "tile.png"
+    Image.fromarray(tile).save(source)
+    code, err = run(["encode", str(source), "--max-pixels", "3000", "--device", "cpu", "-q"], capsys)
+    assert code == cli.EXIT_FAILED
+    assert err == [f"strata: {source}: too large to encode: a 64x48 picture (3,072 pixels), more than the limit "
+                   f"of 3,000 pixels; if you trust it, use --max-pixels 3072"]
+    code, _ = run(["encode", str(source), "--max-pixels", "3072", "--device", "cpu", "-q"], capsys)
+    assert code == cli.EXIT_OK and (tmp_path / "tile.strata").exists()
+
+
+def test_max_pixels_raises_the_decoders_limit(strata_file, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code, err = run(["decode", str(strata_file), "-o", str(out), "--max-pixels", "3000", "-q"], capsys)
+    assert code == cli.EXIT_FAILED and not out.exists()
+    assert err == [f"strata: {strata_file}: the file announces a 64x48 picture (3,072 pixels), more than the "
+                   f"limit of 3,000 pixels; if you trust it, use --max-pixels 3072"]
+    assert run(["decode", str(strata_file), "-o", str(out), "--max-pixels", "3072", "-q"], capsys) == (0, [])
+
+
+def test_a_picture_beyond_the_format_is_refused_in_words(tmp_path, capsys):
+    source = tmp_path / "bomb.png"
+    source.write_bytes(png_header(20000, 20000))
+    code, err = run(["encode", str(source), "-q", "--device", "cpu", "--max-pixels", "500000000"], capsys)
+    assert code == cli.EXIT_FAILED and len(err) == 1
+    assert err[0].endswith("too large to encode: a 20000x20000 picture (400,000,000 pixels), where a file holds "
+                           "at most 65,535 pixels a side and 268,435,456 in all; scale it down first")
+
+
+def test_reading_a_bomb_says_so_in_words_not_pillows(tmp_path):
+    """What the viewer reads: Pillow's 'decompression bomb DOS attack' becomes ImageTooLarge."""
+    source = tmp_path / "bomb.png"
+    source.write_bytes(png_header(20000, 20000))
+    with pytest.raises(api.ImageTooLarge) as error:
+        images.open_image(source)
+    assert str(error.value) == ("too large to open: a 20000x20000 picture (400,000,000 pixels), more than the "
+                                "limit of 178,956,970 pixels; if you trust it, raise the pixel limit")
+    assert (error.value.width, error.value.height, error.value.limit) == (20000, 20000, 178_956_970)
+    assert copy.deepcopy(error.value).problem == error.value.problem  # rebuilt as pickle would
+
+
+# --- issue 32, item 8: what a picture loses is a warning line --------------------------------
+
+def test_encode_warns_of_a_dropped_alpha_channel(tmp_path, tile, capsys):
+    rgba = Image.fromarray(tile).convert("RGBA")
+    rgba.putpixel((3, 4), (0, 0, 0, 0))
+    rgba.save(tmp_path / "alpha.png")
+    Image.fromarray(tile).save(tmp_path / "plain.png")
+    argv = ["encode", str(tmp_path / "alpha.png"), str(tmp_path / "plain.png"), "--codec", "jpeg-progressive", "-q"]
+    code, err = run(argv, capsys)
+    assert code == cli.EXIT_OK
+    assert err == [f"strata: {tmp_path / 'alpha.png'}: warning: {images.ALPHA_NOTE}"]
+
+
+# --- issue 32, item 18: --overwrite never replaces a device, pipe or folder --------------------
+
+@pytest.mark.parametrize("command", ["encode", "decode"])
+def test_overwrite_refuses_a_named_pipe_and_leaves_it(tmp_path, tile, data, capsys, command):
+    source = tmp_path / ("in.png" if command == "encode" else "in.strata")
+    Image.fromarray(tile).save(source) if command == "encode" else source.write_bytes(data)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    code, err = run([command, str(source), "-o", str(pipe), "--overwrite", "--device", "cpu", "-q"], capsys)
+    assert code == cli.EXIT_FAILED
+    assert err == [f"strata: {pipe} is a named pipe (FIFO), not a regular file; Strata writes only regular "
+                   f"files, so name a file instead"]
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and sorted(os.listdir(tmp_path)) == sorted([source.name, "pipe"])
+
+
+# --- issue 32, item 20: SIGTERM and SIGHUP while writing leave no temporary file --------------
+
+STALLED_WRITE = """
+import os, sys, time
+from codec import cli
+
+def stall(fd):
+    print("writing", flush=True)
+    time.sleep(60)
+
+os.fsync = stall  # the output's bytes are written; the signal comes before its rename
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("signum, code, said", [(signal.SIGTERM, 143, "stopped by SIGTERM"),
+                                                (signal.SIGHUP, 129, "stopped by SIGHUP"),
+                                                (signal.SIGINT, cli.EXIT_INTERRUPTED, "interrupted")])
+def test_a_signal_while_writing_leaves_no_temporary_file(tmp_path, tile, signum, code, said):
+    """A real `strata encode` in its own process, stopped by a real signal halfway through writing."""
+    Image.fromarray(tile).save(tmp_path / "in.png")
+    argv = [sys.executable, "-c", STALLED_WRITE, "encode", "in.png", "-o", "out.jpg", "--codec", "jpeg-progressive", "-q"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        assert child.stdout.readline() == "writing\n"
+        assert any(name.endswith(".part") for name in os.listdir(tmp_path))  # caught in the act
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=60)
+    assert child.returncode == code and err.strip().splitlines()[-1] == f"strata: {said}"
+    assert os.listdir(tmp_path) == ["in.png"]
+
+
+# --- issue 32, item 21: info fails for a file with no usable layer; names never abort a batch --
+
+def test_info_exits_1_when_the_first_layer_is_damaged_or_missing(tmp_path, data, capsys):
+    header = container.read_header(data)
+    damaged, cut = tmp_path / "damaged.strata", tmp_path / "cut.strata"
+    damaged.write_bytes(damaged_in_layer(data, 0))
+    cut.write_bytes(data[:header.layer_offset(0) + 3])
+    code, err = run(["info", str(damaged)], capsys)
+    assert code == cli.EXIT_FAILED
+    assert err == [f"strata: {damaged}: no layer can be decoded: {container.parse_container(damaged.read_bytes()).damage}"]
+    assert "quality layer 1 is corrupted" in err[0]
+    code, err = run(["info", "--json", str(cut)], capsys)
+    assert code == cli.EXIT_FAILED
+    assert err == [f"strata: {cut}: no layer can be decoded: the file ends after {header.layer_offset(0) + 3} "
+                   f"bytes, before quality layer 1 does (at byte {header.layer_offset(1)})"]
+
+
+def test_info_prints_names_its_output_cannot_encode(tmp_path, data):
+    """Under a strict ASCII output a non-UTF-8 name (and a non-ASCII one) used to abort the batch."""
+    folder = os.fsencode(tmp_path)
+    for name in (b"bad\xff.strata", "caf\u00e9.strata".encode(), b"good.strata"):
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+    with open(os.path.join(folder, b"text\xff.strata"), "wb") as f:
+        f.write(b"hello")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "ascii:strict", "LC_ALL": "C"}
+    names = sorted(os.listdir(folder))
+    result = subprocess.run([sys.executable, "-m", "codec.cli", "info", *names], cwd=folder, env=env,
+                            capture_output=True)
+    assert result.returncode == cli.EXIT_FAILED  # the text file
+    headlines = [line for line in result.stdout.splitlines() if line.endswith(b"container version 2)")]
+    assert [line.split(b":")[0] for line in headlines] == [b"bad\\xff.strata", b"caf\\xe9.strata", b"good.strata"]
+    assert result.stderr.splitlines() == [b'strata: text\\xff.strata: not a Strata file: it holds text ("hello..."), '
+                                          b'not a picture']
+
+
+def test_encode_never_names_its_output_after_its_own_input(tmp_path, tile, capsys):
+    """Item 1's sibling: photo.jpg encoded as a progressive JPEG defaulted to photo.jpg (exit 2)."""
+    source = tmp_path / "photo.jpg"
+    Image.fromarray(tile).save(source, quality=90)
+    before = source.read_bytes()
+    assert run(["encode", str(source), "--codec", "jpeg-progressive", "-q"], capsys) == (cli.EXIT_OK, [])
+    assert source.read_bytes() == before and (tmp_path / "photo.jpeg-progressive.jpg").exists()

@@ -262,7 +262,7 @@ def test_foreign_files_are_rejected_at_the_first_differing_byte():
         junk = bytes([rng.randrange(0x89)]) + rng.randbytes(200)
         with pytest.raises(NotStrataFile, match="not a Strata file"):
             parse_container(junk)
-    with pytest.raises(NotStrataFile, match="starts with"):
+    with pytest.raises(NotStrataFile, match="it is a PNG image; a picture becomes a Strata file by encoding it"):
         parse_container(PNG_SIGNATURE + bytes(100))
     assert read_header(b"\x89ST") is None
     with pytest.raises(NotStrataFile):
@@ -389,3 +389,22 @@ def test_mutated_files_fail_safely(ops):
     except ContainerError:
         return
     assert parsed.layers == FUZZ_LAYERS[:len(parsed.layers)]
+
+
+# --- issue 32, item 7: a foreign file is named in words, never in Python's b'...' notation ----
+
+@pytest.mark.parametrize("start, expected", [
+    (b"hello world\nthis is text\n", 'not a Strata file: it holds text ("hello wo..."), not a picture'),
+    ("h\u00e9llo w\u00f6rld".encode(), 'not a Strata file: it holds text ("h\u00e9llo w..."), not a picture'),
+    (b"\xff\xd8\xff\xe0" + bytes(60), "not a Strata file: it is a JPEG image; a picture becomes a Strata file"),
+    (b"\0\0\0\x1cftypheic" + bytes(60), "it is an ISO media file (HEIC, AVIF, MP4)"),
+    (bytes(range(100)), "not a Strata file: its first bytes (00 01 02 03 04 05 06 07) are not the signature "
+                        "every Strata file starts with; was another file renamed, or this one damaged?"),
+    (bytes(b & 0x7F for b in MAGIC) + bytes(60), "not a Strata file any more: the top bit of each byte was "
+                                                 "stripped (sent over a 7-bit link?); copy it again as binary"),
+    (MAGIC[:7] + b"\r\n" + bytes(60), "not a Strata file any more: its line endings were converted"),
+])
+def test_a_foreign_file_is_described_in_words(start, expected):
+    with pytest.raises(NotStrataFile) as error:
+        parse_container(start)
+    assert expected in str(error.value) and "b'" not in str(error.value) and "\\x" not in str(error.value)

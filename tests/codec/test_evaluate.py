@@ -1,6 +1,7 @@
 """`strata eval` on a folder: learned curves, anchors, BD-rates, and reusing earlier curves."""
 import json
 
+import pytest
 from PIL import Image
 
 from codec import cli
@@ -41,3 +42,13 @@ def test_single_rate_curve_alone_with_progress(tmp_path, sample_rgb, capsys):
     assert list(curves) == ["deephq-single"] and len(curves["deephq-single"]) == 8
     progress = [line for line in capsys.readouterr().err.splitlines() if line.startswith("deephq-single:")]
     assert [line.split(",")[0] for line in progress] == ["deephq-single: 1/2 images", "deephq-single: 2/2 images"]
+
+
+@pytest.mark.parametrize("option, name", [("--codecs", "hc-q7"), ("--codecs", "deepqh"), ("--anchors", "jpeg3000")])
+def test_an_unknown_curve_is_a_usage_error_naming_the_known_ones(tmp_path, capsys, option, name):
+    """--codecs hc-q7 measured nothing and exited 0; --anchors jpeg3000 ended in a KeyError."""
+    argv = ["eval", str(tmp_path), "--codecs", "deephq", "--anchors", "", option, name]
+    assert cli.main(argv) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    known = "deephq, deephq-single, hc, hc-q1, hc-q2, hc-q3, hc-q4" if option == "--codecs" else "jpeg, jpeg-progressive, jpeg2000"
+    assert err.startswith(f"strata: error: {option}: unknown {name}; known: {known}")

@@ -62,8 +62,14 @@ def test_labels_tags_and_qualities():
     assert (hc.label(2), hc.label(), hc.tag(2)) == ("HC q2", "HC", "hc-q2")
     assert not deephq.is_family and hc.is_family
     assert (deephq.model_for(None), deephq.model_for(0), hc.model_for(None), hc.model_for(3)) == (0, 0, 1, 3)
-    with pytest.raises(ValueError, match="DeepHQ has one model for all qualities"):
+    with pytest.raises(registry.UnknownQuality, match="DeepHQ has one model for all qualities"):
         deephq.model_for(2)
+
+
+@pytest.mark.parametrize("quality", [0, 5, 7])
+def test_a_quality_the_family_lacks_names_the_ones_it_has(quality):
+    with pytest.raises(registry.UnknownQuality, match=rf"HC has qualities 1 to 4 \(1 is the lowest rate\), not {quality}$"):
+        registry.spec("hc").model_for(quality)
 
 
 def test_weights_files():

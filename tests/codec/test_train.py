@@ -150,6 +150,21 @@ def test_two_gloo_processes_train_together(tiny_setup):
     assert torch.load(root / "runs/ddp/ckpt.pt", weights_only=True)["step"] == 2
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_every_stop_signal_is_a_stop_request(signum):
+    """SIGHUP (the terminal closed) used to end training at once, in a checkpoint's write too."""
+    from codec.training.train import StopRequest
+
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        stop = StopRequest()  # a signal it does not handle stays ignored, and the test fails
+        os.kill(os.getpid(), signum)
+        assert stop.requested
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def test_sigterm_checkpoints_before_stopping(tiny_setup):
     root, data = tiny_setup
     config = write_config(root, data, "term", steps=100_000)
