@@ -95,7 +95,7 @@ class RangeReader:
 
     def close(self) -> None:
         """End the open answer (its connection closes) and, when it is the reader's own, the client."""
-        self._close_answer()
+        self.end_answer()
         if self._owns_client:
             self._client.close()
 
@@ -109,7 +109,7 @@ class RangeReader:
 
     def _open(self, start: int, end: int | None) -> None:
         """Send the request for start..end-1 and check its answer's status and headers."""
-        self._close_answer()
+        self.end_answer()
         request = Request(start, end)
         self.requests.append(request)
         headers = {} if start == 0 and end is None else {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
@@ -120,7 +120,7 @@ class RangeReader:
         try:
             self._check_answer(start, end, bool(headers))
         except errors.NetworkError:
-            self._close_answer()
+            self.end_answer()
             raise
         self._chunks = self._response.iter_raw()
 
@@ -196,7 +196,7 @@ class RangeReader:
             if piece:
                 yield piece
         if self._response.status_code == 206 and self._position >= self._range_end:
-            self._close_answer()  # read to its end: the connection goes back to the pool
+            self.end_answer()  # read to its end: the connection goes back to the pool
 
     def _next_bytes(self) -> bytes | None:
         """The open answer's next bytes (the leftover first); None at its end."""
@@ -217,7 +217,7 @@ class RangeReader:
 
     def _ended(self, position: int, end: int | None) -> None:
         """The answer ended at file offset position: the end of the file, or too early."""
-        self._close_answer()
+        self.end_answer()
         source = self._size_source()
         if self.requests[-1].status == 200 and self.size is None:
             self.size = position  # a whole-file answer without Content-Length: its end is the file's
@@ -230,7 +230,8 @@ class RangeReader:
             return "the server's Content-Range"
         return "the server's Content-Length" if self.size is not None else "the end of the server's answer"
 
-    def _close_answer(self) -> None:
+    def end_answer(self) -> None:
+        """Close the open answer, if any (a partly read one closes its connection)."""
         if self._response is not None:
             self._response.close()
         self._response, self._chunks, self._leftover = None, None, b""
@@ -253,7 +254,7 @@ class _Translate:
         if error is None or not isinstance(error, httpx.HTTPError):
             return False
         translated = _translate(error, self.reader, self.request)
-        self.reader._close_answer()
+        self.reader.end_answer()
         raise translated from error
 
 

@@ -163,6 +163,7 @@ class RemoteFile:
         layers arrived and which are missing) and is raised."""
         if self.layout is None:
             self.read_header()
+        self.damage = None
         try:
             yield from (self._known_pieces(want) if plan.ends_known(self.layout) else self._scan_pieces(want))
             self._check_end(want)

@@ -48,7 +48,7 @@ def status_parts(session: Session, pane: int, playback: Playback, zoom: float) -
         parts.append("original")
     elif stream is not None:
         parts += streams.layer_readout(stream)
-        parts.append(f"received {stream.received:,} / {len(stream.data):,} B")
+        parts.append(f"received {stream.received:,} / {stream.total:,} B")
     if playback.active:
         parts.append(f"{playback.state} at {format_rate(playback.bandwidth)}")
     size = stream.size if stream is not None else original.size if original is not None else None
