@@ -35,7 +35,8 @@ def _title(session: Session, pane: int) -> str:
         return "" if pane else "No file"
     notes = [streams.unusable_text(stream), f"error ×{ERROR_GAIN}" if session.shows_error(pane) else None]
     notes = [note for note in notes if note]
-    return (f"{'AB'[pane]}: {streams.label(stream)} — {stream.path.name}"
+    source = stream.path.name if stream.remote is None else f"{stream.path.name} from {stream.remote.host}"
+    return (f"{'AB'[pane]}: {streams.label(stream)} — {source}"
             + (f" ({'; '.join(notes)})" if notes else ""))
 
 

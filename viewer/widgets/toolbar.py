@@ -112,7 +112,7 @@ class FetchLimitFields(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (QLabel(" Fetch "), self.choice, self.budget):
             layout.addWidget(widget)
-        self.budget.setEnabled(False)
+        self.budget.setVisible(False)  # shown with "byte budget" only: the toolbar is full
         self.choice.currentIndexChanged.connect(self._changed)
         self.choice.activated.connect(lambda _index: self.done.emit())
         self.budget.valueChanged.connect(self._changed)
@@ -134,5 +134,5 @@ class FetchLimitFields(QWidget):
             self.choice.setCurrentIndex(self.choice.findData(want.layers))
 
     def _changed(self) -> None:
-        self.budget.setEnabled(self.choice.currentData() == self.BUDGET)
+        self.budget.setVisible(self.choice.currentData() == self.BUDGET)
         self.limitChanged.emit(self.limit())
