@@ -257,3 +257,24 @@ def test_a_refused_connection_and_a_bad_url_are_named():
         remote.fetch(f"http://127.0.0.1:{port}/x.strata")
     with pytest.raises(errors.BadURL, match="not an http:// or https:// URL"):
         remote.fetch("ftp://example.com/x.strata")
+
+
+# ---- the layers received, saved as a file of their own ---------------------------------------
+
+@pytest.mark.parametrize("kind", ["strata", "jp2", "jpg"])
+def test_the_complete_layers_received_make_a_file_of_their_own(classic_files, kind):
+    import io
+
+    from PIL import Image
+
+    data = DATA if kind == "strata" else classic_files[kind]
+    layout = layered.parse(data).header
+    saved = layered.prefix_file(data[:layout.layer_offset(2) + 7], layout, 2)
+    assert layered.prefix_suffix(layout) == {"strata": ".strata", "jp2": ".j2k", "jpg": ".jpg"}[kind]
+    if kind == "strata":
+        parsed = container.parse_container(saved)
+        assert parsed.complete and parsed.layers == container.parse_container(DATA).layers[:2]
+    else:
+        assert Image.open(io.BytesIO(saved)).convert("RGB").size == (768, 512)
+    with pytest.raises(ValueError, match="does not hold layers 1 to 3"):
+        layered.prefix_file(data[:layout.layer_offset(2)], layout, 3)

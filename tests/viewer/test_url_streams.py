@@ -151,3 +151,19 @@ def test_a_url_dropped_or_pasted_opens(qtbot, window, server, deephq_file):
     qtbot.waitUntil(lambda: window.viewer.stream(0) is not None, timeout=TIMEOUT_MS)
     assert window.viewer.stream(0).path.name == "pasted.strata"
     assert network_lines(window.viewer.streams())[0].startswith("A: pasted.strata from 127.0.0.1")
+
+
+def test_a_progressive_jpeg_url_streams_its_scans_as_they_are_found(qtbot, window, server, sample_rgb):
+    data = api.encode(sample_rgb[:256, :384].copy(), codec="jpeg-progressive")
+    url = server.add("tile.jpg", data)
+    window.set_bandwidth(UNLIMITED)
+    window.fetch_fields.set_limit(Want(layers=2))
+    run(window.open_path(url))
+    wait_fetched(qtbot, window)
+    stream = window.viewer.stream(0)
+    assert 2 <= stream.intact_layers < 10 and server.sent("tile.jpg") < len(data)  # scans known as they arrive
+    wait_layers(qtbot, window, stream.intact_layers)  # the window read past scan 2 shows what it holds
+    window.fetch_fields.set_limit(Want())
+    wait_fetched(qtbot, window)
+    wait_layers(qtbot, window, 10)
+    assert bytes(stream.data) == data and stream.header.num_layers == 10
