@@ -12,6 +12,7 @@ Every answer is logged with the body bytes the server actually wrote to its sock
 """
 from __future__ import annotations
 
+import os
 import re
 import socket
 import struct
@@ -19,6 +20,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# codec.net's client takes proxies from the environment: requests to this server never go through one
+os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
 BLOCK = 4096  # bytes written at a time (a throttled server: 20 ms of its rate, then it sleeps)
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
