@@ -3,7 +3,9 @@
 status, a redirect loop, no range support, a throttled rate, a reset or a stall after some
 bytes, a wrong Content-Range, a Content-Length that lies, bytes after the file, compression.
 
-Every answer is logged with the body bytes the server actually wrote to its socket.
+Every answer is logged with the body bytes the server actually wrote to its socket (`sent`
+waits until the answers are over: a client may have read the last byte before the server's
+thread counted it).
 
     with FileServer() as server:
         url = server.add("tile.strata", data, ranges=False)
@@ -55,6 +57,7 @@ class Served:
     range: str | None
     status: int
     sent: int = 0
+    done: threading.Event = field(default_factory=threading.Event)  # the answer is over
 
 
 @dataclass
@@ -84,10 +87,13 @@ class FileServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}/{name}"
 
-    def sent(self, name: str | None = None) -> int:
-        """Body bytes written for a file (None: for every file)."""
+    def sent(self, name: str | None = None, timeout: float = 10.0) -> int:
+        """Body bytes written for a file (None: for every file), once its answers are over."""
         with self.lock:
-            return sum(s.sent for s in self.log if name is None or s.name == name)
+            served = [s for s in self.log if name is None or s.name == name]
+        for answer in served:
+            answer.done.wait(timeout)
+        return sum(s.sent for s in served)
 
     def answers(self, name: str) -> list[Served]:
         with self.lock:
@@ -118,6 +124,12 @@ class _Handler(BaseHTTPRequestHandler):
         served = Served(name, self.headers.get("Range"), 0)
         with self.server.lock:
             self.server.log.append(served)
+        try:
+            self._answer(served, entry)
+        finally:
+            served.done.set()
+
+    def _answer(self, served: Served, entry: "_File | None") -> None:
         if entry is None:
             return self._plain(served, 404, b"no such file")
         b = entry.behaviour
