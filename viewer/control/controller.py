@@ -17,9 +17,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from viewer.backend import protocol as p
 from codec.net.http import DEFAULT_TIMEOUT
 from codec.net.plan import Want
+from viewer.backend import protocol as p
 from viewer.backend.client import CodecService
 from viewer.control.fetching import UrlFetch
 from viewer.control.streaming import NetworkSimulator
