@@ -5,6 +5,7 @@
     data = strata.encode(img, codec="hc", quality=2)     # HC model 2 of its family, 3 layers
     data = strata.encode(img, codec="jpeg2000")          # a .jp2 file, 12 quality layers
     result = strata.decode(data, layers=3)               # the picture of the first 3 layers
+    result = strata.decode("https://host/photo.strata", layers=3)  # fetches only those bytes
     decoder = strata.ProgressiveDecoder()
     for piece in network_pieces:
         for layer in decoder.feed(piece):                # each layer as soon as it is complete
@@ -359,6 +360,7 @@ class DecodeResult:
     layers: list[DecodedLayer]  # the complete layers
     damage: ValueError | None  # a ContainerError, or the error of a layer that cannot be decoded
     refinement: DecodedLayer | None = None  # the chunks of the next layer that a prefix has
+    fetched: object | None = None  # from a URL: what the transfer brought and cost (codec.net.remote.Fetched)
 
     @property
     def last(self) -> DecodedLayer:
@@ -374,16 +376,19 @@ class DecodeResult:
         return self.last.image("L" if self.header.source_mode in ("L", "LA") else "RGB")
 
 
-def decode(data: bytes, layers: int | None = None, device: str = "auto", weights: str | Path | None = None,
+def decode(data: bytes | str, layers: int | None = None, device: str = "auto", weights: str | Path | None = None,
            max_pixels: int | None = None) -> DecodeResult:
     """Decode the first `layers` layers (default: all complete ones, and the complete chunks of
     the next, the `refinement`) of a layered file or prefix (`.strata`, JPEG 2000, progressive JPEG).
+    data may be an http(s) URL: then only the bytes those layers need are fetched (decode_url).
 
     Raises ImageTooLarge if the header announces more than max_pixels pixels (None: use
     MAX_IMAGE_PIXELS), InsufficientMemory if its picture cannot fit in memory. A layer that
     passes its CRC but cannot be decoded ends the result like a damaged one (`damage`); if it
     is layer 0, its error is raised.
     """
+    if isinstance(data, str):
+        return decode_url(data, layers, device=device, weights=weights, max_pixels=max_pixels)
     parsed = layered.parse(data)
     header = parsed.header
     _check_decodable(header, max_pixels)
@@ -403,3 +408,22 @@ def decode(data: bytes, layers: int | None = None, device: str = "auto", weights
         raise decoder.damage
     refinement = decoded[-1] if decoded and not decoded[-1].complete else None
     return DecodeResult(header, decoder.layers, decoder.damage or parsed.damage, refinement)
+
+
+def decode_url(url: str, layers: int | None = None, max_bytes: int | None = None, device: str = "auto",
+               weights: str | Path | None = None, max_pixels: int | None = None,
+               timeout: float | None = None) -> DecodeResult:
+    """Decode the first `layers` layers, or the whole layers (chunks) within max_bytes, of the
+    layered file at an http(s) URL, fetching only their bytes (codec/net: the header in small
+    range requests, then one range; a server without range support is read until they are in).
+    `fetched` says what the transfer brought and cost; a transfer that broke after complete
+    layers keeps them, and `damage` says what is missing. Raises codec.net.errors.NetworkError
+    (a ValueError naming the problem) when not even the first layer arrived."""
+    from codec.net import errors, plan, remote
+    from codec.net.urls import is_url
+
+    if not is_url(url):
+        raise errors.BadURL(f"{url!r} is neither bytes of a layered file nor an http(s) URL")
+    fetched = remote.fetch(url, plan.Want(layers, max_bytes), timeout or remote.DEFAULT_TIMEOUT)
+    result = decode(fetched.data, layers, device, weights, max_pixels)
+    return dataclasses.replace(result, damage=fetched.damage or result.damage, fetched=fetched)

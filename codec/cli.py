@@ -4,6 +4,11 @@ The classic codecs (--codec jpeg2000, jpeg-progressive) write a .jp2 file with q
 progressive .jpg; decode and info read those files too (their layers end where quality layers or
 scans end, and they record no PSNR).
 
+decode and info also take http(s) URLs (codec/net/): `strata decode URL --layers 3 out.png` reads
+the header with small range requests, then exactly the bytes up to the end of layer 3; `--max-bytes
+N` the whole layers (chunks) within N bytes; `strata info URL` the header alone; --verbose says
+what was transferred.
+
 Exit codes: 0 success; 1 at least one input failed (unreadable, damaged, foreign, over the pixel
 limit, an output that exists or is not a regular file, a decode missing a requested layer, a
 file with no usable layer); 2 usage error (also a --quality the codec lacks, --layers below 1,
@@ -211,6 +216,51 @@ def read_strata(path: Path, layers: int | None = None) -> tuple[bytes, int | Non
         return data, container.bytes_after(f)
 
 
+def _input(name: str):
+    """A local path, or a URL as a codec.net.urls.RemoteName (what the batch helpers ask of a path)."""
+    from codec.net.urls import RemoteName, is_url
+
+    return RemoteName(name) if is_url(name) else Path(name)
+
+
+class _Read:
+    """The bytes a decode reads, how many layers they must give, and for --verbose what reading cost."""
+
+    def __init__(self, data: bytes, wanted: int | None, cost: str, damage: ValueError | None = None):
+        self.data, self.wanted, self.cost, self.damage = data, wanted, cost, damage
+
+
+def read_layers(source, layers: int | None, max_bytes: int | None) -> _Read:
+    """The first `layers` layers (or the whole layers, with partitions chunks, within max_bytes;
+    default: all) of a local file or a URL. From a URL only those bytes are transferred (the
+    header in small range requests, then one range: codec.net); `damage`: why it stopped early."""
+    from codec import layered
+    from codec.net import plan, remote
+    from codec.net.urls import RemoteName
+
+    want = plan.Want(layers, max_bytes)
+    if isinstance(source, RemoteName):
+        fetched = remote.fetch(source.url, want)
+        return _Read(fetched.data, _wanted(fetched.layout, want), fetched.report(), fetched.damage)
+    data, _ = read_strata(source, layers if max_bytes is None else None)
+    layout = layered.parse(data).header
+    if max_bytes is not None:
+        data = data[:plan.prefix_end(layout, want)]
+    return _Read(data, _wanted(layout, want), f"read {len(data):,} bytes of {source}")
+
+
+def _wanted(layout, want) -> int | None:
+    """Layers a decode must give: those asked for, or those whole within the byte budget (a
+    progressive JPEG's: unknown, None)."""
+    from codec.net import plan
+
+    if want.max_bytes is None:
+        return min(want.layers or layout.num_layers, layout.num_layers)
+    if not plan.ends_known(layout):
+        return None
+    return plan.layers_within(layout, plan.prefix_end(layout, want))
+
+
 def _image_format(target: Path) -> str:
     """Pillow's format for an output name (out.png -> PNG)."""
     from PIL import Image
@@ -250,18 +300,25 @@ def cmd_decode(args) -> int:
     from codec import api
 
     def job(source: Path, target: Path) -> str:
-        data, _ = read_strata(source, args.layers)
+        read = read_layers(source, args.layers, args.max_bytes)
+        data = read.data
         result = api.decode(data, layers=args.layers, device=args.device, max_pixels=args.max_pixels)
         image = result.image()
         kind = _image_format(target)
         write_atomic(target, lambda f: image.save(f, format=kind))
-        problem = _incomplete(result, args.layers, len(data), target)
+        n, got = result.header.num_layers, len(result.layers)
+        if read.damage is not None and read.wanted is not None and got < read.wanted:
+            raise IncompleteDecode(f"{read.damage}; {target} shows the first {got} of the {read.wanted} layers "
+                                   f"asked for")
+        problem = _incomplete(result, args.layers if args.max_bytes is None else read.wanted, len(data), target)
         if problem:
             raise IncompleteDecode(problem)
-        n = result.header.num_layers
-        return f"{source} -> {target}: {len(result.layers)} of {n} layers, {result.last.bpp:.3f} bpp"
+        message = f"{source} -> {target}: {got} of {n} layers, {result.last.bpp:.3f} bpp"
+        if read.damage is not None:
+            message += f" (note: {read.damage})"
+        return message + (f"; {read.cost}" if args.verbose else "")
 
-    inputs = [Path(p) for p in args.inputs]
+    inputs = [_input(p) for p in args.inputs]
     return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, DECODED_SUFFIX), job, args)
 
 
@@ -270,8 +327,18 @@ def info_dict(path: Path) -> dict:
     first chunks) and statistics (layers numbered from 1), and integrity of a .strata file; of a
     classic file (JPEG 2000, progressive JPEG) its format, layers and where each ends."""
     from codec import container, layered
+    from codec.net.urls import RemoteName
 
+    if isinstance(path, RemoteName):
+        return _remote_info(path)
     data, extra = read_strata(path)
+    return _info(path, data, extra)
+
+
+def _info(path, data: bytes, extra: int | None) -> dict:
+    """info_dict of a file's bytes (extra: the bytes after them, None: some, uncounted)."""
+    from codec import container, layered
+
     if layered.is_classic(data):
         return _classic_info(path, data)
     parsed = container.parse_container(data)
@@ -295,6 +362,23 @@ def info_dict(path: Path) -> dict:
         "damage": str(parsed.damage) if parsed.damage else None,
         "layers": layers,
     }
+
+
+def _remote_info(source) -> dict:
+    """info_dict of a URL: its header alone (a progressive JPEG's scans are only known by
+    reading them, so its whole file); each layer says whether it was fetched, and `transferred`
+    what the header cost."""
+    from codec.net import plan, remote
+
+    fetched = remote.fetch_header(source.url)
+    if not plan.ends_known(fetched.layout):
+        fetched = remote.fetch(source.url)
+    info = _info(source, fetched.data, 0)
+    info["file_bytes"] = fetched.layout.file_size
+    for row in info["layers"]:
+        row["fetched"] = row["in_file"]
+    info.update(transferred=fetched.transferred, transfer=fetched.report())
+    return info
 
 
 def _layer_rows(h, parsed, data: bytes, chunks: list[int], psnr: list, partial: int = 0) -> list[dict]:
@@ -369,7 +453,7 @@ def cmd_info(args) -> int:
     failures = 0
     for name in args.inputs:
         try:
-            info = info_dict(Path(name))
+            info = info_dict(_input(name))
             if args.original:
                 info["measured"] = measured_layers(Path(name), args.original)
         except (ValueError, OSError) as exc:
@@ -379,6 +463,8 @@ def cmd_info(args) -> int:
         _print_info(info, args.json)
         if args.original and not args.json:
             _print_measured(info["measured"], args.original)
+        if args.verbose and not args.json and "transfer" in info:
+            print(f"  {info['transfer']}")
         problem = _unusable(info)
         if problem:
             _say(f"{name}: {problem}")
@@ -424,6 +510,8 @@ def _missing(layer: dict) -> str:
     """What `strata info` adds to a layer not (wholly) received."""
     if layer["received"]:
         return ""
+    if layer.get("fetched") is False:
+        return "  (not fetched)"
     if layer["in_file"]:
         return "  (in the file, not usable: see damage)"
     if layer["chunks_received"]:
@@ -505,13 +593,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_batch_options(dec, "an image format: .png, .jpg, .webp, ...", f"photo{DECODED_SUFFIX}")
     dec.add_argument("--layers", type=_positive(int), metavar="N",
                      help="decode only the first N layers (default: all received); exit 1 when the file "
-                          "has fewer")
+                          "has fewer; from a URL only their bytes are fetched")
+    dec.add_argument("--max-bytes", type=_positive(int), metavar="N",
+                     help="decode the whole layers (with partitions: chunks) within the first N bytes; from a "
+                          "URL only those bytes are fetched (a progressive JPEG: at most N)")
+    dec.add_argument("-v", "--verbose", action="store_true", help="say how many bytes were read or transferred")
     dec.set_defaults(run=cmd_decode)
     info = sub.add_parser("info", help="show the header, per-layer sizes and statistics")
-    info.add_argument("inputs", nargs="+", help=".strata files, JPEG 2000 files with quality layers, progressive JPEGs")
+    info.add_argument("inputs", nargs="+", help=".strata files, JPEG 2000 files with quality layers, progressive JPEGs, "
+                                                "or their http(s) URLs (only the header is fetched)")
     info.add_argument("--json", action="store_true", help="one JSON object per file")
     info.add_argument("--original", metavar="PATH", help="also decode every layer and print its PSNR and MS-SSIM "
                                                          "against this picture")
+    info.add_argument("-v", "--verbose", action="store_true", help="for a URL, say what reading its header transferred")
     info.set_defaults(run=cmd_info)
     ev = sub.add_parser("eval", help="rate-distortion of the codecs and classic anchors on a folder")
     _add_eval_options(ev)

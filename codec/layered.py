@@ -12,7 +12,8 @@ things, without torch or Qt (the viewer's GUI process uses them):
   layout of a `.strata` file, `classic_files.ClassicLayout` that of a classic file;
 - `parse(data)`: the layout and the complete layers of a whole file or a prefix
   (a `container.ParsedFile`), or an error naming what is wrong;
-- `StreamingReader`: the chunks each piece of a file arriving in pieces completes.
+- `StreamingReader`: the chunks each piece of a file arriving in pieces completes;
+- `prefix_file(data, layout, count)`: the first layers of a file as a complete file of its own.
 
 Their payloads go to the codec's own layer decoder (`codec.api.open_layer_decoder(layout)`:
 codec/codecs/protocol.py), so everything after the reader is the same for every format.
@@ -137,3 +138,22 @@ class StreamingReader:
             return []
         self._reader = container.StreamingReader() if found == STRATA else classic_files.StreamingReader()
         return self._reader.feed(bytes(self._start))
+
+
+def prefix_suffix(layout: LayeredFile) -> str:
+    """The suffix of prefix_file's file: ".strata", ".j2k" (a JPEG 2000 codestream, also of a
+    JP2 file) or ".jpg"."""
+    kind = getattr(layout, "kind", STRATA)
+    return {STRATA: ".strata", "jpeg": ".jpg"}.get(kind, ".j2k")
+
+
+def prefix_file(data, layout: LayeredFile, count: int) -> bytes:
+    """The first `count` layers of a file's bytes (data holds at least them) as a complete file
+    of its own: a `.strata` file whose header describes only them (container.prefix_header), or
+    a classic file's decodable prefix (a JPEG 2000 codestream, a JPEG closed with EOI)."""
+    if not 1 <= count <= layout.num_layers or len(data) < layout.layer_offset(count):
+        raise ValueError(f"the data does not hold layers 1 to {count} of the file")
+    if isinstance(layout, container.Header):
+        parsed = container.parse_container(bytes(data[:layout.layer_offset(count)]))
+        return container.write_container(container.prefix_header(layout, count), parsed.layers[:count])
+    return classic_files.decodable_prefix(data, layout, count - 1)

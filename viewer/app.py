@@ -1,4 +1,4 @@
-"""`strata-view [FILE] [--compare FILE]`: the Qt application on a qasync event loop.
+"""`strata-view [FILE|URL] [--compare FILE|URL]`: the Qt application on a qasync event loop.
 
 Run as `python -m viewer.app`. Qt is imported inside the functions, not at the top: the codec
 workers are started with multiprocessing 'spawn', which re-imports the main module (this one) in
@@ -21,8 +21,10 @@ APPLICATION = "Strata Viewer"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="strata-view", description="View, encode and stream layered images.")
     parser.add_argument("--version", action="version", version=f"strata-view {VERSION}")
-    parser.add_argument("file", nargs="?", help="an image or a .strata file to open")
-    parser.add_argument("--compare", metavar="FILE", help="a second layered file (.strata, .jp2, progressive .jpg), shown side by side")
+    parser.add_argument("file", nargs="?", help="an image or a .strata file to open, or the http(s) URL of a "
+                                                "layered file (it streams from the network)")
+    parser.add_argument("--compare", metavar="FILE", help="a second layered file (.strata, .jp2, progressive .jpg) "
+                                                          "or its URL, shown side by side")
     parser.add_argument("--smoke-test", action="store_true",
                         help="open FILE, wait until the codec worker answers and, for a layered file, "
                              "its first layer is painted, then quit (exit 0; 1 on failure or after 300 s)")
@@ -60,6 +62,7 @@ async def smoke_test(window, path: str, timeout: float = 300.0) -> int:
     load) and, for a layered file, its first layer is painted; 1 otherwise."""
     from pathlib import Path
 
+    from codec.net.urls import is_url
     from viewer.state import files
 
     opened, painted, notices = asyncio.Event(), asyncio.Event(), []
@@ -74,7 +77,7 @@ async def smoke_test(window, path: str, timeout: float = 300.0) -> int:
             raise RuntimeError(f"{path} was not opened")
         while window.capabilities is None:  # the decoder worker's first answer
             await asyncio.sleep(0.1)
-        if files.is_layered(Path(path)):
+        if is_url(path) or files.is_layered(Path(path)):
             await painted.wait()
 
     try:

@@ -3,7 +3,10 @@ caches decoded layers. Widgets observe its signals and ask it what to show.
 
 Panes: 0 (A) shows the original or a layered file, 1 (B) a second layered file of the same
 image for side-by-side comparison. A layered file loaded from disk or just encoded is delivered
-at once (every complete layer is decoded); play replays it over the simulated network.
+at once (every complete layer is decoded); play replays it over the simulated network. A file
+opened from a URL arrives from the network (viewer.control.fetching), as far as the fetch limit
+asks and the slider asks later, through the same delivery and decoding; the simulated link
+throttles on top.
 """
 from __future__ import annotations
 
@@ -14,13 +17,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from codec.net.http import DEFAULT_TIMEOUT
+from codec.net.plan import Want
 from viewer.backend import protocol as p
 from viewer.backend.client import CodecService
+from viewer.control.fetching import UrlFetch
 from viewer.control.streaming import NetworkSimulator
 from viewer.presentation.messages import open_failed
 from viewer.presentation.streams import original_verified, problem
 from viewer.state import files
 from viewer.state.limits import DEFAULT_MAX_PIXELS, OverPixelLimit
+from viewer.state.remote import FetchFailed, FetchPaused, FetchPiece, FetchStarted, RemoteState
 from viewer.state.session import Layer, Original, Session, Stream
 
 PANES = (0, 1)
@@ -49,6 +56,10 @@ class Viewer(QObject):
         self._opening: asyncio.Task | None = None
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strata-open")
         self.max_pixels = DEFAULT_MAX_PIXELS  # the pixel limit: opening, decoding (viewer/state/limits.py)
+        self.fetch_limit = Want()  # how far a file opened from a URL is fetched (the toolbar's limit)
+        self.fetch_timeout = DEFAULT_TIMEOUT  # seconds to connect, and without a byte (a stalled server)
+        self._fetches: list[UrlFetch | None] = [None, None]  # each pane's URL fetch
+        self._connecting: UrlFetch | None = None  # a URL whose header has not arrived
 
     # ---- what to show -------------------------------------------------------------------
 
@@ -94,6 +105,8 @@ class Viewer(QObject):
         stream = self.stream(pane)
         if stream is None or stream.newest is None:
             return
+        if stream.remote is not None and index > stream.newest:
+            self._fetch_more(pane, Want(layers=index + 1))
         if stream.select(min(max(index, 0), stream.newest)):
             self.service.select(self._worker_ids[pane], stream.selected)
         self.displayChanged.emit(pane)
@@ -113,6 +126,7 @@ class Viewer(QObject):
         """
         if self._opening is not None:
             self._opening.cancel()
+        self._stop_connecting()
         self._opening = asyncio.ensure_future(self._open(Path(path), pane))
         return self._opening
 
@@ -170,6 +184,7 @@ class Viewer(QObject):
 
     def close_comparison(self) -> None:
         self._close_worker(1)
+        self._cancel_fetch(1)
         self.session.streams[1] = None
         self.documentChanged.emit()
 
@@ -178,6 +193,7 @@ class Viewer(QObject):
         self.network.stop()
         for pane in PANES:
             self._close_worker(pane)
+            self._cancel_fetch(pane)
         self.session = Session(error_gain=self.session.error_gain)
         self.documentChanged.emit()
 
@@ -187,11 +203,14 @@ class Viewer(QObject):
             self._opening.cancel()
         self._reader.shutdown(wait=False)
         self.network.stop()
+        self._stop_connecting()
         for pane in PANES:
             self._close_worker(pane)
+            self._cancel_fetch(pane)
 
     def _load(self, pane: int, stream: Stream) -> None:
         self._close_worker(pane)
+        self._cancel_fetch(pane)
         self.session.streams[pane] = stream
         self._start_worker(pane)
         self._advance(pane, len(stream.data), lambda nbytes: 0.0)
@@ -212,8 +231,10 @@ class Viewer(QObject):
         if not self.streams():
             self.notice.emit("Open or encode a layered file to stream it.", "stream")
             return
-        for pane, _ in self.streams():
+        for pane, stream in self.streams():
             self._start_worker(pane)
+            if stream.remote is not None:
+                stream.remote.restart(time.perf_counter())
             self.displayChanged.emit(pane)
         self.received.emit()
         self.network.start()
@@ -221,7 +242,7 @@ class Viewer(QObject):
     def _deliver(self, t: float) -> None:
         clock = self.network.clock
         for pane, stream in self.streams():
-            self._advance(pane, int(clock.budget(t)), clock.time_of)
+            self._advance(pane, int(clock.budget(t)), self._time_of(stream, clock))
         if all(stream.complete for _, stream in self.streams()):
             self.network.stop()
 
@@ -235,6 +256,112 @@ class Viewer(QObject):
             stream.arrive(index, time_of(stream.layer_end(index)), now)
         if chunk:
             self.received.emit()
+
+    def _time_of(self, stream: Stream, clock):
+        """When a stream's first n bytes were in: the simulated link's time, and for a URL's
+        stream also once the network brought them (measured)."""
+        if stream.remote is None:
+            return clock.time_of
+        return lambda nbytes: stream.remote.arrival(nbytes, clock.time_of(nbytes))
+
+    # ---- files from URLs ----------------------------------------------------------------
+
+    def open_url(self, url: str, pane: int = 0) -> asyncio.Future:
+        """Open a layered file from an http(s) URL in pane A, or to compare in pane B: its header
+        is fetched, then its layers as far as fetch_limit asks, each decoded the moment its last
+        byte is in. The future is done once the header arrived or the fetch failed."""
+        if self._opening is not None:
+            self._opening.cancel()
+        self._stop_connecting()
+        opened = asyncio.get_event_loop().create_future()
+        remote = RemoteState(url.strip(), self.fetch_limit)
+        fetch = UrlFetch(remote.url, lambda event: self._on_fetch(pane, fetch, remote, event, opened),
+                         self.fetch_timeout)
+        self._connecting = fetch
+        fetch.start(self.fetch_limit)
+        return opened
+
+    def set_fetch_limit(self, want: Want) -> None:
+        """How far files opened from URLs are fetched; open ones are fetched on to it."""
+        self.fetch_limit = want
+        for pane, stream in self.streams():
+            if stream.remote is not None:
+                self._fetch_more(pane, want)
+
+    def _fetch_more(self, pane: int, want: Want) -> None:
+        """Ask a URL's stream for more bytes, unless its fetch already goes that far."""
+        stream, fetch = self.stream(pane), self._fetches[pane]
+        try:
+            covered = stream.remote.covers(stream.header, want) and not stream.remote.broken
+        except ValueError:  # a budget smaller than the first layer: nothing more to ask for
+            return
+        if fetch is None or covered:
+            return
+        stream.remote.asked(want)
+        fetch.fetch_to(want)
+        self.received.emit()
+
+    def _on_fetch(self, pane: int, fetch: UrlFetch, remote: RemoteState, event, opened: asyncio.Future) -> None:
+        if isinstance(event, (FetchStarted, FetchFailed)):
+            self._connecting = None if self._connecting is fetch else self._connecting
+            if isinstance(event, FetchStarted):
+                self._start_remote(pane, fetch, remote, event)
+            else:
+                self.notice.emit(f"Could not open {remote.url}: {event.message}", "file")
+            if not opened.done():
+                opened.set_result(None)
+            return
+        stream = self.stream(pane)
+        if stream is None or stream.remote is not remote:
+            fetch.cancel()  # its stream is gone
+        elif isinstance(event, FetchPiece):
+            stream.take(event)
+            self._deliver_arrived()
+        elif isinstance(event, FetchPaused):
+            self._on_fetch_paused(stream, event)
+
+    def _start_remote(self, pane: int, fetch: UrlFetch, remote: RemoteState, started: FetchStarted) -> None:
+        """The header is in: the stream takes the pane, and its bytes are delivered as they come."""
+        stream = Stream.from_url(remote, started)
+        if pane == 1 and not self._comparable(stream):
+            fetch.cancel()
+            return
+        if pane == 0:
+            self.clear()
+        self._close_worker(pane)
+        self._cancel_fetch(pane)
+        self._fetches[pane] = fetch
+        self.session.streams[pane] = stream
+        self._start_worker(pane)
+        self.network.start()
+        self.opened.emit(remote.url)
+        self.documentChanged.emit()
+
+    def _deliver_arrived(self) -> None:
+        """Bytes came from the network: deliver them now (as far as the simulated link lets)."""
+        if self.network.state == NetworkSimulator.STOPPED:
+            self.network.proceed()
+        elif self.network.state == NetworkSimulator.PLAYING:
+            self._deliver(self.network.now())
+        self.received.emit()
+
+    def _on_fetch_paused(self, stream: Stream, event: FetchPaused) -> None:
+        """A request is done, or broke off: the complete layers stay, the banner says what is missing."""
+        stream.remote.paused(event)
+        if event.damage:
+            self.notice.emit(f"{stream.path.name}: {event.damage}", "file")
+        self._deliver_arrived()
+
+    def _cancel_fetch(self, pane: int) -> None:
+        if self._fetches[pane] is not None:
+            self._fetches[pane].cancel()
+            self._fetches[pane] = None
+
+    def _stop_connecting(self) -> None:
+        """Drop a URL whose header has not arrived (another open supersedes it)."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            self._connecting = None
 
     # ---- the decoder worker -------------------------------------------------------------
 

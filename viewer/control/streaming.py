@@ -60,6 +60,12 @@ class NetworkSimulator(QObject):
         if self.state == self.PAUSED:
             self._run()
 
+    def proceed(self) -> None:
+        """Play on from where a stopped playback ended, its clock kept (more bytes came from a
+        URL); playing or paused: nothing changes."""
+        if self.state == self.STOPPED:
+            self._run()
+
     def stop(self) -> None:
         """End the playback (everything arrived, or nothing to play)."""
         self._elapsed = self.now()

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from codec import registry
+from viewer.state.link import UNLIMITED
 
 
 def format_rate(bits_per_second: float) -> str:
-    """1e6 -> "1 Mbit/s"."""
+    """1e6 -> "1 Mbit/s"; UNLIMITED -> "no limit"."""
+    if bits_per_second >= UNLIMITED:
+        return "no limit"
     if bits_per_second >= 1e6:
         return f"{bits_per_second / 1e6:g} Mbit/s"
     return f"{bits_per_second / 1e3:g} kbit/s"

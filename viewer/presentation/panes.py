@@ -4,6 +4,7 @@ size, bpp, PSNR) and what is happening to its stream ("decoding layer 3", "layer
 from __future__ import annotations
 
 from viewer.presentation.formatting import duration, format_rate, kilobytes
+from viewer.presentation.network import remote_activity
 from viewer.presentation.streams import label, psnr_text, shown_layer, unusable_text
 from viewer.state.link import PAUSED, PLAYING, Playback
 from viewer.state.session import Session, Stream
@@ -44,6 +45,8 @@ def activity_parts(stream: Stream | None, playback: Playback) -> list[str]:
     is bringing and how long it takes, or how the stream ended."""
     if stream is None:
         return []
+    if stream.remote is not None:
+        return remote_activity(stream, playback)
     parts = []
     if stream.wanted is not None and stream.wanted not in stream.layers:
         parts.append(f"decoding layer {stream.wanted + 1}…")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from codec import container
 from viewer.presentation.formatting import codec_label, kilobytes
+from viewer.presentation.network import placeholder_text
 from viewer.state.session import Layer, Stream
 
 EMPTY_HINT = "Open an image or a .strata file (Ctrl+O), or drop one here"
@@ -27,7 +28,10 @@ def damage_text(name: str, damage: container.ContainerError, num_layers: int) ->
 
 
 def problem(stream: Stream) -> str | None:
-    """What is wrong with the file itself (truncated, damaged), in words."""
+    """What is wrong with the file itself (truncated, damaged), in words. A URL's stream arrives
+    in parts: what stopped its transfer is said when it happens (viewer.presentation.network)."""
+    if stream.remote is not None:
+        return None
     name, n, damage = stream.path.name, stream.header.num_layers, stream.damage
     if damage is not None and not isinstance(damage, container.TrailingData):
         return damage_text(name, damage, n)
@@ -57,6 +61,8 @@ def placeholder(stream: Stream | None) -> str:
         return f"Decoding layer {stream.wanted + 1} of {n}…"
     if stream.failure is not None and stream.failed_layer != getattr(stream.damage, "layer", None):
         return f"Nothing can be shown: {stream.failure}"
+    if stream.remote is not None:
+        return placeholder_text(stream)
     if stream.intact_layers == 0 and stream.received >= min(len(stream.data), stream.layer_end(0)):
         return problem(stream) or ""
     return (f"Waiting for layer 1 of {n}… "
@@ -74,7 +80,7 @@ def layer_text(stream: Stream) -> str:
 
 def received_text(stream: Stream) -> str:
     """"12.3 / 96.3 kB"."""
-    return f"{stream.received / 1000:.1f} / {kilobytes(len(stream.data))}"
+    return f"{stream.received / 1000:.1f} / {kilobytes(stream.total)}"
 
 
 def slider_tooltip(stream: Stream | None) -> str:

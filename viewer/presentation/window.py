@@ -34,7 +34,8 @@ def _title(session: Session, pane: int) -> str:
         return "" if pane else "No file"
     notes = [streams.unusable_text(stream), f"error ×{session.error_gain}" if session.shows_error(pane) else None]
     notes = [note for note in notes if note]
-    return (f"{'AB'[pane]}: {streams.label(stream)} — {stream.path.name}"
+    source = stream.path.name if stream.remote is None else f"{stream.path.name} from {stream.remote.host}"
+    return (f"{'AB'[pane]}: {streams.label(stream)} — {source}"
             + (f" ({'; '.join(notes)})" if notes else ""))
 
 
@@ -47,7 +48,7 @@ def status_parts(session: Session, pane: int, playback: Playback, zoom: float) -
         parts.append("original")
     elif stream is not None:
         parts += streams.layer_readout(stream)
-        parts.append(f"received {stream.received:,} / {len(stream.data):,} B")
+        parts.append(f"received {stream.received:,} / {stream.total:,} B")
     if playback.active:
         parts.append(f"{playback.state} at {format_rate(playback.bandwidth)}")
     size = stream.size if stream is not None else original.size if original is not None else None

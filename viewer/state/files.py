@@ -100,6 +100,21 @@ def encoded_name(image: Path, codec: str, quality: int | None, max_bytes: int | 
     return image.with_name(f"{image.stem}.{spec.tag(quality)}{budget}{spec.suffix}")
 
 
+def received_name(stream: Stream) -> Path:
+    """Default name of the layers received of a stream: photo.layers1-3.strata (a JPEG 2000
+    file's as a codestream, .j2k)."""
+    count = stream.intact_layers
+    return stream.path.with_name(f"{stream.path.stem}.layers1-{count}{layered.prefix_suffix(stream.header)}")
+
+
+def received_file(stream: Stream) -> bytes:
+    """The complete layers received of a stream as a file of its own (codec.layered.prefix_file);
+    raises ValueError when none is complete."""
+    if not stream.intact_layers:
+        raise ValueError(f"no layer of {stream.path.name} is complete")
+    return layered.prefix_file(stream.data, stream.header, stream.intact_layers)
+
+
 def export_name(session: Session, pane: int) -> Path:
     """Default name for a pane's picture as PNG: photo.original.png, photo.deephq.layer3.png."""
     if session.shows_original(pane):

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"  # the simulator's states
-PRESETS = (56e3, 256e3, 1e6, 4e6, 10e6, 25e6, 100e6)  # bit/s, the bandwidth menu
+UNLIMITED = 1e12  # bit/s: "no limit", the simulated link never holds a byte back (a URL's real network alone)
+PRESETS = (56e3, 256e3, 1e6, 4e6, 10e6, 25e6, 100e6, UNLIMITED)  # bit/s, the bandwidth menu
 DEFAULT_BANDWIDTH = 256e3
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from codec import layered
 from viewer.state.pixels import ERROR_GAIN, error_map
+from viewer.state.remote import FetchPiece, FetchStarted, RemoteState
 
 PANE_B, ORIGINAL = "pane B", "original"  # what split view shows right of the line
 PSNR_MATCH_DB = 0.1  # a layer's PSNR against the open original vs the file's: same source within this
@@ -79,6 +80,7 @@ class Stream:
     failure: str | None = None  # why, in words
     foreign_original: bool = False  # the open original is not this file's source
     from_original: bool = False  # encoded here from the open original: its PSNR against it needs no check
+    remote: RemoteState | None = None  # opened from a URL: its bytes arrive from the network into data
 
     @classmethod
     def from_bytes(cls, path: Path, data: bytes) -> "Stream":
@@ -87,13 +89,38 @@ class Stream:
         parsed = layered.parse(data)
         return cls(Path(path), bytes(data), parsed.header, len(parsed.layers), parsed.damage)
 
+    @classmethod
+    def from_url(cls, remote: RemoteState, started: FetchStarted) -> "Stream":
+        """A stream whose bytes arrive from remote.url, from its header on (`take` adds the rest)."""
+        remote.origin, remote.header_seconds, remote.clock_start = started.origin, started.seconds, started.seconds
+        remote.arrivals.append((len(started.data), started.seconds))
+        return cls(Path(remote.name), bytearray(started.data), started.layout, started.layers, None, remote=remote)
+
+    def take(self, piece: FetchPiece) -> None:
+        """Bytes from the network: kept, and the layout and complete layers they give (a
+        progressive JPEG's layout grows with its scans)."""
+        self.data += piece.data
+        self.header, self.intact_layers = piece.layout, piece.layers
+        remote = self.remote
+        remote.arrivals.append((len(self.data), piece.seconds))
+        remote.transferred, remote.requests = piece.transferred, piece.requests
+
     @property
     def size(self) -> tuple[int, int]:
         return self.header.width, self.header.height
 
     @property
     def complete(self) -> bool:
-        return self.received >= len(self.data)
+        """Every byte it has was delivered (from a URL: and no more is being fetched)."""
+        return self.received >= len(self.data) and (self.remote is None or not self.remote.fetching)
+
+    @property
+    def total(self) -> int:
+        """Bytes the stream will have: the file's (from a URL: its header's size, or what has
+        arrived of a progressive JPEG, whose size is known only at its end)."""
+        if self.remote is None:
+            return len(self.data)
+        return max(len(self.data), self.header.file_size)
 
     @property
     def follow(self) -> bool:
@@ -118,8 +145,10 @@ class Stream:
 
     @property
     def usable_layers(self) -> int:
-        """Layers of the file that can ever be shown (before any damage)."""
-        return self.intact_layers if self.failed_layer is None else min(self.intact_layers, self.failed_layer)
+        """Layers of the file that can ever be shown (before any damage; from a URL, all of them
+        unless its transfer broke, which the slider can try again)."""
+        intact = self.header.num_layers if self.remote is not None and not self.remote.broken else self.intact_layers
+        return intact if self.failed_layer is None else min(intact, self.failed_layer)
 
     def layer_end(self, index: int) -> int:
         """Bytes needed to complete layer index (its CRC included)."""
@@ -142,7 +171,7 @@ class Stream:
     def advance(self, budget: int) -> tuple[bytes, list[int]]:
         """Deliver bytes up to budget: (the new bytes, the intact layers they complete)."""
         end = min(len(self.data), max(self.received, budget))
-        chunk = self.data[self.received:end]
+        chunk = bytes(self.data[self.received:end])
         completed = [i for i in range(self.intact_layers) if self.received < self.layer_end(i) <= end]
         self.received = end
         return chunk, completed

@@ -1,6 +1,7 @@
 """The main window: menus, toolbar, shortcuts, panes (side by side, or split with a layer
 control on each side), side panel, status bar, drag and drop, recent files and the folder's
-next image, encoding and export (PNG, the layer table as CSV). Messages go to a banner above
+next image, files from URLs (Open URL, a URL pasted or dropped), encoding, saving the layers
+received and export (PNG, the layer table as CSV). Messages go to a banner above
 the panes, never to dialogs."""
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from codec import registry
+from codec.net.urls import is_url
 from viewer.backend import protocol as p
 from viewer.backend.client import CodecService, WorkerStopped
 from viewer.control.controller import Viewer
@@ -35,7 +37,7 @@ from viewer.widgets.labels import Banner, PartsLabel
 from viewer.widgets.pane import PaneView
 from viewer.widgets.panel import Panel
 from viewer.widgets.pixel_limit import PixelLimit
-from viewer.widgets.toolbar import NetworkFields
+from viewer.widgets.toolbar import FetchLimitFields, NetworkFields
 from viewer.widgets.view_tools import ViewTools
 
 
@@ -114,6 +116,11 @@ class MainWindow(QMainWindow):
         self.open_action = a("&Open…", self.choose_file, "Ctrl+O", tip="Open an image or layered file")
         self.compare_action = a("Open for &Comparison…", self.choose_comparison, "Ctrl+Shift+O",
                                 tip="Open a layered file to compare (pane B)")
+        self.url_action = a("Open &URL…", self.choose_url, "Ctrl+L",
+                            tip="Open a layered file (.strata, .jp2, progressive .jpg) from an http(s) URL")
+        self.paste_action = a("&Paste URL", self.paste_url, "Ctrl+V", tip="Open the http(s) URL on the clipboard")
+        self.save_action = a("&Save Received Layers…", self.choose_save, "Ctrl+S",
+                             tip="Save the complete layers received of the active pane's file")
         self.encode_action = a("&Encode…", self.choose_encoding, "Ctrl+E", tip="Encode the open image")
         self.cancel_action = a("&Cancel Encoding", self.encoding.cancel, "Esc")
         self.export_action = a("E&xport Displayed Layer as PNG…", self.choose_export, "Ctrl+Shift+S")
@@ -171,14 +178,14 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.open_action, self.compare_action])
+        file_menu.addActions([self.open_action, self.compare_action, self.url_action, self.paste_action])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addActions([self.next_image_action, self.previous_image_action])
         file_menu.addSeparator()
         file_menu.addActions([self.encode_action, self.cancel_action])
         file_menu.addSeparator()
-        file_menu.addActions([self.export_action, self.table_action])
+        file_menu.addActions([self.save_action, self.export_action, self.table_action])
         file_menu.addSeparator()
         file_menu.addActions([self.close_b_action, self.close_action])
         file_menu.addSeparator()
@@ -209,6 +216,8 @@ class MainWindow(QMainWindow):
         self.viewer.network.set_bandwidth(self.network_fields.rate())
         self.viewer.network.set_latency(self.network_fields.latency.value() / 1000)
         tools.addWidget(self.network_fields)
+        self.fetch_fields = FetchLimitFields()
+        tools.addWidget(self.fetch_fields)
         tools.addSeparator()
         tools.addActions([self.fit_action, self.actual_action])
         tools.addWidget(self.view_tools.zoom.box)
@@ -251,6 +260,8 @@ class MainWindow(QMainWindow):
         self.network_fields.bandwidthChanged.connect(self.viewer.network.set_bandwidth)
         self.network_fields.latencyChanged.connect(self.viewer.network.set_latency)
         self.network_fields.done.connect(lambda: self._canvas().setFocus())
+        self.fetch_fields.limitChanged.connect(self.viewer.set_fetch_limit)
+        self.fetch_fields.done.connect(lambda: self._canvas().setFocus())
         self.panel.notice.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.encoding.stage.connect(self._on_encode_stage)
         self.encoding.finished.connect(self._on_encoded)
@@ -260,12 +271,45 @@ class MainWindow(QMainWindow):
 
     # ---- files --------------------------------------------------------------------------
 
-    def open_path(self, path, pane: int = 0) -> asyncio.Task:
+    def open_path(self, path, pane: int = 0) -> asyncio.Future:
         """Open a file (pane 0), or a layered file to compare (pane 1); stops a running encode.
-        Relative paths are made absolute, so that Open Recent works from any folder."""
+        Relative paths are made absolute, so that Open Recent works from any folder; an http(s)
+        URL opens from the network (open_url)."""
         if pane == 0:
             self.encoding.cancel()
+        if is_url(str(path)):
+            return self.open_url(str(path), pane)
         return self.viewer.open(Path(path).expanduser().resolve(), pane)
+
+    def open_url(self, url: str, pane: int = 0) -> asyncio.Future:
+        """Open a layered file from a URL: it arrives from the network, as far as the toolbar's
+        fetch limit asks."""
+        self.statusBar().showMessage(f"Connecting to {url.strip()}…", 5000)
+        return self.viewer.open_url(url, pane)
+
+    def choose_url(self) -> None:
+        url, ok = QInputDialog.getText(self, "Open URL", "URL of a .strata, JPEG 2000 or progressive JPEG file:",
+                                       text=self._clipboard_url() or "https://")
+        if ok and url.strip():
+            self._open_url_text(url)
+
+    def paste_url(self) -> None:
+        """Open the URL on the clipboard; say so when there is none."""
+        url = self._clipboard_url()
+        if url is None:
+            self.banner.show_message("The clipboard holds no http(s) URL to open.", "file")
+            return
+        self.open_url(url)
+
+    def _clipboard_url(self) -> str | None:
+        text = QApplication.clipboard().text().strip()
+        return text if is_url(text) else None
+
+    def _open_url_text(self, url: str) -> None:
+        if not is_url(url.strip()):
+            self.banner.show_message(f"{url.strip()!r} is not an http:// or https:// URL.", "file")
+            return
+        self.open_url(url)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open", self._folder("open"), files.OPEN_FILTER)
@@ -312,12 +356,12 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self._recent()))
 
     def dragEnterEvent(self, event) -> None:
-        if any(url.isLocalFile() for url in event.mimeData().urls()):
+        if _dropped(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        """One file opens in pane A; a second layered file goes to pane B."""
-        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        """One file (or http(s) URL) opens in pane A; a second layered file goes to pane B."""
+        paths = _dropped(event.mimeData())
         if paths:
             self._open_sequence(paths[:2])
             event.acceptProposedAction()
@@ -328,6 +372,24 @@ class MainWindow(QMainWindow):
             if len(paths) > 1:
                 await self.open_path(paths[1], pane=1)
         return asyncio.ensure_future(run())
+
+    # ---- saving the layers received -----------------------------------------------------
+
+    def choose_save(self) -> None:
+        """Save the complete layers received of the active pane's file (nothing else writes a
+        URL's bytes to disk)."""
+        pane = self.active_pane if self.viewer.stream(self.active_pane) is not None else 0
+        stream = self.viewer.stream(pane)
+        if stream is None or not stream.intact_layers:
+            self.banner.show_message("Nothing to save: no complete layer has arrived.")
+            return
+        path = self._save_name("Save received layers", files.received_name(stream), "Layered files (*.strata *.j2k *.jpg)")
+        if path:
+            self.save_received(path, pane)
+
+    def save_received(self, path: Path, pane: int = 0) -> None:
+        """Write the complete layers received of a pane's file as a file of its own, atomically."""
+        self._write(path, files.received_file(self.viewer.stream(pane)))
 
     # ---- export -------------------------------------------------------------------------
 
@@ -577,3 +639,11 @@ class MainWindow(QMainWindow):
         if self.owns_service:
             self.service.shutdown()
         super().closeEvent(event)
+
+
+def _dropped(mime) -> list[str]:
+    """The local files and http(s) URLs dropped (a URL dropped as text too), in order."""
+    found = [url.toLocalFile() if url.isLocalFile() else url.toString() for url in mime.urls()]
+    if not found and mime.hasText():
+        found = [mime.text().strip()]
+    return [item for item in found if is_url(item) or (item and Path(item).is_absolute())]

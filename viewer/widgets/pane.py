@@ -68,7 +68,7 @@ class LayerControls(QWidget):
             return
         self.layer_label.setText(layer_text(stream))
         self.received.show()
-        self.received.setRange(0, max(1, len(stream.data)))
+        self.received.setRange(0, max(1, stream.total))
         self.received.setValue(stream.received)
         self.received_label.setText(received_text(stream))
 

@@ -1,5 +1,6 @@
 """The side panel: bits received per layer, PSNR against cumulative bpp with the layer on screen
-marked, and when each layer arrived. Both panes' files are overlaid; refresh() redraws from the
+marked, and when each layer arrived (for a file from a URL, with the measured throughput above
+the table). Both panes' files are overlaid; refresh() redraws from the
 viewer's state and schedule_refresh() coalesces the many updates of a stream. Hovering a bar or
 a PSNR point says what it is; clicking it shows that layer in its pane.
 """
@@ -11,11 +12,12 @@ from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QCh
                               QLineSeries, QLogValueAxis, QScatterSeries, QValueAxis)
 from PySide6.QtCore import QMargins, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QToolTip,
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QToolTip,
                                QVBoxLayout, QWidget)
 
 from viewer.control.controller import Viewer
 from viewer.presentation.charts import bar_tooltip, not_shown_text, point_tooltip, series_name
+from viewer.presentation.network import network_lines
 from viewer.presentation.streams import arrival_rows
 from viewer.state.session import Stream
 
@@ -85,10 +87,14 @@ class Panel(QWidget):
             "From the layer's last byte to its picture on screen; — when it was not shown on its own: "
             "a newer layer overtook it, or a layer was picked by hand")
         self.table.horizontalHeaderItem(2).setToolTip("The file's bytes up to the end of the layer")
-        self.table.horizontalHeaderItem(3).setToolTip("Simulated time of the layer's last byte")
+        self.table.horizontalHeaderItem(3).setToolTip("Simulated time of the layer's last byte; for a file from a URL, "
+                                                      "seconds from the first request until the network (and the "
+                                                      "simulated link on top) brought it")
         self.table.horizontalHeaderItem(5).setToolTip("dB: against the original when it is open, else the file's")
         self.table.horizontalHeaderItem(6).setToolTip(
             "Against the original, measured by the decoder worker for the whole layers it showed")
+        self.network = QLabel(wordWrap=True, toolTip="Files from URLs: bytes received, time, measured throughput")
+        self.network.hide()
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + ROW_PADDING)
@@ -96,7 +102,7 @@ class Panel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget, stretch in ((self.bits_view, 3), (self.psnr_view, 4), (self.table, 0)):
+        for widget, stretch in ((self.bits_view, 3), (self.psnr_view, 4), (self.network, 0), (self.table, 0)):
             layout.addWidget(widget, stretch)
         self._fit_table_rows(0)
         self.bar_sets: dict[int, QBarSet] = {}
@@ -113,7 +119,7 @@ class Panel(QWidget):
 
     def refresh(self) -> None:
         streams = self.viewer.streams()
-        key = tuple((pane, id(stream)) for pane, stream in streams)
+        key = tuple((pane, id(stream), stream.header.num_layers) for pane, stream in streams)  # a JPEG's scans grow
         if key != self._layout_key:
             self._rebuild(streams)
             self._layout_key = key
@@ -122,6 +128,9 @@ class Panel(QWidget):
             self._update_psnr(pane, stream)
         self._fit_psnr_axes(streams)
         self._update_table(streams)
+        lines = network_lines(streams)
+        self.network.setText("\n".join(lines))
+        self.network.setVisible(bool(lines))
 
     def psnr_points(self, pane: int) -> list[QPointF]:
         """The PSNR curve of a pane as drawn: (cumulative bpp, dB) per decoded layer."""

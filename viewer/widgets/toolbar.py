@@ -1,5 +1,5 @@
 """The toolbar's network fields: bandwidth (presets or a custom rate) and latency, remembered
-between runs. They let the window's single-key shortcuts through (R, Space, F, [ ] ...): only
+between runs, and how far a file opened from a URL is fetched. They let the window's single-key shortcuts through (R, Space, F, [ ] ...): only
 digits and the keys that edit a number stay in a field, and Enter or a choice in the list hands
 the keyboard back to the picture (`done`)."""
 from __future__ import annotations
@@ -7,6 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
+from codec.container import MAX_LAYERS
+from codec.net.plan import Want
 from viewer.control.preferences import Preferences
 from viewer.presentation.formatting import format_rate
 from viewer.state.link import PRESETS
@@ -83,3 +85,54 @@ class NetworkFields(QWidget):
     def _on_latency(self, ms: int) -> None:
         self.preferences.set_latency_ms(ms)
         self.latencyChanged.emit(ms / 1000)
+
+
+class FetchLimitFields(QWidget):
+    """How far a file opened from a URL is fetched: every layer, up to layer K, or the whole
+    layers within a byte budget; `limitChanged` gives a codec.net.plan.Want. Moving a pane's
+    slider past the layers fetched asks for more."""
+
+    limitChanged = Signal(object)
+    done = Signal()
+    ALL, BUDGET = "all layers", "byte budget"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.choice = QComboBox(toolTip="How far a file opened from a URL is fetched (the slider asks for more)")
+        self.choice.addItem(self.ALL, None)
+        for layers in range(1, MAX_LAYERS + 1):
+            self.choice.addItem(f"stop at layer {layers}", layers)
+        self.choice.addItem(self.BUDGET, self.BUDGET)
+        self.budget = QSpinBox(suffix=" kB", minimum=1, maximum=10_000_000, value=50, singleStep=10,
+                               toolTip="Fetch the whole layers within this many kB (1 kB = 1000 bytes)")
+        self._filter = ShortcutsThrough(self)
+        for widget in (self.budget, self.budget.lineEdit()):
+            widget.installEventFilter(self._filter)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (QLabel(" Fetch "), self.choice, self.budget):
+            layout.addWidget(widget)
+        self.budget.setVisible(False)  # shown with "byte budget" only: the toolbar is full
+        self.choice.currentIndexChanged.connect(self._changed)
+        self.choice.activated.connect(lambda _index: self.done.emit())
+        self.budget.valueChanged.connect(self._changed)
+        self.budget.editingFinished.connect(lambda: self.budget.hasFocus() and self.done.emit())
+
+    def limit(self) -> Want:
+        """The limit chosen."""
+        data = self.choice.currentData()
+        if data == self.BUDGET:
+            return Want(max_bytes=self.budget.value() * 1000)
+        return Want(layers=data)
+
+    def set_limit(self, want: Want) -> None:
+        """Show a limit: layers, a budget (in kB, rounded down), or all."""
+        if want.max_bytes is not None:
+            self.budget.setValue(max(1, want.max_bytes // 1000))
+            self.choice.setCurrentIndex(self.choice.findData(self.BUDGET))
+        else:
+            self.choice.setCurrentIndex(self.choice.findData(want.layers))
+
+    def _changed(self) -> None:
+        self.budget.setVisible(self.choice.currentData() == self.BUDGET)
+        self.limitChanged.emit(self.limit())
