@@ -485,9 +485,10 @@ def _print_info(info: dict, as_json: bool) -> None:
 
 
 def _unusable(info: dict) -> str | None:
-    """Why no layer of a file can be used (its first is damaged or missing), or None."""
+    """Why no layer of a file can be used (its first is damaged or missing), or None; a URL's
+    layers that info did not fetch (it reads the header alone) are not missing."""
     first = info["layers"][0]
-    if first["received"]:
+    if first["received"] or first.get("fetched") is False:
         return None
     if first["in_file"]:
         return f"no layer can be decoded: {info['damage']}"

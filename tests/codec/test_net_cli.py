@@ -75,4 +75,4 @@ def test_a_default_output_goes_to_the_current_folder(server, data, tmp_path, cap
     url = server.add("named.strata", data)
     monkeypatch.chdir(tmp_path)
     assert run(["decode", url, "--layers", "1", "-q"], capsys)[0] == cli.EXIT_OK
-    assert (tmp_path / "named.png").exists()
+    assert (tmp_path / "named.decoded.png").exists()  # never the name of the picture it came from
