@@ -67,10 +67,13 @@ def _check_pixels(width: int, height: int, max_pixels: int | None, what: str) ->
 
 
 def _check_decodable(header: layered.LayeredFile, max_pixels: int | None) -> None:
-    """Refuse a header whose picture exceeds the pixel limit or the memory available."""
+    """Refuse a header whose picture exceeds the pixel limit or the memory available (a classic
+    file's bytes counted too: up to classic_layout.MAX_BYTES_PER_PIXEL; a .strata file's payloads
+    are a small part of its codec's cost)."""
     width, height = header.width, header.height
     _check_pixels(width, height, max_pixels, "the file announces")
-    memory.require(memory.decode_bytes(header.codec, width * height),
+    file_bytes = 0 if spec(header.codec).learned else header.file_size
+    memory.require(memory.decode_bytes(header.codec, width * height, file_bytes),
                    f"decoding the {width}x{height} picture the file announces")
 
 

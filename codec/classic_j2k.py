@@ -16,7 +16,7 @@ from __future__ import annotations
 from itertools import accumulate
 
 from codec import classic_layout
-from codec.classic_layout import (EOC, J2K_START, MAX_HEADER_BYTES, MAX_SEGMENTS, ClassicLayout,
+from codec.classic_layout import (EOC, J2K_START, MAX_SEGMENTS, ClassicLayout,
                                   CorruptFile, FileTooLong, More, NotLayered, Resumable, UnsupportedLayout,
                                   check_size, max_file_bytes, need, too_long, too_many_layers, u16, u32)
 
@@ -61,7 +61,7 @@ class J2kParser(Resumable):
 
     def limit(self) -> int:
         """The most bytes the file may take, as far as its headers tell."""
-        return MAX_HEADER_BYTES if self.size is None else max_file_bytes(*self.size[:2])
+        return classic_layout.MAX_HEADER_BYTES if self.size is None else max_file_bytes(*self.size[:2])
 
     def _count(self, what: str) -> None:
         self.segments += 1
@@ -84,8 +84,8 @@ class J2kParser(Resumable):
             raise CorruptFile("its JP2 boxes end (a box runs to the end of the file) before the codestream box")
         if length < header:
             raise CorruptFile(f"its JP2 box at byte {pos} announces {length} bytes, less than its own header")
-        if pos + length > MAX_HEADER_BYTES:
-            raise FileTooLong(f"its JP2 boxes before the codestream take more than {MAX_HEADER_BYTES >> 20} MiB")
+        if pos + length > classic_layout.MAX_HEADER_BYTES:
+            raise FileTooLong(f"its JP2 boxes before the codestream take more than {classic_layout.MAX_HEADER_BYTES >> 20} MiB")
         self._count("JP2 boxes")
         self.pos = pos + length
 
@@ -104,8 +104,8 @@ class J2kParser(Resumable):
         if length < 2:
             raise CorruptFile(f"the JPEG 2000 marker segment at byte {pos} announces {length} bytes")
         end = pos + 2 + length
-        if end > MAX_HEADER_BYTES + self.codestream:
-            raise FileTooLong(f"its JPEG 2000 headers take more than {MAX_HEADER_BYTES >> 20} MiB")
+        if end > classic_layout.MAX_HEADER_BYTES + self.codestream:
+            raise FileTooLong(f"its JPEG 2000 headers take more than {classic_layout.MAX_HEADER_BYTES >> 20} MiB")
         need(data, end)
         self._count("JPEG 2000 marker segments")
         if marker in _REFUSED:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from codec import classic_layout
-from codec.classic_layout import (JPEG_START, MAX_HEADER_BYTES, MAX_SEGMENTS, ClassicLayout, CorruptFile,
+from codec.classic_layout import (JPEG_START, MAX_SEGMENTS, ClassicLayout, CorruptFile,
                                   Ends, FileTooLong, More, NotLayered, Resumable, TruncatedFile, UnsupportedLayout,
                                   check_size, max_file_bytes, need, too_long, too_many_layers, u16)
 
@@ -60,7 +60,7 @@ class JpegParser(Resumable):
 
     def limit(self) -> int:
         """The most bytes the file may take, as far as its headers tell."""
-        return MAX_HEADER_BYTES if self.frame is None else max_file_bytes(*self.frame[:2])
+        return classic_layout.MAX_HEADER_BYTES if self.frame is None else max_file_bytes(*self.frame[:2])
 
     def _scan_end(self, data) -> None:
         """Find the marker that ends the scan being read."""
@@ -73,6 +73,7 @@ class JpegParser(Resumable):
         while code < len(data) and data[code] == 0xFF:  # fill bytes before the marker
             code += 1
         need(data, code + 1)
+        self._within(code + 1, "scan")
         self.data_ends.append(found.start())
         self.layer_ends.append(code + 1)
         self.scan_data, self.pos = None, found.start()
@@ -81,7 +82,7 @@ class JpegParser(Resumable):
         """FileTooLong when the file goes on past what its picture allows."""
         if end > self.limit():
             if self.frame is None:
-                raise FileTooLong(f"its headers take more than {MAX_HEADER_BYTES >> 20} MiB before the frame header")
+                raise FileTooLong(f"its headers take more than {classic_layout.MAX_HEADER_BYTES >> 20} MiB before the frame header")
             raise too_long(end, *self.frame[:2], f"its {what} at byte {self.pos} runs past")
 
     def _segment(self, data) -> None:
