@@ -99,7 +99,7 @@ def parse(data) -> ParsedFile:
         raise TruncatedFile(f"the file ends after {len(data):,} bytes, before its first quality layer is complete "
                             f"({ends[0]:,} bytes): nothing can be shown")
     if complete and len(data) > layout.file_size:
-        damage = _trailing(len(data) - layout.file_size)
+        damage = trailing_bytes(len(data) - layout.file_size)
     return ParsedFile(layout, layers, complete, damage)
 
 
@@ -129,8 +129,10 @@ def _j2k_ending(data, layout: ClassicLayout):
     return True, None
 
 
-def _trailing(extra: int) -> TrailingBytes:
-    return TrailingBytes(f"{extra:,} bytes follow the end of the image; every layer is intact")
+def trailing_bytes(extra: int | None) -> TrailingBytes:
+    """The damage of `extra` bytes (None: an uncounted number) after the end of a file."""
+    count = "Some" if extra is None else f"{extra:,}"
+    return TrailingBytes(f"{count} bytes follow the end of the image; every layer is intact")
 
 
 def decodable_prefix(data, layout: ClassicLayout, layer: int) -> bytes:
@@ -210,7 +212,7 @@ class StreamingReader:
             return []
         if self.done:
             if data:
-                self.damage = _trailing(len(data))
+                self.damage = trailing_bytes(len(data))
             return []
         self._data += data
         try:
@@ -248,7 +250,7 @@ class StreamingReader:
             completed.append(Chunk(i, 0, bytes(self._data[layout.layer_offset(i):layout.layer_ends[i]]), True))
             self._given += 1
         if self.done and len(self._data) > layout.file_size:
-            self.damage = _trailing(len(self._data) - layout.file_size)
+            self.damage = trailing_bytes(len(self._data) - layout.file_size)
             del self._data[layout.file_size:]
         return completed
 
@@ -257,7 +259,7 @@ class StreamingReader:
 # Reading from a file or a pipe: no further than the layers asked for, bounded
 
 
-def read_from(stream, layers: int | None = None, start: bytes = b"") -> tuple[bytes, int | None]:
+def read_from(stream, layers: int | None = None, start: bytes = b"", check=None) -> tuple[bytes, int | None]:
     """The bytes of a classic file up to the end of its first `layers` layers (default: all) read
     from a binary stream (after `start`, bytes already read from it), as far as it has them, and
     how many bytes follow them (None: some, uncounted).
@@ -265,6 +267,7 @@ def read_from(stream, layers: int | None = None, start: bytes = b"") -> tuple[by
     Reads in READ_CHUNK pieces and stops as soon as the layers asked for are in, where the
     structure breaks (the parse of the bytes says how), or where the file outgrows what its
     picture can take (classic_layout.max_file_bytes), so a pipe is never read without limit.
+    check(size), when given, runs before each piece with the bytes to be held (a memory check).
     """
     data, parser = bytearray(start), None
     while True:
@@ -273,6 +276,8 @@ def read_from(stream, layers: int | None = None, start: bytes = b"") -> tuple[by
         needed = _needed(parser, data, layers)
         if needed is not None:
             return bytes(data[:needed]), _after(stream, len(data) - needed)
+        if check is not None:
+            check(len(data) + READ_CHUNK)
         piece = stream.read(READ_CHUNK)
         if not piece:
             return bytes(data), 0
