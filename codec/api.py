@@ -460,7 +460,8 @@ def decode(data: bytes, layers: int | None = None, device: str = "auto", weights
     Raises ImageTooLarge if the header announces more than max_pixels pixels (None: use
     MAX_IMAGE_PIXELS), InsufficientMemory if its picture cannot fit in memory. A layer that
     passes its CRC but cannot be decoded ends the result like a damaged one (`damage`); if it
-    is layer 0, its error is raised.
+    is layer 0, its error is raised. Of a classic file only the last layer's picture is decoded;
+    the others' are decoded when asked (DecodedLayer.rgb).
     """
     parsed = layered.parse(data)
     header = parsed.header

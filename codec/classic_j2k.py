@@ -85,7 +85,8 @@ class J2kParser(Resumable):
         if length < header:
             raise CorruptFile(f"its JP2 box at byte {pos} announces {length} bytes, less than its own header")
         if pos + length > classic_layout.MAX_HEADER_BYTES:
-            raise FileTooLong(f"its JP2 boxes before the codestream take more than {classic_layout.MAX_HEADER_BYTES >> 20} MiB")
+            raise FileTooLong(f"its JP2 boxes before the codestream take more than "
+                              f"{classic_layout.MAX_HEADER_BYTES >> 20} MiB")
         self._count("JP2 boxes")
         self.pos = pos + length
 

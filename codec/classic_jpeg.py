@@ -82,7 +82,8 @@ class JpegParser(Resumable):
         """FileTooLong when the file goes on past what its picture allows."""
         if end > self.limit():
             if self.frame is None:
-                raise FileTooLong(f"its headers take more than {classic_layout.MAX_HEADER_BYTES >> 20} MiB before the frame header")
+                raise FileTooLong(f"its headers take more than {classic_layout.MAX_HEADER_BYTES >> 20} MiB before "
+                                  f"the frame header")
             raise too_long(end, *self.frame[:2], f"its {what} at byte {self.pos} runs past")
 
     def _segment(self, data) -> None:

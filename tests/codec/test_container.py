@@ -332,7 +332,7 @@ def test_lying_layer_length_does_not_allocate(width, height, within):
     else:
         for damage in (parsed.damage, reader.damage):
             assert isinstance(damage, LayerTooLong) and damage.layer == 1
-            assert "quality layer 2 takes the file's layers to 4,294,967,298 bytes, more than the 131,072" in str(damage)
+            assert "layer 2 takes the file's layers to 4,294,967,298 bytes, more than the 131,072" in str(damage)
         assert reader.bytes_received == len(data) + 1000 and not reader._buffer
 
 

@@ -275,7 +275,8 @@ def test_a_file_longer_than_its_picture_allows_is_cut_off(monkeypatch):
     limit = classic_layout.max_file_bytes(64, 48)
     assert len(data) > limit
     parsed = layered.parse(data)
-    assert isinstance(parsed.damage, classic_files.FileTooLong) and "more than a 64x48 picture can take" in str(parsed.damage)
+    assert isinstance(parsed.damage, classic_files.FileTooLong)
+    assert "more than a 64x48 picture can take" in str(parsed.damage)
     assert parsed.header.layer_ends[-1] <= limit
     with pytest.raises(classic_files.FileTooLong, match="headers take more than"):
         layered.parse(fuzz.codestream(64, 48, 3, comments=400))
@@ -318,7 +319,8 @@ def test_every_cut_keeps_the_complete_layers(seeds, which):
 
 def test_the_harness_notices_a_broken_reader(seeds, monkeypatch):
     seed = seeds[2]
-    monkeypatch.setattr(classic.ClassicLayerDecoder, "synthesize", lambda self, layer=None: np.zeros((1, 1, 3), np.uint8))
+    monkeypatch.setattr(classic.ClassicLayerDecoder, "synthesize",
+                        lambda self, layer=None: np.zeros((1, 1, 3), np.uint8))
     with pytest.raises(fuzz.FuzzFailure, match="picture uint8 \\(1, 1, 3\\)"):
         fuzz.run_case(seed, seed.data)
     monkeypatch.undo()
