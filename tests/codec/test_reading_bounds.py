@@ -2,6 +2,7 @@
 bounded, and a failure is named. A sparse 1 GiB .strata file whose last chunk announced 4 GiB
 made `strata info` hold 2.1 GB; at 3 GiB, info, decode and Pillow's load()/verify() ended in a
 bare MemoryError; a JPEG from a pipe was read without limit."""
+import io
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from codec import api, classic_files, classic_layout, cli, container, memory, registry
+from codec import api, classic_files, classic_layout, cli, container, layered, memory, registry
 from codec.coding.tiling import UNTILED_UNITS
 from codec.container import Header
 
@@ -160,6 +161,18 @@ def test_a_jpeg_whose_scan_never_ends_is_cut_off(monkeypatch, small_rgb):
     assert len(got) <= classic_layout.max_file_bytes(136, 96) + classic_files.READ_CHUNK and extra is None
     with pytest.raises(classic_files.FileTooLong, match="runs past"):
         classic_files.parse(got)
+
+
+def test_a_strata_file_from_a_pipe_is_read_to_the_layers_asked_for(data):
+    """layered.read_from tells the format by the first 12 bytes, then reads the header and what
+    it announces for those layers, no more."""
+    header = container.parse_container(data).header
+    got, extra = layered.read_from(io.BufferedReader(io.BytesIO(data + b"more")), layers=3)
+    assert got == data[:header.layer_offset(3)] and extra is None
+    got, extra = layered.read_from(io.BufferedReader(io.BytesIO(data)))
+    assert got == data and extra == 0
+    with pytest.raises(container.NotStrataFile):
+        layered.read_from(io.BytesIO(bytes(100)))
 
 
 class _Endless:
