@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -65,10 +66,13 @@ def _check_pixels(width: int, height: int, max_pixels: int | None, subject: str)
 
 
 def _check_decodable(header: layered.LayeredFile, max_pixels: int | None) -> None:
-    """Refuse a header whose picture exceeds the pixel limit or the memory available."""
+    """Refuse a header whose picture exceeds the pixel limit or the memory available (a classic
+    file's bytes counted too: up to classic_layout.MAX_BYTES_PER_PIXEL; a .strata file's payloads
+    are a small part of its codec's cost)."""
     width, height = header.width, header.height
     _check_pixels(width, height, max_pixels, "the file announces")
-    memory.require(memory.decode_bytes(header.codec, width * height),
+    file_bytes = 0 if spec(header.codec).learned else header.file_size
+    memory.require(memory.decode_bytes(header.codec, width * height, file_bytes),
                    f"decoding the {width}x{height} picture the file announces")
 
 
@@ -90,7 +94,7 @@ class DecodedLayer:
     `parts` chunks): index (from 0; people see index + 1), picture, and what it cost."""
 
     index: int
-    rgb: np.ndarray  # uint8 (H, W, 3)
+    picture: np.ndarray | Callable[[], np.ndarray] = dataclasses.field(repr=False)  # or how to decode it (rgb)
     bytes_used: int  # file bytes up to the end of this layer or chunk (header included)
     bpp: float  # 8 * bytes_used / (W * H)
     psnr: float | None  # PSNR-RGB measured by the encoder (from the header; None for a refinement), dB
@@ -98,9 +102,18 @@ class DecodedLayer:
     parts: int = 1  # chunks of layer `index` in the picture
     complete: bool = True  # every chunk the file has of the layer: a whole layer, not a refinement
 
+    @property
+    def rgb(self) -> np.ndarray:
+        """The picture, uint8 (H, W, 3). A classic file's layer that a newer one overtook is
+        decoded when asked, each time, and not kept (ProgressiveDecoder); that decode raises
+        CorruptStream or InsufficientMemory when it fails."""
+        return self.picture() if callable(self.picture) else self.picture
+
     def image(self, mode: str = "RGB") -> Image.Image:
-        """The picture as a Pillow image; mode "L" for grayscale sources."""
-        return Image.fromarray(self.rgb).convert(mode)
+        """The picture as a Pillow image; mode "L" for grayscale sources. InsufficientMemory
+        when it cannot be allocated."""
+        with memory.guard(f"making the picture of quality layer {self.index + 1}"):
+            return Image.fromarray(self.rgb).convert(mode)
 
 
 def _as_rgb(image, check_size) -> tuple[np.ndarray, str]:
@@ -237,6 +250,11 @@ class ProgressiveDecoder:
     header announcing more than max_pixels pixels (default MAX_IMAGE_PIXELS) raises
     ImageTooLarge, one whose picture cannot fit in memory InsufficientMemory, from this feed and
     every later one.
+
+    A classic file (JPEG 2000, progressive JPEG) may have up to classic_layout.MAX_LAYERS
+    layers, so only its newest picture is decoded and kept: a layer that a newer one in the same
+    feed overtook, and a kept layer once a newer one completes, hold a picture decoded again when
+    asked (DecodedLayer.rgb). api.decode therefore decodes one picture of such a file.
     """
 
     def __init__(self, device: str = "auto", weights: str | Path | None = None, max_pixels: int | None = None,
@@ -247,7 +265,7 @@ class ProgressiveDecoder:
         self.refinements = refinements
         self.reader = layered.StreamingReader()
         self.layers: list[DecodedLayer] = []
-        self._pending: list[container.Chunk] = []
+        self._pending: deque[container.Chunk] = deque()
         self._decoder = None
         self._failure: ValueError | None = None
         self._refusal: ValueError | None = None
@@ -286,8 +304,11 @@ class ProgressiveDecoder:
             raise
 
     def _drain(self) -> Iterator[DecodedLayer]:
+        if self.header is not None and self._rebuilds():
+            yield from self._drain_newest()
+            return
         while self._pending:
-            chunk = self._pending.pop(0)
+            chunk = self._pending.popleft()
             shown = chunk.last or self.refinements and not self._pending
             try:
                 with memory.guard(f"decoding the {self.header.width}x{self.header.height} picture"):
@@ -304,6 +325,72 @@ class ProgressiveDecoder:
                     self.layers.append(picture)
                 yield picture
 
+    def _rebuilds(self) -> bool:
+        """The decoder keeps every layer's bytes and decodes any layer's picture again: a classic
+        file's (of up to classic_layout.MAX_LAYERS layers, one chunk each)."""
+        return not spec(self.header.codec).learned
+
+    def _drain_newest(self) -> Iterator[DecodedLayer]:
+        """A classic file's pending layers: every one taken by the decoder, the newest one's
+        picture decoded (or, when it fails, the newest that decodes, found by bisection), the
+        others decoded when asked."""
+        start, taken = time.perf_counter(), self._take_pending()
+        shown, rgb = self._newest_picture(taken)
+        for at, chunk in enumerate(taken[:shown + 1]):
+            newest = at == shown
+            picture = _decoded(self.header, chunk, rgb if newest else self._on_demand(chunk.layer),
+                               time.perf_counter() - start)
+            self._keep(picture)
+            yield picture
+
+    def _take_pending(self) -> list[container.Chunk]:
+        """The pending chunks the layer decoder takes, up to the first it refuses (the failure)."""
+        taken = []
+        while self._pending:
+            chunk = self._pending.popleft()
+            try:
+                with memory.guard(f"decoding the {self.header.width}x{self.header.height} picture"):
+                    self._layer_decoder().decode_chunk(chunk.payload, chunk.layer, chunk.part)
+            except LAYER_ERRORS as error:
+                self._fail(chunk.layer, error)
+                break
+            taken.append(chunk)
+        return taken
+
+    def _newest_picture(self, taken: list[container.Chunk]) -> tuple[int, np.ndarray | None]:
+        """(position in taken, picture) of the newest layer whose picture decodes, (-1, None) if
+        none does; the first that does not (a bisection: a prefix that fails makes the longer
+        ones fail) is the failure."""
+        good, bad, rgb, error = -1, len(taken), None, None
+        probe = len(taken) - 1
+        while bad - good > 1:
+            try:
+                rgb_probe = self._on_demand(taken[probe].layer)()
+            except LAYER_ERRORS as failure:
+                bad, error = probe, failure
+            else:
+                good, rgb = probe, rgb_probe
+            probe = (good + bad) // 2
+        if error is not None:
+            self._fail(taken[bad].layer, error)
+        return good, rgb
+
+    def _on_demand(self, index: int) -> Callable[[], np.ndarray]:
+        """Layer index's picture, decoded when asked (by DecodedLayer.rgb), with named failures."""
+        decoder, size = self._decoder, f"{self.header.width}x{self.header.height}"
+
+        def picture() -> np.ndarray:
+            with memory.guard(f"decoding the {size} picture of quality layer {index + 1}"):
+                return decoder.synthesize(index)
+        return picture
+
+    def _keep(self, layer: DecodedLayer) -> None:
+        """Keep a complete layer of a classic file, dropping the picture of the one before it."""
+        if self.layers and not callable(self.layers[-1].picture):
+            older = self.layers[-1]
+            self.layers[-1] = dataclasses.replace(older, picture=self._on_demand(older.index))
+        self.layers.append(layer)
+
     def _fail(self, index: int, error: ValueError) -> None:
         """Stop at layer index, which passed its CRC check but cannot be decoded."""
         failure = type(error)(f"decoding stops at quality layer {index + 1}: {error}")
@@ -318,10 +405,10 @@ class ProgressiveDecoder:
         return self._decoder
 
 
-def _decoded(header: layered.LayeredFile, chunk: container.Chunk, rgb: np.ndarray, seconds: float) -> DecodedLayer:
-    """The DecodedLayer of the picture a chunk completes."""
+def _decoded(header: layered.LayeredFile, chunk: container.Chunk, picture, seconds: float) -> DecodedLayer:
+    """The DecodedLayer of the picture (or the function decoding it) a chunk completes."""
     used = header.chunk_end(chunk.layer, chunk.part)
-    return DecodedLayer(chunk.layer, rgb, used, 8 * used / (header.width * header.height),
+    return DecodedLayer(chunk.layer, picture, used, 8 * used / (header.width * header.height),
                         header.layer_psnr[chunk.layer] if chunk.last else None, seconds, chunk.part + 1, chunk.last)
 
 
@@ -385,7 +472,8 @@ def decode(data: bytes | str, layers: int | None = None, device: str = "auto", w
     Raises ImageTooLarge if the header announces more than max_pixels pixels (None: use
     MAX_IMAGE_PIXELS), InsufficientMemory if its picture cannot fit in memory. A layer that
     passes its CRC but cannot be decoded ends the result like a damaged one (`damage`); if it
-    is layer 0, its error is raised.
+    is layer 0, its error is raised. Of a classic file only the last layer's picture is decoded;
+    the others' are decoded when asked (DecodedLayer.rgb).
     """
     if isinstance(data, str):
         return decode_url(data, layers, device=device, weights=weights, max_pixels=max_pixels)

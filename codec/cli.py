@@ -203,17 +203,13 @@ def _kept(header, args) -> str:
 
 
 def read_strata(path: Path, layers: int | None = None) -> tuple[bytes, int | None]:
-    """The header and first `layers` layers (default: all) of a .strata file, and how many bytes
-    follow them (None: some, uncounted). The magic is checked in the first bytes, and no more is
-    read than the header announces. A classic file (JPEG 2000, JPEG) is read whole; what
-    follows its end is its parse's damage (0 here)."""
-    from codec import container, layered
+    """The first `layers` layers (default: all) of a layered file (.strata, JPEG 2000, JPEG), and
+    how many bytes follow them (None: some, uncounted): no more is read than they take, bounded
+    (codec.layered.read_from)."""
+    from codec import layered
 
     with open(path, "rb") as f:
-        if layered.is_classic(f.peek(12)[:12]):
-            return f.read(), 0
-        data = container.read_prefix_from(f, layers)
-        return data, container.bytes_after(f)
+        return layered.read_from(f, layers, str(path))
 
 
 def _input(name: str):
@@ -322,30 +318,38 @@ def cmd_decode(args) -> int:
     return _run_batch(inputs, _outputs(inputs, args.output, args.outdir, DECODED_SUFFIX), job, args)
 
 
-def info_dict(path: Path) -> dict:
+def info_dict(path) -> dict:
     """Header fields, per-layer sizes, chunk counts (a layer cut to a byte budget keeps only its
     first chunks) and statistics (layers numbered from 1), and integrity of a .strata file; of a
-    classic file (JPEG 2000, progressive JPEG) its format, layers and where each ends."""
+    classic file (JPEG 2000, progressive JPEG) its format, layers and where each ends. A local
+    file is surveyed without keeping its payloads; a URL (codec.net.urls.RemoteName) is read as
+    far as its header."""
     from codec import container, layered
     from codec.net.urls import RemoteName
 
     if isinstance(path, RemoteName):
         return _remote_info(path)
-    data, extra = read_strata(path)
-    return _info(path, data, extra)
+    with open(path, "rb") as f:
+        if layered.is_classic(f.peek(12)[:12]):
+            return _classic_info(path, *layered.read_from(f, name=str(path)))
+        survey = container.survey_from(f)  # every CRC, no payload kept
+    return _strata_info(path, survey.header, survey.layers, survey.partial, survey.size, survey.complete, survey.damage)
 
 
-def _info(path, data: bytes, extra: int | None) -> dict:
-    """info_dict of a file's bytes (extra: the bytes after them, None: some, uncounted)."""
+def _bytes_info(path, data: bytes) -> dict:
+    """info_dict of a file's bytes in memory (a URL's header, or its whole file)."""
     from codec import container, layered
 
     if layered.is_classic(data):
         return _classic_info(path, data)
     parsed = container.parse_container(data)
-    if parsed.complete and extra != 0:
-        parsed.damage = container.trailing_data(extra)
-    h = parsed.header
-    layers = _layer_rows(h, parsed, data, [len(c) for c in h.chunks], h.layer_psnr, len(parsed.partial))
+    return _strata_info(path, parsed.header, len(parsed.layers), len(parsed.partial), len(data), parsed.complete,
+                        parsed.damage)
+
+
+def _strata_info(path, h, intact: int, partial: int, size: int, complete: bool, damage) -> dict:
+    """info_dict of a .strata file of `size` bytes with header h whose first `intact` layers are
+    usable (`partial` chunks of the next)."""
     return {
         "file": str(path),
         "version": h.version,
@@ -357,10 +361,10 @@ def _info(path, data: bytes, extra: int | None) -> dict:
         "source_mode": h.source_mode,
         "num_layers": h.num_layers,
         "header_bytes": h.size,
-        "file_bytes": len(data) + (extra or 0),
-        "complete": parsed.complete,
-        "damage": str(parsed.damage) if parsed.damage else None,
-        "layers": layers,
+        "file_bytes": size,
+        "complete": complete,
+        "damage": str(damage) if damage else None,
+        "layers": _layer_rows(h, intact, size, [len(c) for c in h.chunks], h.layer_psnr, partial),
     }
 
 
@@ -373,7 +377,7 @@ def _remote_info(source) -> dict:
     fetched = remote.fetch_header(source.url)
     if not plan.ends_known(fetched.layout):
         fetched = remote.fetch(source.url)
-    info = _info(source, fetched.data, 0)
+    info = _bytes_info(source, fetched.data)
     info["file_bytes"] = fetched.layout.file_size
     for row in info["layers"]:
         row["fetched"] = row["in_file"]
@@ -381,35 +385,38 @@ def _remote_info(source) -> dict:
     return info
 
 
-def _layer_rows(h, parsed, data: bytes, chunks: list[int], psnr: list, partial: int = 0) -> list[dict]:
-    """`strata info`'s row of each layer (numbered from 1) of a parsed layered file: its bytes,
-    chunks and the chunks received (`partial` of the layer being received), where it
-    ends (bytes, bpp), its recorded PSNR, whether it is usable and whether all its bytes are in
-    the file (usable or not, after damage)."""
+def _layer_rows(h, intact: int, size: int, chunks: list[int], psnr: list, partial: int = 0) -> list[dict]:
+    """`strata info`'s row of each layer (numbered from 1) of a layered file of `size` bytes whose
+    first `intact` layers are: its bytes, chunks and the chunks received (`partial` of the layer
+    being received), where it ends (bytes, bpp), its recorded PSNR, whether it is usable and
+    whether all its bytes are in the file (usable or not, after damage)."""
     rows = []
     for i in range(h.num_layers):
         end = h.layer_offset(i + 1)
-        received = i < len(parsed.layers)
+        received = i < intact
         rows.append({"layer": i + 1, "bytes": h.layer_lengths[i], "chunks": chunks[i], "cumulative_bytes": end,
                      "cumulative_bpp": round(8 * end / (h.width * h.height), 5), "psnr": psnr[i],
                      "received": received,
                      "chunks_received": chunks[i] if received else
-                                        partial if i == len(parsed.layers) else 0,
-                     "in_file": end <= len(data)})
+                                        partial if i == intact else 0,
+                     "in_file": end <= size})
     return rows
 
 
-def _classic_info(path: Path, data: bytes) -> dict:
-    """info_dict of a JPEG 2000 or progressive JPEG file: its layers end where its quality layers
-    or scans end in the bytes (codec/classic_files.py); no PSNR, no model, no weights."""
-    from codec import layered
+def _classic_info(path: Path, data: bytes, extra: int | None = 0) -> dict:
+    """info_dict of a JPEG 2000 or progressive JPEG file (its bytes to the end of its layers, and
+    how many follow): its layers end where its quality layers or scans end in the bytes
+    (codec/classic_files.py); no PSNR, no model, no weights."""
+    from codec import classic_files, layered
 
     parsed = layered.parse(data)
+    if parsed.complete and extra != 0:
+        parsed.damage = classic_files.trailing_bytes(extra)
     h = parsed.header
-    layers = _layer_rows(h, parsed, data, [1] * h.num_layers, [None] * h.num_layers)
+    layers = _layer_rows(h, len(parsed.layers), len(data), [1] * h.num_layers, [None] * h.num_layers)
     return {"file": str(path), "format": h.format_name, "version": None, "codec": h.codec, "model_id": h.model_id,
             "weights_digest": "", "width": h.width, "height": h.height, "source_mode": h.source_mode,
-            "num_layers": h.num_layers, "header_bytes": h.header_bytes, "file_bytes": len(data),
+            "num_layers": h.num_layers, "header_bytes": h.header_bytes, "file_bytes": len(data) + (extra or 0),
             "complete": parsed.complete, "damage": str(parsed.damage) if parsed.damage else None, "layers": layers}
 
 

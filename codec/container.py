@@ -42,6 +42,11 @@ _PER_LAYER = 6  # version 1: u32 length + u16 psnr
 _MIN_HEADER_LEN = {1: _FIXED.size + _PER_LAYER + _U16.size,  # one layer, no params
                    2: _FIXED.size + 1 + 1 + 2 + _U16.size}  # one layer of one empty chunk
 MAX_CHUNK_LEN = 2**32 - 1
+# A reader's bound on the payloads of a picture, per pixel of the picture padded to 64-pixel
+# blocks: no codec of the table writes more than 18 (24 bits a symbol at most, constriction's
+# precision, and at most 6 symbols a pixel: DeepHQ's 0.75 latent values a pixel, coded once in
+# each of 8 layers; a test checks). A chunk past it is LayerTooLong, and is never read.
+MAX_PAYLOAD_BYTES_PER_PIXEL = 32
 
 
 class ContainerError(ValueError):
@@ -92,6 +97,24 @@ class LayerCorrupted(ContainerError):
             f"quality layer {layer + 1} is corrupted{where}: its CRC32 is 0x{actual_crc:08x} "
             f"but the file records 0x{expected_crc:08x}; only {before} can be decoded"
         )
+
+
+class LayerTooLong(ContainerError):
+    """A chunk whose length takes the payloads past max_payload_bytes of the picture: a lying
+    length (no codec writes that much), never read. `layer` and `part` as in LayerCorrupted."""
+
+    def __init__(self, layer: int, part: int, parts: int, total: int, width: int, height: int):
+        self.layer, self.part = layer, part
+        where = f" (chunk {part + 1} of {parts})" if parts > 1 else ""
+        super().__init__(
+            f"quality layer {layer + 1}{where} takes the file's layers to {total:,} bytes, more than the "
+            f"{max_payload_bytes(width, height):,} any codec writes for a {width}x{height} picture; its "
+            f"length is a lie, and only the layers before it can be decoded")
+
+
+def max_payload_bytes(width: int, height: int) -> int:
+    """The most payload bytes (all chunks together) a reader accepts for a width x height picture."""
+    return MAX_PAYLOAD_BYTES_PER_PIXEL * -(-width // 64) * 64 * -(-height // 64) * 64
 
 
 class Chunk(NamedTuple):
@@ -497,9 +520,17 @@ class _Slot(NamedTuple):
     length: int
 
 
-def _slots(header: Header) -> list[_Slot]:
-    """Every chunk of the file, in file order."""
-    return [_Slot(i, k, len(lengths), n) for i, lengths in enumerate(header.chunks) for k, n in enumerate(lengths)]
+def _slots(header: Header) -> tuple[list[_Slot], LayerTooLong | None]:
+    """Every chunk of the file in file order, up to the first whose length takes the payloads
+    past max_payload_bytes (then its error)."""
+    limit, total, slots = max_payload_bytes(header.width, header.height), 0, []
+    for i, lengths in enumerate(header.chunks):
+        for k, n in enumerate(lengths):
+            total += n
+            if total > limit:
+                return slots, LayerTooLong(i, k, len(lengths), total, header.width, header.height)
+            slots.append(_Slot(i, k, len(lengths), n))
+    return slots, None
 
 
 def _chunk_at(data, offset: int, slot: _Slot) -> bytes | None:
@@ -530,7 +561,8 @@ def parse_container(data) -> ParsedFile:
     """Header and every complete, CRC-verified layer of a file or file prefix, and the complete
     chunks of the first incomplete layer.
 
-    Stops at the first damaged chunk (ParsedFile.damage says which). Bytes after a complete file
+    Stops at the first damaged chunk (ParsedFile.damage says which: LayerCorrupted, or
+    LayerTooLong for a length past max_payload_bytes). Bytes after a complete file
     are reported as damage=TrailingData with all layers returned and complete=True.
     Raises ContainerError only when the header itself is unusable or incomplete (TruncatedHeader).
     """
@@ -539,7 +571,8 @@ def parse_container(data) -> ParsedFile:
         raise _truncated_header(len(data))
     result = ParsedFile(header, [], complete=False)
     offset = header.size
-    for slot in _slots(header):
+    slots, too_long = _slots(header)
+    for slot in slots:
         try:
             payload = _chunk_at(data, offset, slot)
         except LayerCorrupted as error:
@@ -552,6 +585,9 @@ def parse_container(data) -> ParsedFile:
             result.layers.append(b"".join(result.partial))
             result.partial = []
         offset += slot.length + _CRC_SIZE
+    if too_long is not None:
+        result.damage = too_long
+        return result
     result.complete = True
     if len(data) > offset:
         result.damage = trailing_data(len(data) - offset)
@@ -581,28 +617,51 @@ def read_header_from(stream) -> tuple[Header, bytes]:
     return header, data
 
 
-def read_prefix_from(stream, layers: int | None = None) -> bytes:
+def prefix_length(header: Header, layers: int | None = None) -> int:
+    """Bytes after the header that the first `layers` layers (default: all) take, up to the first
+    chunk past max_payload_bytes (which is never read)."""
+    count = header.num_layers if layers is None else max(0, min(layers, header.num_layers))
+    slots, _ = _slots(header)
+    kept = [slot for slot in slots if slot.layer < count]
+    return sum(slot.length for slot in kept) + _CRC_SIZE * len(kept)
+
+
+def read_prefix_from(stream, layers: int | None = None, check=None) -> bytes:
     """The header and the first `layers` layers (default: all) of a `.strata` file read from a
     binary stream, as far as the stream has them.
 
-    Reads the header first (read_header_from), then at most what it announces for those layers,
-    in chunks, so a lying length costs only the bytes that exist. Parse the result with
-    parse_container; bytes_after tells whether anything follows a complete file.
+    Reads the header first (read_header_from), then at most what it announces for those layers
+    (prefix_length; for a regular file no more than it holds), in chunks, so a lying length costs
+    only the bytes that exist. check(size), when given, runs before the layers are read with the
+    bytes the result will take (a memory check). Parse the result with parse_container;
+    bytes_after tells whether anything follows a complete file.
     """
     header, data = read_header_from(stream)
-    count = header.num_layers if layers is None else max(0, min(layers, header.num_layers))
-    return data + _read_at_most(stream, header.layer_offset(count) - header.size)
+    size = prefix_length(header, layers)
+    remaining = _remaining(stream)
+    size = size if remaining is None else min(size, remaining)
+    if check is not None:
+        check(len(data) + size)
+    buffer = bytearray(data)
+    buffer += _read_at_most(stream, size)
+    return bytes(buffer)
+
+
+def _remaining(stream) -> int | None:
+    """Bytes of a regular file after its position; None for a pipe, a device or a buffer."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, AttributeError, ValueError):  # no file descriptor (io.UnsupportedOperation)
+        return None
+    return max(info.st_size - stream.tell(), 0) if stat.S_ISREG(info.st_mode) else None
 
 
 def bytes_after(stream) -> int | None:
     """How many bytes a binary file holds after its position: its size tells for a regular file;
     otherwise one byte is read, giving 0 or None (some, uncounted). Use after read_prefix_from."""
-    try:
-        info = os.fstat(stream.fileno())
-    except (OSError, AttributeError, ValueError):  # no file descriptor (io.UnsupportedOperation)
-        info = None
-    if info is not None and stat.S_ISREG(info.st_mode):
-        return max(info.st_size - stream.tell(), 0)
+    remaining = _remaining(stream)
+    if remaining is not None:
+        return remaining
     return None if stream.read(1) else 0
 
 
@@ -618,6 +677,60 @@ def _read_at_most(stream, size: int) -> bytes:
     return b"".join(parts)
 
 
+@dataclass
+class Survey:
+    """What parse_container says of a file read from a stream, without its payloads: the layers
+    intact, the chunks of the next one, whether the file is complete, why it stops, and its size
+    (a regular file's; else the bytes read)."""
+
+    header: Header
+    layers: int = 0
+    partial: int = 0
+    complete: bool = False
+    damage: ContainerError | None = None
+    size: int = 0
+
+
+def survey_from(stream) -> Survey:
+    """Check every chunk's CRC of a `.strata` file read from a binary stream, in chunks, keeping
+    no payload: any file costs the same memory. Reads no chunk past max_payload_bytes."""
+    file_size = _remaining(stream)
+    header, data = read_header_from(stream)
+    survey = Survey(header, size=len(data))
+    slots, too_long = _slots(header)
+    for slot in slots:
+        crc, read = _crc_from(stream, slot.length)
+        stored = _read_at_most(stream, _CRC_SIZE)
+        survey.size += read + len(stored)
+        if read < slot.length or len(stored) < _CRC_SIZE:
+            break
+        if crc != _U32.unpack(stored)[0]:
+            survey.damage = LayerCorrupted(slot.layer, _U32.unpack(stored)[0], crc, slot.part, slot.parts)
+            break
+        survey.partial += 1
+        if survey.partial == slot.parts:
+            survey.layers, survey.partial = survey.layers + 1, 0
+    else:
+        survey.damage, survey.complete = too_long, too_long is None
+    if survey.complete:
+        extra = bytes_after(stream)
+        survey.size += extra or 0
+        survey.damage = trailing_data(extra) if extra != 0 else None
+    survey.size = survey.size if file_size is None else file_size
+    return survey
+
+
+def _crc_from(stream, size: int) -> tuple[int, int]:
+    """(CRC-32, bytes read) of the next `size` bytes of a stream, read in bounded chunks."""
+    crc, read = 0, 0
+    while read < size:
+        part = stream.read(min(size - read, _READ_CHUNK))
+        if not part:
+            break
+        crc, read = zlib.crc32(part, crc), read + len(part)
+    return crc, read
+
+
 class StreamingReader:
     """Incremental parser for a `.strata` file arriving in pieces of any size.
 
@@ -631,13 +744,14 @@ class StreamingReader:
         self.bytes_received = 0
         self._buffer = bytearray()
         self._slots: list[_Slot] = []
+        self._too_long: LayerTooLong | None = None  # the chunk after _slots, never read
         self._next = 0  # index into _slots
         self._header_error: ContainerError | None = None
 
     @property
     def done(self) -> bool:
         """True once every chunk has been received."""
-        return self.header is not None and self._next == len(self._slots)
+        return self.header is not None and self._next == len(self._slots) and self._too_long is None
 
     def feed(self, data: bytes) -> list[Chunk]:
         """Add bytes; return the newly completed chunks, in order.
@@ -664,13 +778,13 @@ class StreamingReader:
             raise
         if self.header is not None:
             del self._buffer[:self.header.size]
-            self._slots = _slots(self.header)
+            self._slots, self._too_long = _slots(self.header)
         return self.header is not None
 
     def _take_chunks(self) -> list[Chunk]:
         """Consume every chunk complete in the buffer."""
         completed = []
-        while not self.done:
+        while self._next < len(self._slots):
             slot = self._slots[self._next]
             try:
                 payload = _chunk_at(self._buffer, 0, slot)
@@ -682,7 +796,9 @@ class StreamingReader:
             del self._buffer[:slot.length + _CRC_SIZE]
             completed.append(Chunk(slot.layer, slot.part, payload, slot.part == slot.parts - 1))
             self._next += 1
-        if self._buffer:
+        if self._too_long is not None:
+            self._fail(self._too_long)
+        elif self._buffer:
             self._fail(trailing_data(len(self._buffer)))
         return completed
 

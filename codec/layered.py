@@ -14,6 +14,8 @@ things, without torch or Qt (the viewer's GUI process uses them):
   (a `container.ParsedFile`), or an error naming what is wrong;
 - `StreamingReader`: the chunks each piece of a file arriving in pieces completes;
 - `prefix_file(data, layout, count)`: the first layers of a file as a complete file of its own.
+- `read_from(stream, layers)`: the bytes of a file or pipe that the first layers take, read no
+  further than needed, bounded, and only when memory can hold them (`InsufficientMemory`).
 
 Their payloads go to the codec's own layer decoder (`codec.api.open_layer_decoder(layout)`:
 codec/codecs/protocol.py), so everything after the reader is the same for every format.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from codec import classic_files, container
+from codec import classic_files, container, memory
 from codec.container import Chunk, ParsedFile
 
 STRATA = "strata"
@@ -157,3 +159,54 @@ def prefix_file(data, layout: LayeredFile, count: int) -> bytes:
         parsed = container.parse_container(bytes(data[:layout.layer_offset(count)]))
         return container.write_container(container.prefix_header(layout, count), parsed.layers[:count])
     return classic_files.decodable_prefix(data, layout, count - 1)
+
+
+def read_from(stream, layers: int | None = None, name: str = "the file") -> tuple[bytes, int | None]:
+    """The bytes of a layered file's first `layers` layers (default: all), read from a binary
+    stream (a file or a pipe) as far as it has them, and how many bytes follow them (None: some,
+    uncounted).
+
+    The first 12 bytes tell the format. A `.strata` file's header comes first, then at most what
+    it announces for those layers (container.read_prefix_from); a classic file is read until
+    those layers are in, its structure breaks or it outgrows what its picture may take
+    (classic_files.read_from). Before holding more bytes, their decode's copies are checked
+    against the memory this process can get: InsufficientMemory, naming `name`, else.
+    """
+    start = _read_start(stream)
+
+    def check(size: int) -> None:
+        memory.require(memory.FILE_COPIES * size, f"decoding the {size:,} bytes of {name}")
+    if kind(start) in (None, STRATA):
+        replay = _Replay(start, stream)
+        return container.read_prefix_from(replay, layers, check), container.bytes_after(replay)
+    return classic_files.read_from(stream, layers, start, check)
+
+
+def _read_start(stream) -> bytes:
+    """The first 12 bytes of a stream (fewer at its end)."""
+    start = b""
+    while len(start) < 12:
+        piece = stream.read(12 - len(start))
+        if not piece:
+            break
+        start += piece
+    return start
+
+
+class _Replay:
+    """A binary stream whose first bytes were read already: they are read again first."""
+
+    def __init__(self, start: bytes, stream):
+        self._start, self._stream = start, stream
+
+    def read(self, size: int) -> bytes:
+        if self._start:
+            piece, self._start = self._start[:size], self._start[size:]
+            return piece
+        return self._stream.read(size)
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def tell(self) -> int:
+        return self._stream.tell() - len(self._start)

@@ -36,7 +36,7 @@ from typing import IO
 
 from PIL import Image, ImageFile
 
-from codec import container
+from codec import container, memory
 
 FORMAT = "STRATA"
 EXTENSION = ".strata"
@@ -85,12 +85,14 @@ class StrataImageFile(ImageFile.ImageFile):
         return min(layers or self.header.num_layers, self.header.num_layers)
 
     def _read_file(self, layers: int | None = None) -> bytes:
-        """The header and the first `layers` layers (default: all), as far as the file has them."""
+        """The header and the first `layers` layers (default: all), as far as the file has them,
+        read only when their decode fits in memory (OSError naming it otherwise)."""
         assert self.fp is not None
         self.fp.seek(self._start)
         try:
-            return container.read_prefix_from(self.fp, layers)
-        except container.ContainerError as error:
+            with memory.guard("reading the Strata file"):
+                return container.read_prefix_from(self.fp, layers, _check_memory)
+        except (container.ContainerError, memory.InsufficientMemory) as error:
             raise _open_error(error) from error
 
     def load(self) -> Image.core.PixelAccess | None:
@@ -104,16 +106,18 @@ class StrataImageFile(ImageFile.ImageFile):
             from codec import api  # torch is imported here, not when the plugin registers
 
             try:
-                result = api.decode(data, layers=available)
+                with memory.guard(f"decoding the {self.size[0]}x{self.size[1]} picture"):
+                    result = api.decode(data, layers=available)
+                    image = result.image()
             except api.ImageTooLarge as error:
                 raise Image.DecompressionBombError(str(error)) from error
-            except ValueError as error:  # ContainerError, WeightsMismatch, a corrupt layer 0, ...
+            except ValueError as error:  # ContainerError, WeightsMismatch, a corrupt layer 0, memory, ...
                 raise OSError(f"cannot decode Strata file: {error}") from error
             decoded = len(result.layers)
             if decoded < wanted and not ImageFile.LOAD_TRUNCATED_IMAGES:  # a layer failed to decode
                 raise OSError(f"Strata file: only {decoded} of {wanted} requested quality layers "
                               f"decode: {result.damage}")
-            self.im = result.image().im
+            self.im = image.im
             self.info["decoded_layers"] = decoded
             self.tile = []
             self.readonly = 0
@@ -123,23 +127,34 @@ class StrataImageFile(ImageFile.ImageFile):
         return Image.Image.load(self)
 
     def verify(self) -> None:
-        """Raise SyntaxError unless the file is complete and every CRC matches."""
-        parsed = _parse(self._read_file() + self.fp.read(1))  # one byte more: trailing data
-        if not parsed.complete or parsed.damage is not None:
-            raise SyntaxError(_truncation_message(parsed, self.header.num_layers, None))
+        """Raise SyntaxError unless the file is complete and every CRC matches (read in chunks,
+        no payload kept)."""
+        self.fp.seek(self._start)
+        try:
+            survey = container.survey_from(self.fp)
+        except container.ContainerError as error:
+            raise _open_error(error) from error
+        if not survey.complete or survey.damage is not None:
+            raise SyntaxError(_truncation_message(survey, self.header.num_layers, None))
         super().verify()
+
+
+def _check_memory(size: int) -> None:
+    """InsufficientMemory unless decoding a file of `size` bytes fits in memory (its copies)."""
+    memory.require(memory.FILE_COPIES * size, f"decoding the {size:,} bytes of the Strata file")
 
 
 def _parse(data: bytes) -> container.ParsedFile:
     try:
-        return container.parse_container(data)
-    except container.ContainerError as error:
+        with memory.guard("reading the Strata file"):
+            return container.parse_container(data)
+    except (container.ContainerError, memory.InsufficientMemory) as error:
         raise _open_error(error) from error
 
 
-def _truncation_message(parsed: container.ParsedFile, wanted: int, size: int | None) -> str:
+def _truncation_message(parsed: container.ParsedFile | container.Survey, wanted: int, size: int | None) -> str:
     header = parsed.header
-    intact = len(parsed.layers)
+    intact = parsed.layers if isinstance(parsed, container.Survey) else len(parsed.layers)
     if parsed.damage is not None and not isinstance(parsed.damage, container.TrailingData):
         reason = str(parsed.damage)
     elif parsed.complete:

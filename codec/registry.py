@@ -186,7 +186,9 @@ CODECS: tuple[CodecSpec, ...] = (
         decode_cost=(395, 0),
     ),
     # Classic codecs (their own formats, no weights; settings of docs/anchors_measured.md).
-    # Memory: Pillow's picture and OpenJPEG's or libjpeg's buffers, about 30 bytes a pixel at most.
+    # Decoding memory: one picture at a time (OpenJPEG's or libjpeg's buffers and Pillow's image),
+    # measured 21 (JPEG 2000) and 15.5 (JPEG) bytes a pixel at 4 and 16 MP (docs/fuzzing.md), and
+    # the file's copies (memory.FILE_COPIES), whatever the layer count.
     CodecSpec(
         name="jpeg2000",
         title="JPEG 2000",
@@ -198,7 +200,7 @@ CODECS: tuple[CodecSpec, ...] = (
         config_path=None,
         training_options_path=None,
         encode_cost=(40, 0),
-        decode_cost=(40, 0),
+        decode_cost=(24, 0),
         suffixes=(".jp2", ".j2k", ".j2c", ".jpc"),
         pillow_feature="jpg_2000",
     ),
@@ -213,7 +215,7 @@ CODECS: tuple[CodecSpec, ...] = (
         config_path=None,
         training_options_path=None,
         encode_cost=(30, 0),
-        decode_cost=(30, 0),
+        decode_cost=(18, 0),
         suffixes=(".jpg", ".jpeg"),
         pillow_feature="jpg",
     ),

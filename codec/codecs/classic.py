@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from codec import classic_files, images
+from codec.classic_j2k import check_end
 from codec.coding.entropy_coding import CorruptStream
 from codec.coding.latent_coding import Encoded, InvalidCodecParameters
 from codec.codecs.protocol import LayerDecoder
@@ -159,12 +160,15 @@ class ProgressiveJPEGCodec(ClassicCodec):
 
 class ClassicLayerDecoder(LayerDecoder):
     """Keeps the bytes of the layers given (each one chunk: the bytes from the previous layer's
-    end to its own, the first with the headers) and decodes a layer's prefix with Pillow."""
+    end to its own, the first with the headers) and decodes a layer's prefix with Pillow. Each
+    chunk's markers are read once (the file's parser goes on where it stopped), so decoding every
+    layer costs time linear in the file; a chunk refused leaves the decoder as it was."""
 
     def __init__(self, title: str, width: int, height: int):
         self.title, self.width, self.height = title, width, height
         self.layer = self.parts = 0
         self._data = bytearray()
+        self._parser = None  # the file's marker parser, once its first bytes are in
         self._layout: classic_files.ClassicLayout | None = None
 
     def chunks_in(self, layer: int) -> int:
@@ -178,21 +182,43 @@ class ClassicLayerDecoder(LayerDecoder):
     def decode_chunk(self, payload: bytes, layer: int, part: int) -> None:
         """Take layer `layer`'s bytes; CorruptStream unless they end where the file's layer does."""
         self.check_next(layer, part)
-        data = self._data + payload
+        parser = self._parser or self._parser_for(payload)
+        mark, size = parser.mark(), len(self._data)
+        self._data += payload
         try:
-            layout = classic_files.read_layout(data)
+            self._layout = self._read(parser, layer)
+        except (CorruptStream, InvalidCodecParameters):
+            del self._data[size:]
+            parser.restore(mark)
+            raise
+        self._parser = parser
+        self.count(layer)
+
+    def _parser_for(self, payload: bytes):
+        kind = classic_files.sniff(payload)
+        if kind is None:
+            raise CorruptStream(f"the bytes given as layer 1 do not start a {self.title} file")
+        return classic_files.parser_for(kind)
+
+    def _read(self, parser, layer: int) -> classic_files.ClassicLayout:
+        """The file's layout once the bytes given as `layer` are read: they must end the layer."""
+        try:
+            layout = parser.run(self._data)
+            if layout is not None and layout.kind != "jpeg" and layer == layout.num_layers - 1 \
+                    and len(self._data) >= layout.layer_ends[layer]:
+                check_end(self._data, layout.data_ends[layer])
         except classic_files.ClassicFileError as error:
             raise CorruptStream(f"the {self.title} file is broken: {error}") from error
-        if layout is None or layout.num_layers <= layer or layout.layer_ends[layer] != len(data):
+        if layout is None or layout.num_layers <= layer or layout.layer_ends[layer] != len(self._data):
             raise CorruptStream(f"the bytes given as layer {layer + 1} do not end where the {self.title} file's "
                                 f"layer {layer + 1} ends")
         if (layout.width, layout.height) != (self.width, self.height):
             raise InvalidCodecParameters(f"the {self.title} file is {layout.width}x{layout.height}, not "
                                          f"{self.width}x{self.height}")
-        self._data, self._layout = data, layout
-        self.count(layer)
+        return layout
 
     def synthesize(self, layer: int | None = None) -> np.ndarray:
+        """The picture of a decoded layer (any: the bytes are kept), by default the newest."""
         index = self.layer - 1 if layer is None else layer
         if not 0 <= index < self.layer:
             raise IndexError(f"layer {index} is not decoded (layers 0..{self.layer - 1} are)")

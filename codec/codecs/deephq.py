@@ -346,6 +346,7 @@ class DeepHQLayerDecoder(LayerDecoder):
         if layer == 0:
             self._start(payload, decoder, hw)
         codec.code_chunk(decoder, self.state, self.params, layer, self._elements(layer)[part], hw)
+        decoder.finish(ec.stream_name(layer, part, self.chunks_in(layer)))
         self.count(layer)
         if self.history and self.parts == self.chunks_in(layer):
             self._kept[layer] = self._newest_latent()

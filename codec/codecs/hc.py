@@ -252,6 +252,7 @@ class HCLayerDecoder(LayerDecoder):
         gaussian = self.latents.gaussian(layer)
         verify(bind_alphabet(gaussian.check(), self.alphabets[layer]), self.checks[layer], f"HC {LATENTS[layer]}")
         values = ResidualPass(self.alphabets[layer], gaussian).decode(decoder)
+        decoder.finish(ec.stream_name(layer))
         self.latents.store(layer, values + gaussian.mu)
         self.count(layer)
 

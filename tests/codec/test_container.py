@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from codec.container import (
-    MAGIC, Chunk, ContainerError, Header, HeaderCorrupted, LayerCorrupted, NotStrataFile, StreamingReader,
+    MAGIC, Chunk, ContainerError, Header, HeaderCorrupted, LayerCorrupted, LayerTooLong, NotStrataFile, StreamingReader,
     TrailingData, TruncatedHeader, UnsupportedCodec, UnsupportedVersion, parse_container,
     read_header, varint, write_container,
 )
@@ -310,8 +310,13 @@ def test_unknown_codec_and_version_are_named():
     assert read_header(raw_header(version=1)).version == 1
 
 
-def test_lying_layer_length_does_not_allocate():
-    data = raw_header(lengths=[3, 2**32 - 1], psnr=[0xFFFF] * 2) + b"abc" + struct.pack("<I", zlib.crc32(b"abc"))
+@pytest.mark.parametrize("width, height, within", [(64, 48, False), (60000, 4000, True)])
+def test_lying_layer_length_does_not_allocate(width, height, within):
+    """A chunk announced as 4 GiB is never read nor allocated: past what any codec writes for the
+    picture (max_payload_bytes: 128 kB for 64x48) it is LayerTooLong at once; within it (a
+    60000x4000 picture may take 7.7 GB), the file is only incomplete."""
+    data = raw_header(lengths=[3, 2**32 - 1], psnr=[0xFFFF] * 2, width=width, height=height) + b"abc" + \
+        struct.pack("<I", zlib.crc32(b"abc"))
     tracemalloc.start()
     try:
         parsed = parse_container(data + bytes(1000))
@@ -320,9 +325,15 @@ def test_lying_layer_length_does_not_allocate():
     finally:
         tracemalloc.stop()
     assert peak < 200_000
-    assert parsed.layers == [b"abc"] and not parsed.complete and parsed.damage is None
-    assert received == [(0, b"abc")] and not reader.done and reader.damage is None
-    assert reader.header.file_size > 2**32
+    assert parsed.layers == [b"abc"] and not parsed.complete
+    assert received == [(0, b"abc")] and not reader.done and reader.header.file_size > 2**32
+    if within:
+        assert parsed.damage is None and reader.damage is None
+    else:
+        for damage in (parsed.damage, reader.damage):
+            assert isinstance(damage, LayerTooLong) and damage.layer == 1
+            assert "layer 2 takes the file's layers to 4,294,967,298 bytes, more than the 131,072" in str(damage)
+        assert reader.bytes_received == len(data) + 1000 and not reader._buffer
 
 
 # --- streaming -------------------------------------------------------------------------------

@@ -453,6 +453,77 @@ def test_garbage_payloads_with_valid_crcs(seeds, which):
     assert len(result.layers) == n - 1 and isinstance(result.damage, ec.CorruptStream)
 
 
+def replacements(chunk: bytes, other: bytes, rng) -> dict[str, bytes]:
+    """Issue 32's payload replacements of a chunk (their CRCs are recomputed by fuzz.pack)."""
+    return {"4 zero bytes more": chunk + bytes(4), "4 bytes fewer": chunk[:-4], "zeros": bytes(len(chunk)),
+            "random": rng.integers(0, 256, len(chunk) or 8, dtype=np.uint8).tobytes(), "emptied": b"",
+            "swapped": other}
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_every_payload_replacement_with_a_valid_crc_is_named(seeds, which):
+    """Issue 32, item 19: the check values cover the entropy parameters only, and 17 of 53 such
+    replacements decoded every layer with no damage (4 extra zero bytes on any layer, always).
+    Now every chunk's range decoder must end exactly where and as its encoder did."""
+    seed = seeds[which]
+    rng = np.random.default_rng(which)
+    f = fuzz.fields_of(seed.data)
+    where = [(i, k) for i, layer in enumerate(f.layers) for k in range(len(layer))]
+    tried = 0
+    for n, (i, k) in enumerate(where):
+        chunk = f.layers[i][k]
+        other = f.layers[where[(n + 1) % len(where)][0]][where[(n + 1) % len(where)][1]]
+        for name, payload in replacements(chunk, other, rng).items():
+            if payload == chunk:
+                continue
+            tried += 1
+            data = with_layer(seed, i, payload, k)
+            if i == 0:
+                with pytest.raises((ec.CorruptStream, ParameterMismatch), match="quality layer 1: "):
+                    decode(seed, data)
+                continue
+            result = decode(seed, data)
+            assert len(result.layers) == i and result.damage.layer == i, (name, i, k, result.damage)
+            assert isinstance(result.damage, ec.CorruptStream), (name, i, k, result.damage)
+            parts = len(f.layers[i])
+            assert str(result.damage).startswith(f"decoding stops at quality layer {i + 1}: {ec.stream_name(i, k, parts)}")
+            assert all(np.array_equal(a.rgb, b) for a, b in zip(result.layers, seed.pictures))
+    assert tried >= 5 * len(where)
+
+
+def test_four_extra_zero_bytes_make_strata_decode_fail(deephq, tmp_path, capsys):
+    from codec import cli
+
+    path = tmp_path / "longer.strata"
+    chunk = fuzz.fields_of(deephq.data).layers[4][1]
+    path.write_bytes(with_layer(deephq, 4, chunk + bytes(4), 1))
+    assert cli.main(["decode", str(path), str(tmp_path / "out.png")]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "decoding stops at quality layer 5: quality layer 5 (chunk 2 of 4) holds" in err
+    assert f"holds {len(chunk) + 4:,} bytes of range-coded data, but the symbols it decodes to take {len(chunk):,}" in err
+
+
+def test_the_range_decoder_check_is_exact_for_real_streams(seeds):
+    """Every chunk of both seeds, and streams of every length of symbols up to 300, pass."""
+    for seed in seeds:
+        assert decode(seed, seed.data).complete  # every chunk finished, none refused
+    rng = np.random.default_rng(5)
+    for n in range(0, 300, 7):
+        probabilities = rng.dirichlet(np.full(5, 0.3), size=n)
+        symbols = np.array([rng.choice(5, p=p) for p in probabilities], dtype=np.int32)
+        encoder = ec.new_encoder()
+        ec.encode_symbols(encoder, symbols, np.full(n, 5), lambda part: probabilities[part])
+        stream = ec.finish(encoder)
+        decoder = ec.new_decoder(stream)
+        assert np.array_equal(ec.decode_symbols(decoder, np.full(n, 5), lambda part: probabilities[part]), symbols)
+        decoder.finish("test")
+        if stream:
+            with pytest.raises(ec.CorruptStream, match="test holds"):
+                longer = ec.new_decoder(stream + bytes(4))
+                ec.decode_symbols(longer, np.full(n, 5), lambda part: probabilities[part])
+                longer.finish("test")
+
+
 @pytest.mark.parametrize("which,size,lengths", [(0, "6, 7 or 13", [0, 1, 5, 8, 12, 14, 64]), (1, "18", [0, 1, 17, 19, 64])])
 def test_params_blobs_of_the_wrong_length(seeds, which, size, lengths):
     seed = seeds[which]
@@ -529,7 +600,9 @@ def test_more_layers_than_the_container_allows(deephq):
         decode(deephq, rewrite(deephq, layers=layers * 2 + [[b""]], psnr=[0xFFFF] * 17))
 
 
-def test_lying_layer_lengths_leave_the_file_incomplete(deephq):
+def test_lying_layer_lengths_are_never_read_nor_allocated(deephq):
+    """A chunk announced as 4 GiB: past what any codec writes for the picture it is LayerTooLong
+    (issue 32; before, the file was only incomplete), and nothing of its size is allocated."""
     f = fuzz.fields_of(deephq.data)
     f.lengths = [len(p) for p in f.chunks()]
     f.lengths[sum(map(len, f.layers[:5]))] = 2**32 - 1  # the first chunk of layer 6
@@ -539,8 +612,9 @@ def test_lying_layer_lengths_leave_the_file_incomplete(deephq):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert len(result.layers) == 5 and result.damage is None and not result.complete
-    assert peak < 20_000_000
+    assert len(result.layers) == 5 and not result.complete and peak < 20_000_000
+    assert isinstance(result.damage, container.LayerTooLong) and (result.damage.layer, result.damage.part) == (5, 0)
+    assert str(result.damage).startswith("quality layer 6 (chunk 1 of 4) takes the file's layers to 4,294,967,")
 
 
 # --- weights -----------------------------------------------------------------------------
