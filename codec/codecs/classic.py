@@ -36,6 +36,7 @@ from codec.coding.entropy_coding import CorruptStream
 from codec.coding.latent_coding import Encoded, InvalidCodecParameters
 from codec.codecs.protocol import LayerDecoder
 from codec.container import BudgetTooSmall
+from codec.effort import DEFAULT_EFFORT, Progress, check_effort
 
 J2K_LAYER_BPP = tuple(0.1 * 25 ** (k / 11) for k in range(12))  # as codec.evaluation.anchors
 J2K_OPTIONS = {"quality_mode": "rates", "progression": "LRCP", "irreversible": True, "mct": 1, "plt": True}
@@ -73,10 +74,16 @@ class ClassicCodec:
         """The file of an RGB uint8 (H, W, 3) picture, at most max_bytes long when given."""
         raise NotImplementedError
 
-    def encode(self, rgb: np.ndarray, reconstruct: bool = True) -> Encoded:
+    def encode(self, rgb: np.ndarray, reconstruct: bool = True, effort: int = DEFAULT_EFFORT,
+               progress: Progress | None = None) -> Encoded:
         """The file cut into its layers (params b""), with each layer's picture as the decoder
-        makes it (reconstruct)."""
-        return self.split(self.encode_file(rgb), reconstruct)
+        makes it (reconstruct). The classic encoders have no latent search: every effort level
+        encodes alike, and progress hears only the end."""
+        check_effort(effort)
+        encoded = self.split(self.encode_file(rgb), reconstruct)
+        if progress:
+            progress(1.0)
+        return encoded
 
     def split(self, data: bytes, reconstruct: bool = True) -> Encoded:
         """A complete file of this codec as layers (and their pictures)."""

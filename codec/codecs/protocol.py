@@ -24,6 +24,7 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from codec.coding.latent_coding import Encoded, InvalidCodecParameters
+from codec.effort import DEFAULT_EFFORT, Progress
 
 
 @runtime_checkable
@@ -98,10 +99,12 @@ class LayeredCodec(Protocol):
     digest: bytes  # weights digest (8 bytes), recorded in every header it writes
     num_layers: int  # layers of its files
 
-    def encode(self, rgb: np.ndarray, reconstruct: bool = True) -> Encoded:
+    def encode(self, rgb: np.ndarray, reconstruct: bool = True, effort: int = DEFAULT_EFFORT,
+               progress: Progress | None = None) -> Encoded:
         """RGB uint8 (H, W, 3) -> codec parameters, one payload per layer, and each layer's
         picture as the decoder will synthesize it (one synthesis per layer; none, and an empty
-        list, with reconstruct=False)."""
+        list, with reconstruct=False). effort: 1..9, how long the encoder searches for its latent
+        (codec/effort.py); progress(fraction) as the encode advances."""
         ...
 
     def decoder(self, width: int, height: int, params: bytes, history: bool = False) -> LayerDecoder:

@@ -245,7 +245,7 @@ def test_the_encoder_refuses_a_picture_that_cannot_fit_in_memory(monkeypatch):
 def test_an_allocation_failure_while_encoding_is_named(tile, monkeypatch):
     from codec.codecs.deephq import DeepHQCodec
 
-    def encode(self, rgb, reconstruct=True):
+    def encode(self, rgb, reconstruct=True, effort=1, progress=None):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: "
                            "you tried to allocate 40000000000 bytes")
     monkeypatch.setattr(DeepHQCodec, "encode", encode)
