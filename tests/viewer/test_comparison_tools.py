@@ -22,7 +22,7 @@ from viewer.state.session import Layer, Original, Session, Stream
 from viewer.widgets.dialogs import EncodeDialog
 from viewer.widgets.error_scale import scale_rect
 from viewer.widgets.main_window import MainWindow
-from viewer_helpers import TIMEOUT_MS, layered, make_image, run
+from viewer_helpers import TIMEOUT_MS, layered, make_image, run, run_steps
 
 
 def pixels(canvas) -> np.ndarray:
@@ -222,15 +222,6 @@ def measurable(service, tmp_path_factory):
     layered_file = folder / "large.deephq.strata"
     layered_file.write_bytes(run(service.encode(image, "deephq", None)).data)
     return image, layered_file
-
-
-def run_steps(job) -> list:
-    messages = []
-    while job.has_work:
-        message = job.step()
-        if message is not None:
-            messages.append(message)
-    return messages
 
 
 def test_the_worker_measures_ms_ssim_after_the_picture_and_a_picked_layer_goes_first(measurable):

@@ -7,22 +7,12 @@ from codec import api, container
 from viewer.backend import protocol as p
 from viewer.backend import worker
 from viewer.backend.worker import StreamJob
-from viewer_helpers import make_image
+from viewer_helpers import make_image, run_steps
 
 
 @pytest.fixture(scope="module")
 def data():
     return api.encode(make_image(), device="cpu")
-
-
-def run_steps(job: StreamJob) -> list:
-    """Every message the job sends until it has nothing left to do."""
-    messages = []
-    while job.has_work:
-        message = job.step()
-        if message is not None:
-            messages.append(message)
-    return messages
 
 
 def pictures(messages) -> list[int]:

@@ -48,3 +48,13 @@ def run(coro, timeout_ms=TIMEOUT_MS):
         task.cancel()
         raise TimeoutError(f"{coro} did not finish in {timeout_ms} ms")
     return task.result()
+
+
+def run_steps(job) -> list:
+    """Every message a worker's StreamJob sends until it has nothing left to do."""
+    messages = []
+    while job.has_work:
+        message = job.step()
+        if message is not None:
+            messages.append(message)
+    return messages
