@@ -399,7 +399,11 @@ def test_a_signal_while_writing_leaves_no_temporary_file(tmp_path, tile, signum,
     Image.fromarray(tile).save(tmp_path / "in.png")
     argv = [sys.executable, "-c", STALLED_WRITE, "encode", "in.png", "-o", "out.jpg", "--codec", "jpeg-progressive", "-q"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+    # a shell's background job inherits SIGINT ignored, and Python then keeps it ignored: give the
+    # child the default disposition a terminal's foreground command has
+    restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    with subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          preexec_fn=restore) as child:
         assert child.stdout.readline() == "writing\n"
         assert any(name.endswith(".part") for name in os.listdir(tmp_path))  # caught in the act
         child.send_signal(signum)
