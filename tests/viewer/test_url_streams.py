@@ -145,10 +145,14 @@ def test_a_url_dropped_or_pasted_opens(qtbot, window, server, deephq_file):
     run(window._open_sequence(_dropped(mime)))
     assert window.viewer.stream(0).remote.url == url
     window.viewer.clear()
-    QApplication.clipboard().setText(url.replace("dropped", "pasted"))
+    clipboard = QApplication.clipboard()
+    clipboard.setText(url.replace("dropped", "pasted"))
     server.add("pasted.strata", deephq_file.read_bytes())
-    window.paste_action.trigger()
-    qtbot.waitUntil(lambda: window.viewer.stream(0) is not None, timeout=TIMEOUT_MS)
+    try:
+        window.paste_action.trigger()
+        qtbot.waitUntil(lambda: window.viewer.stream(0) is not None, timeout=TIMEOUT_MS)
+    finally:
+        clipboard.clear()  # clipboard data left at exit crashes Qt's teardown (a shared QObject)
     assert window.viewer.stream(0).path.name == "pasted.strata"
     assert network_lines(window.viewer.streams())[0].startswith("A: pasted.strata from 127.0.0.1")
 
