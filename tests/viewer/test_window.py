@@ -337,7 +337,8 @@ def test_images_of_other_modes_open(qtbot, window, tmp_path, mode):
     path = tmp_path / ("image.jpg" if mode == "CMYK" else "image.png")
     image.save(path)
     open_file(qtbot, window, path)
-    assert window.banner.text() == ""
+    lost = {"I;16": "16-bit samples were reduced to 8 bits", "CMYK": "CMYK colours were converted"}.get(mode)
+    assert (lost in window.banner.text()) if lost else window.banner.text() == ""  # issue 32, item 8
     assert window.viewer.session.original.size == (64, 48)
     assert window.panes[0].canvas.image is not None
 
@@ -826,3 +827,16 @@ def test_the_encode_dialog_remembers_the_effort_and_passes_it_on(qtbot, tmp_path
     assert all(t.effort == 6 for t in dialog.targets())
     dialog.accept()
     assert EncodeDialog(image, {"deephq": (0,)}, preferences).effort.value() == 6
+
+
+def test_a_picture_that_loses_its_alpha_says_so_when_opened(qtbot, window, tmp_path):
+    rgba = np.dstack([make_image(), np.full((96, 128), 100, np.uint8)])  # translucent everywhere
+    path = tmp_path / "translucent.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    open_file(qtbot, window, path)
+    assert window.viewer.session.original.notes
+    assert "translucent.png:" in window.banner.text() and "alpha" in window.banner.text().lower()
+    opaque = tmp_path / "opaque.png"
+    Image.fromarray(make_image()).save(opaque)
+    open_file(qtbot, window, opaque)
+    assert "alpha" not in window.banner.text().lower()

@@ -59,8 +59,8 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Original:
     """Raises ImageInputError for anything that is not a usable image, OverPixelLimit (before
     any pixel is decoded) for one over max_pixels."""
     with limits.pillow_check_off():
-        rgb, mode = images.open_image(path, lambda width, height: limits.check(path, width, height, max_pixels))
-    return Original(Path(path), rgb, mode)
+        loaded = images.load_image(path, lambda width, height: limits.check(path, width, height, max_pixels))
+    return Original(Path(path), loaded.rgb, loaded.source_mode, loaded.notes)
 
 
 class NotStreamable(ValueError):

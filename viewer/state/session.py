@@ -29,6 +29,7 @@ class Original:
     path: Path
     rgb: np.ndarray  # uint8 (H, W, 3)
     mode: str
+    notes: tuple[str, ...] = ()  # what the picture lost on its way to RGB (alpha, bit depth), for people
 
     @property
     def size(self) -> tuple[int, int]:

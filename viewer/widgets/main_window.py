@@ -341,6 +341,11 @@ class MainWindow(QMainWindow):
     def _on_opened(self, path: str) -> None:
         self.banner.dismiss()
         self.preferences.add_recent(path)
+        original = self.viewer.session.original
+        if original is not None and str(original.path) == str(path) and original.notes:
+            text = f"{original.path.name}: {' '.join(original.notes)}"
+            self.banner.show_message(text, "open")
+            self.statusBar().showMessage(text, 10000)
 
     def _recent(self) -> list[str]:
         return self.preferences.recent()
