@@ -27,7 +27,7 @@ from codec.coding import entropy_coding as ec
 from codec import pixels
 from codec.coding.tiling import run_tiled
 from codec.precision import channels_last, synthesis_autocast
-from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, decode_pass,
+from codec.coding.latent_coding import (alphabet_size, bind_alphabet, check_alphabet, chunk_passes, decode_pass,
     encode_pass, Encoded, InvalidCodecParameters, NestedState, reconstruction, SnappedGaussian, verify, ZCoder)
 from codec.codecs.deephq_objective import search
 from codec.codecs.latent_search import search_cost, stages
@@ -61,21 +61,6 @@ def partitions(masks: np.ndarray, sigma: np.ndarray, layer: int, count: int) -> 
         return [selected]
     order = selected[np.argsort(-sigma[selected], kind="stable")]
     return [np.sort(part) for part in np.array_split(order, count)]
-
-
-def chunk_passes(masks: np.ndarray, elements: np.ndarray, layer: int) -> list[tuple[np.ndarray, int]]:
-    """The (element indices, step layer) passes of the chunk refining `elements` at layer `layer`.
-
-    An element selected for the first time at layer l > 0 is first brought up to date: its
-    layer-0 cell and refinements 1..l-1 are coded in its chunk's stream, so its cells cover its
-    whole range with small alphabets, and its bits still telescope to the Gaussian mass of its
-    final cell. Then every element of the chunk is refined with step Delta_l.
-    """
-    passes = []
-    if layer > 0:
-        new = elements[~masks[layer - 1][elements]]
-        passes += [(new, j) for j in range(layer)] if new.size else []
-    return passes + [(elements, layer)]
 
 
 def interpolated(table: np.ndarray, layer: int, fraction: float) -> np.ndarray:
@@ -174,11 +159,12 @@ class DeepHQCodec:
         (y,) = run_tiled(lambda t: (self.model.g_a(t),), [(x, 16)], [1])
         encoder = ec.new_encoder()
         params = self.entropy_parameters(self.z_coder.encode(encoder, self.model.h_a(y)[0]))
+        y_star = y[0].cpu().double().numpy().ravel() - params.gaussian.mu
         if steps_of(effort):
-            K = alphabet_size(y[0].cpu().double().numpy().ravel() - params.gaussian.mu, np.repeat(self.steps[0], y[0, 0].numel()))
+            K = alphabet_size(y_star, np.repeat(self.steps[0], y[0, 0].numel()))
             with torch.enable_grad():
                 y = search(self, params, x, y.float(), K, rgb.shape[:2], effort, progress)
-        y_star = y[0].cpu().double().numpy().ravel() - params.gaussian.mu
+            y_star = y[0].cpu().double().numpy().ravel() - params.gaussian.mu
         return encoder, params, y_star, tuple(y.shape[2:])
 
     def encode(self, rgb: np.ndarray, reconstruct: bool = True, effort: int = DEFAULT_EFFORT,

@@ -18,7 +18,7 @@ import torch
 
 from codec.codecs.latent_search import search as descend_tiles, squared_error
 from codec.effort import Progress, steps_of
-from codec.coding.latent_coding import NestedState, quantize_pass, reconstruction
+from codec.coding.latent_coding import NestedState, chunk_passes, quantize_pass, reconstruction
 from codec.coding.tiling import Tile
 from codec.models.deephq import LAMBDAS, SIGMA_MIN_SCALED
 from codec.models.entropy_models import gaussian_likelihood
@@ -57,9 +57,7 @@ class TileObjective:
         state = NestedState.start(self.K, np.repeat(codec.steps[0], hw))
         out = np.empty((codec.num_layers, y_star.size))
         for layer in range(codec.num_layers):
-            elements = np.flatnonzero(self.masks[layer])
-            passes = [(elements[~self.masks[layer - 1][elements]], j) for j in range(layer)] if layer else []
-            for coded, j in passes + [(elements, layer)]:
+            for coded, j in chunk_passes(self.masks, np.flatnonzero(self.masks[layer]), layer):
                 if coded.size:
                     quantize_pass(state, coded, codec.steps[j][coded // hw], y_star[coded])
             out[layer] = reconstruction(state, self.sigma, float(codec.offsets[layer]))

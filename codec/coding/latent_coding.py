@@ -149,6 +149,21 @@ def _refine(state: NestedState, coded: np.ndarray, grid: nested.CellGrid, symbol
     state.value[coded] = nested.reconstruction(lower, upper)
 
 
+def chunk_passes(masks: np.ndarray, elements: np.ndarray, layer: int) -> list[tuple[np.ndarray, int]]:
+    """The (element indices, step layer) passes of the chunk refining `elements` at layer `layer`.
+
+    An element selected for the first time at layer l > 0 is first brought up to date: its
+    layer-0 cell and refinements 1..l-1 are coded in its chunk's stream, so its cells cover its
+    whole range with small alphabets, and its bits still telescope to the Gaussian mass of its
+    final cell. Then every element of the chunk is refined with step Delta_l.
+    """
+    passes = []
+    if layer > 0:
+        new = elements[~masks[layer - 1][elements]]
+        passes += [(new, j) for j in range(layer)] if new.size else []
+    return passes + [(elements, layer)]
+
+
 def quantize_pass(state: NestedState, coded: np.ndarray, step: np.ndarray, y_star: np.ndarray):
     """One pass of the nested quantizer without coding: the elements `coded` (indices into
     state) with their steps (N,) and true values y* (N,); refines state exactly as decode_pass
