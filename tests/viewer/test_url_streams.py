@@ -33,6 +33,15 @@ def wait_fetched(qtbot, window, pane=0):
                     timeout=TIMEOUT_MS)
 
 
+def open_limited(qtbot, window, url, layers):
+    """Open url with no simulated link and a fetch limit of `layers`, until its first `layers`
+    layers are on screen."""
+    window.set_bandwidth(UNLIMITED)
+    window.fetch_fields.set_limit(Want(layers=layers))
+    run(window.open_path(url))
+    wait_layers(qtbot, window, layers)
+
+
 def test_a_url_streams_every_layer_from_the_network(qtbot, window, server, deephq_file):
     data = deephq_file.read_bytes()
     url = server.add("gradient.strata", data, rate=20_000)
@@ -56,10 +65,7 @@ def test_a_fetch_limit_stops_at_its_layer_and_the_slider_fetches_more(qtbot, win
     data = deephq_file.read_bytes()
     header = container.read_header(data)
     url = server.add("limited.strata", data)
-    window.set_bandwidth(UNLIMITED)
-    window.fetch_fields.set_limit(Want(layers=2))
-    run(window.open_path(url))
-    wait_layers(qtbot, window, 2)
+    open_limited(qtbot, window, url, 2)
     wait_fetched(qtbot, window)
     assert server.sent("limited.strata") == header.layer_offset(2)
     assert "2 of 8 layers fetched (the limit)" in fetch_text(window.viewer.stream(0))
@@ -108,10 +114,7 @@ def test_a_stalled_server_names_its_timeout(qtbot, window, server, deephq_file):
 def test_a_jpeg_2000_url_streams_its_quality_layers(qtbot, window, server, sample_rgb):
     data = api.encode(sample_rgb[:256, :384].copy(), codec="jpeg2000")  # layer 1 ends past the header's window
     url = server.add("tile.jp2", data)
-    window.set_bandwidth(UNLIMITED)
-    window.fetch_fields.set_limit(Want(layers=3))
-    run(window.open_path(url))
-    wait_layers(qtbot, window, 3)
+    open_limited(qtbot, window, url, 3)
     wait_fetched(qtbot, window)
     assert server.sent("tile.jp2") == layered.parse(data).header.layer_offset(3)
     assert window.viewer.stream(0).header.num_layers == 12 and window.viewer.stream(0).available == 3
@@ -122,10 +125,7 @@ def test_saving_writes_the_complete_layers_received_and_nothing_else_is_written(
     monkeypatch.chdir(tmp_path)
     data = deephq_file.read_bytes()
     url = server.add("saved.strata", data)
-    window.set_bandwidth(UNLIMITED)
-    window.fetch_fields.set_limit(Want(layers=3))
-    run(window.open_path(url))
-    wait_layers(qtbot, window, 3)
+    open_limited(qtbot, window, url, 3)
     assert list(tmp_path.iterdir()) == []
     window.save_received(tmp_path / "saved.layers1-3.strata")
     saved = container.parse_container((tmp_path / "saved.layers1-3.strata").read_bytes())
